@@ -1,0 +1,119 @@
+"""Environment -> resources: the one place that decides where data lives.
+
+Non-secret locations have local defaults so a fresh clone runs with no configuration;
+secrets (Snowflake) arrive only through `dg.EnvVar`.
+"""
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import dagster as dg
+import duckdb
+from dagster_aws.s3 import S3Resource
+from dagster_duckdb import DuckDBResource
+
+from pipeline_assets.lib.objectstore import ObjectStore, open_store
+from pipeline_assets.lib.warehouse import Db, SnowflakeDb, WarehouseLockedError
+
+DEFAULTS = {
+    "PIPELINE_LANDING_URI": "./data/landing",
+    "PIPELINE_PROCESSING_URI": "./data/processing",
+    "PIPELINE_DUCKDB_PATH": "./data/warehouse.duckdb",
+    "PIPELINE_PARTITIONS_START": "2024-01-01",
+    "PIPELINE_TARGET": "dev",
+    "PIPELINE_QUARANTINE_WARN_RATE": "0.05",
+}
+
+
+def setting(name: str) -> str:
+    """A non-secret setting: the environment, else the documented local default."""
+    return os.environ.get(name) or DEFAULTS[name]
+
+
+def target() -> str:
+    value = setting("PIPELINE_TARGET")
+    if value not in ("dev", "prod"):
+        raise ValueError(f"PIPELINE_TARGET must be 'dev' or 'prod', not {value!r}")
+    return value
+
+
+class ZoneResource(dg.ConfigurableResource):
+    """A landing or processing zone: a local folder, or `s3://bucket/prefix` via dagster-aws."""
+
+    uri: str
+    s3: S3Resource
+
+    def store(self) -> ObjectStore:
+        return open_store(self.uri, self.s3.get_client)
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """DuckDB (dev) or Snowflake (prod), handed out as a short-lived `Db`."""
+
+    target: str = "dev"
+    duckdb_resource: DuckDBResource
+    snowflake_account: str | None = None
+    snowflake_user: str | None = None
+    snowflake_password: str | None = None
+    snowflake_role: str | None = None
+    snowflake_warehouse: str | None = None
+    snowflake_database: str | None = None
+
+    @contextmanager
+    def db(self) -> Iterator[Db]:
+        """Open, yield and always close: DuckDB allows one writer per file."""
+        if self.target == "prod":
+            import snowflake.connector
+
+            conn = snowflake.connector.connect(
+                account=self.snowflake_account,
+                user=self.snowflake_user,
+                password=self.snowflake_password,
+                role=self.snowflake_role,
+                warehouse=self.snowflake_warehouse,
+                database=self.snowflake_database,
+                paramstyle="qmark",
+            )
+            try:
+                yield SnowflakeDb(conn)
+            finally:
+                conn.close()
+            return
+        os.makedirs(os.path.dirname(os.path.abspath(self.duckdb_resource.database)), exist_ok=True)
+        try:
+            with self.duckdb_resource.get_connection() as conn:
+                yield Db(conn)
+        except duckdb.IOException as e:
+            if "lock" in str(e).lower():
+                raise WarehouseLockedError(
+                    f"DuckDB warehouse {self.duckdb_resource.database} is locked by another process "
+                    f"(one writer per file): {e}"
+                ) from e
+            raise
+
+
+def build_resources() -> dict[str, object]:
+    """Resources for the current environment (`PIPELINE_TARGET`)."""
+    duckdb_path = setting("PIPELINE_DUCKDB_PATH")
+    s3 = S3Resource()
+    if target() == "prod":
+        warehouse = WarehouseResource(
+            target="prod",
+            duckdb_resource=DuckDBResource(database=duckdb_path),
+            snowflake_account=dg.EnvVar("SNOWFLAKE_ACCOUNT"),
+            snowflake_user=dg.EnvVar("SNOWFLAKE_USER"),
+            snowflake_password=dg.EnvVar("DBT_ENV_SECRET_SNOWFLAKE_PASSWORD"),
+            snowflake_role=dg.EnvVar("SNOWFLAKE_ROLE"),
+            snowflake_warehouse=dg.EnvVar("SNOWFLAKE_WAREHOUSE"),
+            snowflake_database=dg.EnvVar("SNOWFLAKE_DATABASE"),
+        )
+    else:
+        warehouse = WarehouseResource(
+            target="dev", duckdb_resource=DuckDBResource(database=duckdb_path)
+        )
+    return {
+        "landing": ZoneResource(uri=setting("PIPELINE_LANDING_URI"), s3=s3),
+        "processing": ZoneResource(uri=setting("PIPELINE_PROCESSING_URI"), s3=s3),
+        "warehouse": warehouse,
+    }

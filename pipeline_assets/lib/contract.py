@@ -1,0 +1,161 @@
+"""The landing-zone contract: object keys, partition keys and column rules.
+
+Pure code, no Dagster: everything here is unit-tested directly.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+ORDERS = "orders"
+CUSTOMERS = "customers"
+DATASETS = (ORDERS, CUSTOMERS)
+
+_DATE = r"(?P<date>\d{4}-\d{2}-\d{2})"
+_NAME = r"(?P<name>[^/\x00-\x1f]+\.csv)"
+_KEY_PATTERNS = {
+    ORDERS: re.compile(rf"^orders/date={_DATE}/hour=(?P<hour>\d{{2}})/{_NAME}$"),
+    CUSTOMERS: re.compile(rf"^customers/date={_DATE}/{_NAME}$"),
+}
+_HOURLY_KEY = re.compile(r"^(\d{4}-\d{2}-\d{2})-(\d{2}):00$")
+_DAILY_KEY = re.compile(r"^(\d{4}-\d{2}-\d{2})$")
+
+
+class ContractError(ValueError):
+    """Input that breaks the landing contract before any row is read."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # "str", "timestamp" or "cents"
+    required: bool
+
+
+# Column order here is the warehouse column order.
+COLUMNS: dict[str, tuple[Column, ...]] = {
+    ORDERS: (
+        Column("order_id", "str", True),
+        Column("customer_id", "str", True),
+        Column("store_id", "str", False),
+        Column("ordered_at", "timestamp", True),
+        Column("subtotal", "cents", True),
+        Column("tax_paid", "cents", True),
+        Column("order_total", "cents", True),
+        Column("updated_at", "timestamp", False),
+    ),
+    CUSTOMERS: (
+        Column("customer_id", "str", True),
+        Column("name", "str", False),
+        Column("updated_at", "timestamp", False),
+    ),
+}
+KEY_COLUMN = {ORDERS: "order_id", CUSTOMERS: "customer_id"}
+
+
+def column_names(dataset: str) -> list[str]:
+    return [c.name for c in COLUMNS[dataset]]
+
+
+def required_columns(dataset: str) -> list[str]:
+    return [c.name for c in COLUMNS[dataset] if c.required]
+
+
+def parse_hourly_key(partition_key: str) -> datetime:
+    """'2024-01-01-05:00' -> naive UTC start of that hour; anything else is rejected."""
+    m = _HOURLY_KEY.match(partition_key)
+    if not m:
+        raise ContractError(
+            f"invalid hourly partition key {partition_key!r}: want YYYY-MM-DD-HH:00"
+        )
+    try:
+        day = date.fromisoformat(m.group(1))
+    except ValueError as e:
+        raise ContractError(f"invalid hourly partition key {partition_key!r}: {e}") from None
+    hour = int(m.group(2))
+    if hour > 23:
+        raise ContractError(f"invalid hourly partition key {partition_key!r}: hour {hour} > 23")
+    return datetime(day.year, day.month, day.day, hour)
+
+
+def parse_daily_key(partition_key: str) -> date:
+    """'2024-01-01' -> date; anything else is rejected."""
+    m = _DAILY_KEY.match(partition_key)
+    if not m:
+        raise ContractError(f"invalid daily partition key {partition_key!r}: want YYYY-MM-DD")
+    try:
+        return date.fromisoformat(m.group(1))
+    except ValueError as e:
+        raise ContractError(f"invalid daily partition key {partition_key!r}: {e}") from None
+
+
+def partition_prefix(dataset: str, partition_key: str) -> str:
+    """The landing folder that holds one partition's files."""
+    if dataset == ORDERS:
+        start = parse_hourly_key(partition_key)
+        return f"orders/date={start:%Y-%m-%d}/hour={start:%H}/"
+    if dataset == CUSTOMERS:
+        day = parse_daily_key(partition_key)
+        return f"customers/date={day:%Y-%m-%d}/"
+    raise ContractError(f"unknown dataset {dataset!r}")
+
+
+def partition_window(dataset: str, partition_key: str) -> tuple[datetime, datetime]:
+    """Half-open [start, end) UTC window a partition covers."""
+    if dataset == ORDERS:
+        start = parse_hourly_key(partition_key)
+        return start, start + timedelta(hours=1)
+    day = parse_daily_key(partition_key)
+    start = datetime(day.year, day.month, day.day)
+    return start, start + timedelta(days=1)
+
+
+def partition_of_key(key: str) -> tuple[str, str]:
+    """Map a landing object key to (dataset, partition key); reject keys outside the contract."""
+    check_key_is_safe(key)
+    for dataset, pattern in _KEY_PATTERNS.items():
+        m = pattern.match(key)
+        if not m:
+            continue
+        if dataset == ORDERS:
+            pk = f"{m.group('date')}-{m.group('hour')}:00"
+            parse_hourly_key(pk)
+        else:
+            pk = m.group("date")
+            parse_daily_key(pk)
+        return dataset, pk
+    raise ContractError(
+        f"object key {key!r} is outside the landing contract "
+        "(orders/date=YYYY-MM-DD/hour=HH/<name>.csv or customers/date=YYYY-MM-DD/<name>.csv)"
+    )
+
+
+def check_key_is_safe(key: str) -> str:
+    """Reject keys that could escape a root or smuggle control characters."""
+    if not key or key.startswith("/") or "\\" in key:
+        raise ContractError(
+            f"unsafe object key {key!r}: must be a relative key with '/' separators"
+        )
+    if any(part in ("", ".", "..") for part in key.split("/")):
+        raise ContractError(f"unsafe object key {key!r}: empty, '.' or '..' path segment")
+    if any(ord(ch) < 32 for ch in key):
+        raise ContractError(f"unsafe object key {key!r}: control character")
+    return key
+
+
+def daily_key_of_hour(partition_key: str) -> str:
+    return f"{parse_hourly_key(partition_key):%Y-%m-%d}"
+
+
+def hours_of_day(day_key: str) -> list[str]:
+    day = parse_daily_key(day_key)
+    return [f"{day:%Y-%m-%d}-{h:02d}:00" for h in range(24)]
+
+
+def days_between(start: date, end: date) -> list[str]:
+    """Inclusive list of daily partition keys."""
+    if end < start:
+        raise ContractError(f"end {end} is before start {start}")
+    return [f"{start + timedelta(days=i):%Y-%m-%d}" for i in range((end - start).days + 1)]

@@ -1,0 +1,165 @@
+"""One small object-store interface over a local folder and S3, plus the landing copy.
+
+The copy is the Dagster version of Airflow's S3-to-S3 copy operator: a missing source
+fails loudly, `replace=False` skips an existing destination, and every write is atomic
+(S3 PUTs are; local writes go through a temporary file and `os.replace`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from pipeline_assets.lib.contract import check_key_is_safe
+
+
+class MissingSourceError(FileNotFoundError):
+    """A key the run was asked to copy is not in the landing zone."""
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    etag: str  # S3 ETag, or size+mtime for local files: changes when content is re-landed
+
+
+class ObjectStore(Protocol):
+    uri: str
+
+    def list(self, prefix: str) -> list[ObjectInfo]: ...
+    def read(self, key: str) -> bytes: ...
+    def write(self, key: str, data: bytes) -> None: ...
+    def exists(self, key: str) -> bool: ...
+
+
+class LocalStore:
+    """A folder used as an object store; keys never escape the root."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root).resolve()
+        self.uri = str(self.root)
+
+    def _path(self, key: str) -> Path:
+        check_key_is_safe(key)
+        path = (self.root / key).resolve()
+        if self.root not in path.parents:
+            raise ValueError(f"key {key!r} resolves outside {self.root}")
+        return path
+
+    def list(self, prefix: str) -> list[ObjectInfo]:
+        base = self.root / prefix if prefix else self.root
+        if not base.is_dir():
+            return []
+        out = []
+        for path in base.rglob("*"):
+            if path.is_file() and not path.name.startswith(".tmp-"):
+                st = path.stat()
+                key = path.relative_to(self.root).as_posix()
+                out.append(ObjectInfo(key, st.st_size, f"{st.st_size}-{st.st_mtime_ns}"))
+        return sorted(out, key=lambda o: o.key)
+
+    def read(self, key: str) -> bytes:
+        path = self._path(key)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            raise MissingSourceError(f"source key not found: {self.uri}/{key}") from None
+
+    def write(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+
+class S3Store:
+    """An `s3://bucket/prefix` location accessed through a boto3 S3 client."""
+
+    def __init__(self, uri: str, client: Any):
+        bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+        if not bucket:
+            raise ValueError(f"S3 URI {uri!r} has no bucket")
+        self.uri = uri.rstrip("/")
+        self.bucket = bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        self.client = client
+
+    def _key(self, key: str) -> str:
+        return self.prefix + check_key_is_safe(key)
+
+    def list(self, prefix: str) -> list[ObjectInfo]:
+        out = []
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + prefix):
+            for obj in page.get("Contents", []):
+                key = obj["Key"][len(self.prefix) :]
+                out.append(ObjectInfo(key, obj["Size"], obj["ETag"].strip('"')))
+        return sorted(out, key=lambda o: o.key)
+
+    def read(self, key: str) -> bytes:
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+        except self.client.exceptions.NoSuchKey:
+            raise MissingSourceError(f"source key not found: {self.uri}/{key}") from None
+
+    def write(self, key: str, data: bytes) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except self.client.exceptions.ClientError as e:
+            if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
+
+def open_store(uri: str, s3_client_factory=None) -> ObjectStore:
+    """`s3://...` -> S3Store (client from the factory), anything else -> a local folder."""
+    if uri.startswith("s3://"):
+        if s3_client_factory is None:
+            import boto3
+
+            s3_client_factory = lambda: boto3.client("s3")  # noqa: E731
+        return S3Store(uri, s3_client_factory())
+    return LocalStore(uri)
+
+
+@dataclass
+class CopyReport:
+    copied: list[str]
+    skipped: list[str]
+    bytes: dict[str, int]
+    sha256: dict[str, str]
+
+
+def copy_objects(
+    source: ObjectStore, dest: ObjectStore, keys: list[str], replace: bool = True
+) -> CopyReport:
+    """Copy `keys` from source to dest under the same key; fail on a missing source."""
+    report = CopyReport([], [], {}, {})
+    for key in sorted(keys):
+        if not replace and dest.exists(key):
+            report.skipped.append(key)
+            continue
+        data = source.read(key)
+        dest.write(key, data)
+        report.copied.append(key)
+        report.bytes[key] = len(data)
+        report.sha256[key] = hashlib.sha256(data).hexdigest()
+    return report

@@ -1,0 +1,275 @@
+"""Row validation against the landing contract, and the contract's dedup rule.
+
+Every data line read ends in exactly one place: accepted (loaded) or quarantined with a
+reason code, so `rows_read == rows_loaded + rows_quarantined` always holds. A file that
+cannot be read at all raises `FileRejected` naming the file, line and problem.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from pipeline_assets.lib.contract import (
+    COLUMNS,
+    KEY_COLUMN,
+    ORDERS,
+    ContractError,
+    partition_window,
+    required_columns,
+)
+
+# Reason codes: the public vocabulary of the quarantine table.
+MALFORMED_ROW = "malformed_row"
+MISSING_VALUE = "missing_required_value"
+INVALID_TIMESTAMP = "invalid_timestamp"
+NON_UTC_TIMEZONE = "non_utc_timezone"
+OUTSIDE_PARTITION = "outside_partition_hour"
+INVALID_AMOUNT = "invalid_amount"
+NEGATIVE_AMOUNT = "negative_amount"
+AMOUNT_OUT_OF_RANGE = "amount_out_of_range"
+TOTAL_MISMATCH = "total_mismatch"
+VALUE_TOO_LONG = "value_too_long"
+SUPERSEDED = "superseded_duplicate"
+REASON_CODES = (
+    MALFORMED_ROW,
+    MISSING_VALUE,
+    INVALID_TIMESTAMP,
+    NON_UTC_TIMEZONE,
+    OUTSIDE_PARTITION,
+    INVALID_AMOUNT,
+    NEGATIVE_AMOUNT,
+    AMOUNT_OUT_OF_RANGE,
+    TOTAL_MISMATCH,
+    VALUE_TOO_LONG,
+    SUPERSEDED,
+)
+
+MAX_CENTS = 10**11  # one billion currency units: anything above is a unit or parsing error
+MAX_VALUE_CHARS = 1024
+MAX_RAW_LINE_CHARS = 65536
+csv.field_size_limit(64 * 1024 * 1024)
+
+_INT = re.compile(r"^[+-]?\d+$")
+
+
+class FileRejected(ContractError):
+    """A landing file that cannot be read at all; the whole partition fails."""
+
+
+class RowRejected(Exception):
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass
+class QuarantineRow:
+    source_key: str
+    line_number: int
+    raw_line: str
+    reason_code: str
+    reason_detail: str
+
+
+@dataclass
+class FileStats:
+    key: str
+    rows_read: int = 0
+    rows_quarantined: int = 0
+    extra_columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PartitionSummary:
+    """What checks and metadata need once a partition's rows are loaded."""
+
+    partition_key: str
+    rows_read: int
+    rows_loaded: int
+    reasons: dict[str, int]
+    files: list[FileStats]
+
+
+@dataclass
+class ValidationResult:
+    """Outcome of one partition: rows in warehouse column order plus source key and line."""
+
+    dataset: str
+    partition_key: str
+    accepted: list[tuple] = field(default_factory=list)
+    quarantined: list[QuarantineRow] = field(default_factory=list)
+    files: list[FileStats] = field(default_factory=list)
+
+    @property
+    def rows_read(self) -> int:
+        return sum(f.rows_read for f in self.files)
+
+    def reason_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for q in self.quarantined:
+            counts[q.reason_code] = counts.get(q.reason_code, 0) + 1
+        return dict(sorted(counts.items()))
+
+    def summary(self) -> PartitionSummary:
+        return PartitionSummary(
+            self.partition_key, self.rows_read, len(self.accepted), self.reason_counts(), self.files
+        )
+
+
+def parse_timestamp(value: str) -> datetime:
+    """ISO-8601 timestamp -> naive UTC. Naive input means UTC; other offsets are rejected."""
+    if len(value) < 16 or value[10] not in "T ":
+        raise RowRejected(INVALID_TIMESTAMP, f"{value!r} is not an ISO-8601 date and time")
+    try:
+        ts = datetime.fromisoformat(value)
+    except ValueError:
+        raise RowRejected(INVALID_TIMESTAMP, f"{value!r} is not an ISO-8601 timestamp") from None
+    if ts.tzinfo is not None:
+        if ts.utcoffset() != timedelta(0):
+            raise RowRejected(NON_UTC_TIMEZONE, f"{value!r} has offset {ts.utcoffset()}, want UTC")
+        ts = ts.astimezone(UTC).replace(tzinfo=None)
+    return ts
+
+
+def parse_cents(name: str, value: str) -> int:
+    if not _INT.match(value):
+        raise RowRejected(INVALID_AMOUNT, f"{name}={value[:40]!r} is not integer cents")
+    cents = int(value)
+    if cents < 0:
+        raise RowRejected(NEGATIVE_AMOUNT, f"{name}={cents} is negative")
+    if cents > MAX_CENTS:
+        raise RowRejected(AMOUNT_OUT_OF_RANGE, f"{name}={cents} exceeds {MAX_CENTS}")
+    return cents
+
+
+def _read_records(key: str, data: bytes):
+    """Yield (first_line, last_line, raw_text, fields) for each CSV record after the header."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise FileRejected(
+            f"{key}: line {line}: not valid UTF-8 (byte 0x{data[e.start]:02x} at offset {e.start})"
+        ) from None
+    if not text.strip():
+        raise FileRejected(f"{key}: line 1: empty file, a header row is required")
+    lines = list(io.StringIO(text, newline=""))
+    reader = csv.reader(iter(lines), strict=True)
+    prev = 0
+    try:
+        for fields in reader:
+            first, prev = prev + 1, reader.line_num
+            raw = "".join(lines[first - 1 : prev]).rstrip("\r\n")
+            yield first, prev, raw, fields
+    except csv.Error as e:
+        raise FileRejected(f"{key}: line {reader.line_num}: unreadable CSV ({e})") from None
+
+
+def _header_index(dataset: str, key: str, header: list[str]) -> tuple[dict[str, int], list[str]]:
+    names = [h.strip() for h in header]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise FileRejected(f"{key}: line 1: duplicate header column(s) {dupes}")
+    index = {n: i for i, n in enumerate(names)}
+    missing = [c for c in required_columns(dataset) if c not in index]
+    if missing:
+        hint = ""
+        if len(names) == 1 and any(d in names[0] for d in ";|\t"):
+            hint = " (the header looks like it uses another delimiter; the contract is comma)"
+        raise FileRejected(f"{key}: line 1: required column(s) {missing} missing{hint}")
+    known = {c.name for c in COLUMNS[dataset]}
+    return index, [n for n in names if n not in known]
+
+
+def _convert(dataset: str, fields: list[str], index: dict[str, int], window) -> tuple:
+    out = []
+    values: dict[str, object] = {}
+    for col in COLUMNS[dataset]:
+        i = index.get(col.name)
+        raw = fields[i].strip() if i is not None else ""
+        if len(raw) > MAX_VALUE_CHARS:
+            raise RowRejected(VALUE_TOO_LONG, f"{col.name} has {len(raw)} characters")
+        if raw == "":
+            if col.required:
+                raise RowRejected(MISSING_VALUE, f"{col.name} is required")
+            value = None
+        elif col.kind == "timestamp":
+            value = parse_timestamp(raw)
+        elif col.kind == "cents":
+            value = parse_cents(col.name, raw)
+        else:
+            value = raw
+        values[col.name] = value
+        out.append(value)
+    if dataset == ORDERS:
+        start, end = window
+        if not start <= values["ordered_at"] < end:
+            raise RowRejected(
+                OUTSIDE_PARTITION,
+                f"ordered_at {values['ordered_at']} is outside the folder's hour [{start}, {end})",
+            )
+        expected = values["subtotal"] + values["tax_paid"]
+        if values["order_total"] != expected:
+            raise RowRejected(
+                TOTAL_MISMATCH,
+                f"order_total {values['order_total']} != subtotal + tax_paid {expected}",
+            )
+    return tuple(out)
+
+
+def validate_partition(
+    dataset: str, partition_key: str, files: list[tuple[str, bytes]]
+) -> ValidationResult:
+    """Validate and deduplicate one partition's files (any order in; lexical key order used)."""
+    window = partition_window(dataset, partition_key)
+    result = ValidationResult(dataset, partition_key)
+    key_pos = [c.name for c in COLUMNS[dataset]].index(KEY_COLUMN[dataset])
+    upd_pos = [c.name for c in COLUMNS[dataset]].index("updated_at")
+    versions: dict[str, list[tuple]] = {}  # business key -> [(rank, row, raw, key, line)]
+    for file_no, (key, data) in enumerate(sorted(files)):
+        stats = FileStats(key)
+        result.files.append(stats)
+        records = _read_records(key, data)
+        header = next(records)
+        index, stats.extra_columns = _header_index(dataset, key, header[3])
+        width = len(header[3])
+        for first, _last, raw, fields in records:
+            if not fields:
+                continue  # a blank line carries no row
+            stats.rows_read += 1
+            try:
+                if len(fields) != width:
+                    raise RowRejected(MALFORMED_ROW, f"{len(fields)} fields, header has {width}")
+                row = _convert(dataset, fields, index, window)
+            except RowRejected as r:
+                result.quarantined.append(
+                    QuarantineRow(key, first, raw[:MAX_RAW_LINE_CHARS], r.reason, r.detail)
+                )
+                continue
+            upd = row[upd_pos]
+            rank = (upd is not None, upd or datetime.min, file_no, first)
+            versions.setdefault(row[key_pos], []).append((rank, row, raw, key, first))
+    for candidates in versions.values():
+        candidates.sort(key=lambda c: c[0])
+        *losers, (_, row, _, w_key, w_line) = candidates
+        result.accepted.append((*row, w_key, w_line))
+        for _, _, raw, key, line in losers:
+            result.quarantined.append(
+                QuarantineRow(
+                    key,
+                    line,
+                    raw[:MAX_RAW_LINE_CHARS],
+                    SUPERSEDED,
+                    f"superseded by {w_key} line {w_line}",
+                )
+            )
+    result.accepted.sort(key=lambda r: (r[-2], r[-1]))
+    result.quarantined.sort(key=lambda q: (q.source_key, q.line_number))
+    for stats in result.files:
+        stats.rows_quarantined = sum(q.source_key == stats.key for q in result.quarantined)
+    return result

@@ -1,0 +1,227 @@
+"""Warehouse access for DuckDB and Snowflake, and the transactional partition load.
+
+The load is the same SQL on both engines: stage rows in a temporary table, then delete the
+partition's rows and insert the staged ones inside one transaction. Values always travel as
+bind parameters; identifiers come from a fixed allow-list and are quoted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib.resources import files
+from typing import Any
+
+import pyarrow as pa
+
+from pipeline_assets.lib.contract import COLUMNS, column_names, required_columns
+from pipeline_assets.lib.validate import ValidationResult
+
+RAW_SCHEMA = "raw"
+QUARANTINE_TABLE = "quarantine"
+QUARANTINE_COLUMNS = (
+    "dataset",
+    "_partition",
+    "source_key",
+    "line_number",
+    "raw_line",
+    "reason_code",
+    "reason_detail",
+)
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+_ARROW_TYPES = {"str": pa.string(), "timestamp": pa.timestamp("us"), "cents": pa.int64()}
+
+
+def read_sql(name: str) -> str:
+    return files("pipeline_assets.lib").joinpath("sql", name).read_text()
+
+
+def split_statements(sql: str) -> list[str]:
+    body = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
+    return [s.strip() for s in body.split(";") if s.strip()]
+
+
+class WarehouseLockedError(RuntimeError):
+    """Another process holds DuckDB's single-writer lock on the warehouse file."""
+
+
+class Db:
+    """A thin DB-API wrapper: `?` parameters, quoted identifiers, bulk inserts per engine."""
+
+    dialect = "duckdb"
+
+    def __init__(self, conn: Any):
+        self.conn = conn
+
+    def ident(self, name: str) -> str:
+        if not _IDENT.match(name):
+            raise ValueError(f"refusing identifier {name!r}")
+        return f'"{name}"'
+
+    def table(self, schema: str, name: str) -> str:
+        return f"{self.ident(schema)}.{self.ident(name)}"
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
+        # Not a cursor: a DuckDB cursor is a separate connection with its own transaction.
+        rel = self.conn.execute(sql, params or None)
+        return rel.fetchall() if rel.description else []
+
+    def insert_rows(self, table: str, columns: Sequence[str], types: Sequence[Any], rows) -> None:
+        if not rows:
+            return
+        arrays = [pa.array(list(col), type=t) for col, t in zip(zip(*rows), types, strict=True)]
+        incoming = pa.Table.from_arrays(arrays, names=list(columns))
+        self.conn.register("_incoming_rows", incoming)
+        try:
+            self.execute(f"insert into {table} select * from _incoming_rows")  # noqa: S608
+        finally:
+            self.conn.unregister("_incoming_rows")
+
+    def fingerprint(self, table: str, group_by: str | None = None) -> list[tuple]:
+        """(group, row count, order-independent hash of all rows) per group."""
+        group = self.ident(group_by) if group_by else "null"
+        return self.execute(
+            f"select {group} as grp, count(*), coalesce(sum(hash(t)), 0)::varchar "  # noqa: S608
+            f"from {table} as t group by all order by 1"
+        )
+
+
+class SnowflakeDb(Db):
+    dialect = "snowflake"
+
+    def ident(self, name: str) -> str:
+        # Unquoted Snowflake identifiers resolve upper-case; quoting the upper-case form keeps
+        # the same names dbt sees while still quoting.
+        return super().ident(name).upper()
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
+        cur = self.conn.cursor()
+        try:
+            cur.execute(sql, params or None)
+            return cur.fetchall() if cur.description else []
+        finally:
+            cur.close()
+
+    def insert_rows(self, table: str, columns: Sequence[str], types: Sequence[Any], rows) -> None:
+        if not rows:
+            return
+        marks = ", ".join("?" for _ in columns)
+        cur = self.conn.cursor()
+        try:
+            cur.executemany(f"insert into {table} values ({marks})", list(rows))  # noqa: S608
+        finally:
+            cur.close()
+
+    def fingerprint(self, table: str, group_by: str | None = None) -> list[tuple]:
+        group = self.ident(group_by) if group_by else "null"
+        return self.execute(
+            f"select {group} as grp, count(*), to_varchar(hash_agg(*)) "  # noqa: S608
+            f"from {table} group by 1 order by 1"
+        )
+
+
+@contextmanager
+def transaction(db: Db) -> Iterator[None]:
+    db.execute("begin")
+    try:
+        yield
+    except BaseException:
+        db.execute("rollback")
+        raise
+    db.execute("commit")
+
+
+def ensure_raw_tables(db: Db) -> None:
+    for statement in split_statements(read_sql("create_raw_tables.sql")):
+        db.execute(statement)
+
+
+@dataclass
+class LoadStats:
+    partition_key: str
+    rows_loaded: int
+    rows_quarantined: int
+
+
+def load_partitions(db: Db, results: Sequence[ValidationResult]) -> list[LoadStats]:
+    """Replace exactly these partitions' rows (data and quarantine) in one transaction."""
+    if not results:
+        return []
+    dataset = results[0].dataset
+    target = db.table(RAW_SCHEMA, dataset)
+    quarantine = db.table(RAW_SCHEMA, QUARANTINE_TABLE)
+    stage, stage_q = db.ident(f"_stage_{dataset}"), db.ident("_stage_quarantine")
+    data_cols = [*column_names(dataset), "_source_key", "_source_line", "_partition"]
+    data_types = [_ARROW_TYPES[c.kind] for c in COLUMNS[dataset]]
+    data_types += [pa.string(), pa.int32(), pa.string()]
+    q_types = [pa.string(), pa.string(), pa.string(), pa.int32()] + [pa.string()] * 3
+
+    ensure_raw_tables(db)
+    # DDL first: on Snowflake, DDL inside a transaction would commit it implicitly.
+    db.execute(f"create or replace temporary table {stage} as select * from {target} where 1 = 0")  # noqa: S608
+    db.execute(
+        f"create or replace temporary table {stage_q} as select * from {quarantine} where 1 = 0"  # noqa: S608
+    )
+    for r in results:
+        db.insert_rows(
+            stage, data_cols, data_types, [(*row, r.partition_key) for row in r.accepted]
+        )
+        db.insert_rows(
+            stage_q,
+            QUARANTINE_COLUMNS,
+            q_types,
+            [
+                (dataset, r.partition_key, q.source_key, q.line_number, q.raw_line)
+                + (q.reason_code, q.reason_detail)
+                for q in r.quarantined
+            ],
+        )
+    keys = [r.partition_key for r in results]
+    marks = ", ".join("?" for _ in keys)
+    with transaction(db):
+        db.execute(f"delete from {target} where _partition in ({marks})", keys)  # noqa: S608
+        db.execute(f"insert into {target} select * from {stage}")  # noqa: S608
+        db.execute(
+            f"delete from {quarantine} where dataset = ? and _partition in ({marks})",  # noqa: S608
+            [dataset, *keys],
+        )
+        db.execute(f"insert into {quarantine} select * from {stage_q}")  # noqa: S608
+    db.execute(f"drop table if exists {stage}")
+    db.execute(f"drop table if exists {stage_q}")
+    return [LoadStats(r.partition_key, len(r.accepted), len(r.quarantined)) for r in results]
+
+
+def partition_counts(db: Db, dataset: str, keys: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """Rows in the warehouse per partition: (loaded, quarantined); the accounting check."""
+    marks = ", ".join("?" for _ in keys)
+    target = db.table(RAW_SCHEMA, dataset)
+    quarantine = db.table(RAW_SCHEMA, QUARANTINE_TABLE)
+    loaded = dict(
+        db.execute(
+            f"select _partition, count(*) from {target} "  # noqa: S608
+            f"where _partition in ({marks}) group by 1",
+            list(keys),
+        )
+    )
+    quarantined = dict(
+        db.execute(
+            f"select _partition, count(*) from {quarantine} "  # noqa: S608
+            f"where dataset = ? and _partition in ({marks}) group by 1",
+            [dataset, *keys],
+        )
+    )
+    return {k: (loaded.get(k, 0), quarantined.get(k, 0)) for k in keys}
+
+
+def null_required_counts(db: Db, dataset: str, keys: Sequence[str]) -> dict[str, int]:
+    """Loaded rows per partition with a required value missing (must be 0)."""
+    marks = ", ".join("?" for _ in keys)
+    missing = " or ".join(f"{db.ident(c)} is null" for c in required_columns(dataset))
+    rows = db.execute(
+        f"select _partition, count(*) from {db.table(RAW_SCHEMA, dataset)} "  # noqa: S608
+        f"where _partition in ({marks}) and ({missing}) group by 1",
+        list(keys),
+    )
+    return {k: dict(rows).get(k, 0) for k in keys}
