@@ -87,8 +87,8 @@ class WarehouseResource(dg.ConfigurableResource):
         except duckdb.IOException as e:
             if "lock" in str(e).lower():
                 raise WarehouseLockedError(
-                    f"DuckDB warehouse {self.duckdb_resource.database} is locked by another process "
-                    f"(one writer per file): {e}"
+                    f"DuckDB warehouse {self.duckdb_resource.database} is locked by another "
+                    f"process (DuckDB allows one writer per file): {e}"
                 ) from e
             raise
 

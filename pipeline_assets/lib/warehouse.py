@@ -71,7 +71,10 @@ class Db:
     def insert_rows(self, table: str, columns: Sequence[str], types: Sequence[Any], rows) -> None:
         if not rows:
             return
-        arrays = [pa.array(list(col), type=t) for col, t in zip(zip(*rows), types, strict=True)]
+        arrays = [
+            pa.array(list(col), type=t)
+            for col, t in zip(zip(*rows, strict=True), types, strict=True)
+        ]
         incoming = pa.Table.from_arrays(arrays, names=list(columns))
         self.conn.register("_incoming_rows", incoming)
         try:
