@@ -83,7 +83,12 @@ class WarehouseResource(dg.ConfigurableResource):
         os.makedirs(os.path.dirname(os.path.abspath(self.duckdb_resource.database)), exist_ok=True)
         try:
             with self.duckdb_resource.get_connection() as conn:
-                yield Db(conn)
+                try:
+                    yield Db(conn)
+                finally:
+                    # get_connection() skips close() when the body raises; a leaked
+                    # connection would hold DuckDB's file lock against dbt.
+                    conn.close()
         except duckdb.IOException as e:
             if "lock" in str(e).lower():
                 raise WarehouseLockedError(

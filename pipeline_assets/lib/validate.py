@@ -33,6 +33,7 @@ NEGATIVE_AMOUNT = "negative_amount"
 AMOUNT_OUT_OF_RANGE = "amount_out_of_range"
 TOTAL_MISMATCH = "total_mismatch"
 VALUE_TOO_LONG = "value_too_long"
+NUL_CHARACTER = "nul_character"
 SUPERSEDED = "superseded_duplicate"
 REASON_CODES = (
     MALFORMED_ROW,
@@ -45,6 +46,7 @@ REASON_CODES = (
     AMOUNT_OUT_OF_RANGE,
     TOTAL_MISMATCH,
     VALUE_TOO_LONG,
+    NUL_CHARACTER,
     SUPERSEDED,
 )
 
@@ -194,6 +196,8 @@ def _convert(dataset: str, fields: list[str], index: dict[str, int], window) -> 
         raw = fields[i].strip() if i is not None else ""
         if len(raw) > MAX_VALUE_CHARS:
             raise RowRejected(VALUE_TOO_LONG, f"{col.name} has {len(raw)} characters")
+        if "\x00" in raw:
+            raise RowRejected(NUL_CHARACTER, f"{col.name} contains a NUL character")
         if raw == "":
             if col.required:
                 raise RowRejected(MISSING_VALUE, f"{col.name} is required")

@@ -6,6 +6,7 @@ its own transaction, so a partition's rows are always either all old or all new.
 """
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import dagster as dg
 
@@ -20,7 +21,7 @@ from pipeline_assets.lib.contract import (
     partition_prefix,
     required_columns,
 )
-from pipeline_assets.lib.objectstore import ObjectStore, copy_objects
+from pipeline_assets.lib.objectstore import MissingSourceError, ObjectStore, copy_objects
 from pipeline_assets.lib.validate import SUPERSEDED, PartitionSummary, validate_partition
 from pipeline_assets.lib.warehouse import load_partitions, null_required_counts, partition_counts
 
@@ -99,8 +100,9 @@ def build_ingest_assets(dataset: str) -> list[dg.AssetsDefinition]:
         processing: ZoneResource,
     ) -> dg.MaterializeResult:
         source, dest = landing.store(), processing.store()
-        keys, ignored = _keys_to_copy(config, source, dataset, list(context.partition_keys))
-        report = copy_objects(source, dest, keys, replace=config.replace)
+        with _data_errors_fail_without_retry():
+            keys, ignored = _keys_to_copy(config, source, dataset, list(context.partition_keys))
+            report = copy_objects(source, dest, keys, replace=config.replace)
         if ignored:
             context.log.warning(f"ignored keys outside the landing contract: {ignored}")
         context.log.info(
@@ -165,7 +167,7 @@ def build_ingest_assets(dataset: str) -> list[dg.AssetsDefinition]:
         store = processing.store()
         partition_keys = list(context.partition_keys)
         results: list[PartitionSummary] = []
-        with warehouse.db() as db:
+        with _data_errors_fail_without_retry(), warehouse.db() as db:
             for start in range(0, len(partition_keys), LOAD_BATCH):
                 batch = []
                 for pk in partition_keys[start : start + LOAD_BATCH]:
@@ -180,6 +182,15 @@ def build_ingest_assets(dataset: str) -> list[dg.AssetsDefinition]:
         yield from _materialization_and_checks(dataset, results, counts, nulls)
 
     return [copy_asset, raw_asset]
+
+
+@contextmanager
+def _data_errors_fail_without_retry() -> Iterator[None]:
+    """Bad input fails at once with its message; only transient I/O errors are retried."""
+    try:
+        yield
+    except (ContractError, MissingSourceError) as e:
+        raise dg.Failure(description=str(e), allow_retries=False) from e
 
 
 def _example_key(dataset: str) -> str:

@@ -1,0 +1,45 @@
+# The README names these targets. `make demo` and `make test` work on a fresh clone with
+# only Python 3.11 and pip: they create .venv and install the locked dependencies first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO_START ?= 2024-01-01
+DEMO_END ?= 2024-01-07
+export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+
+.PHONY: install demo test lint format dev clean lock
+
+$(BIN)/.installed: pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c requirements.lock -e ".[dev]"
+	touch $@
+
+install: $(BIN)/.installed
+
+demo: install
+	$(BIN)/pipeline seed --start $(DEMO_START) --end $(DEMO_END)
+	$(BIN)/pipeline backfill --start $(DEMO_START) --end $(DEMO_END)
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+dev: install
+	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/dagster dev -w workspace.yaml
+
+lock:
+	$(BIN)/pip freeze --exclude-editable | grep -v '^pipeline-assets' > requirements.lock
+
+clean:
+	rm -rf data dbt/target dbt/logs

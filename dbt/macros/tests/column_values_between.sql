@@ -1,0 +1,37 @@
+{#-
+    column_values_between(min_value=none, max_value=none): fails with every row whose value
+    is below min_value or above max_value (bounds inclusive; either bound may be omitted).
+    Nulls pass: pair with not_null.
+-#}
+{% test column_values_between(model, column_name, min_value=none, max_value=none) %}
+
+{%- if min_value is none and max_value is none -%}
+    {{- exceptions.raise_compiler_error(
+        "column_values_between on " ~ column_name ~ ": give min_value and/or max_value"
+    ) -}}
+{%- endif -%}
+
+with
+
+validation as (
+    select
+        {{ column_name }} as value_field
+    from {{ model }}
+),
+
+final as (
+    select *
+    from validation
+    where
+        false
+        {%- if min_value is not none %}
+        or value_field < {{ min_value }}
+        {%- endif %}
+        {%- if max_value is not none %}
+        or value_field > {{ max_value }}
+        {%- endif %}
+)
+
+select * from final
+
+{% endtest %}

@@ -1,0 +1,41 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='window_replace',
+        window_column='ordered_at',
+        window_column_type='timestamp',
+        unique_key='order_id',
+        on_schema_change='fail',
+    )
+}}
+
+{#- One row per current order (see int_orders_deduplicated); amounts in currency units. -#}
+
+with
+
+orders as (
+
+    select * from {{ ref('int_orders_deduplicated') }}
+    {% if is_incremental() -%}
+    where {{ window_filter('ordered_at', 'timestamp') }}
+    {%- endif %}
+
+),
+
+final as (
+
+    select
+        order_id as order_id,
+        order_date as order_date,
+        customer_id as customer_id,
+        store_id as store_id,
+        ordered_at as ordered_at,
+        subtotal as subtotal,
+        tax_paid as tax_paid,
+        order_total as order_total,
+        updated_at as updated_at
+    from orders
+
+)
+
+select * from final

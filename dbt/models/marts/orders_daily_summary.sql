@@ -1,0 +1,54 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='window_replace',
+        window_column='order_date',
+        window_column_type='date',
+        unique_key=['order_date', 'customer_id'],
+        on_schema_change='sync_all_columns',
+    )
+}}
+
+{#-
+    Orders and revenue per UTC day and customer. On an incremental run every day that
+    overlaps the window is recomputed in full and replaced, so a (day, customer) row whose
+    orders all moved away (e.g. to another customer) disappears.
+-#}
+
+with
+
+orders as (
+
+    select * from {{ ref('int_orders_deduplicated') }}
+    {% if is_incremental() -%}
+    where {{ window_filter('order_date', 'date') }}
+    {%- endif %}
+
+),
+
+daily as (
+
+    select
+        order_date as order_date,
+        customer_id as customer_id,
+        count(distinct order_id) as total_orders,
+        sum(order_total_cents) as total_revenue_cents
+    from orders
+    group by
+        order_date,
+        customer_id
+
+),
+
+final as (
+
+    select
+        cast(order_date as date) as order_date,
+        customer_id as customer_id,
+        total_orders as total_orders,
+        {{ cents_to_currency('total_revenue_cents') }} as total_revenue
+    from daily
+
+)
+
+select * from final

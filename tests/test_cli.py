@@ -1,0 +1,51 @@
+"""The `pipeline` console script, run as a user runs it: a subprocess with env settings."""
+
+import os
+import subprocess
+import sys
+
+import dagster as dg
+
+from helpers import fingerprints
+
+
+def pipeline(*args: str, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline_assets.cli", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_seed_then_backfill_is_idempotent_and_recorded(pipeline_env):
+    env = {}
+    seed = pipeline("seed", "--start", "2024-01-01", "--end", "2024-01-02", env=env)
+    assert seed.returncode == 0, seed.stderr
+    assert "seed 2024-01-02  [2/2 days]" in seed.stdout
+    again = pipeline("seed", "--start", "2024-01-01", "--end", "2024-01-02", env=env)
+    assert "0 files written" in again.stdout
+    landing = {p: p.read_bytes() for p in pipeline_env.landing.rglob("*.csv")}
+
+    first = pipeline("backfill", "--start", "2024-01-01", "--end", "2024-01-02", env=env)
+    assert first.returncode == 0, first.stderr + first.stdout
+    assert "partitions done   50/50" in first.stdout
+    assert "[48/50 partitions]" in first.stdout
+    prints = fingerprints(pipeline_env.duckdb)
+    second = pipeline("backfill", "--start", "2024-01-01", "--end", "2024-01-02", env=env)
+    assert second.returncode == 0
+    assert fingerprints(pipeline_env.duckdb) == prints
+    assert {p: p.read_bytes() for p in pipeline_env.landing.rglob("*.csv")} == landing
+
+    with dg.DagsterInstance.from_config(str(pipeline_env.dagster_home)) as instance:
+        runs = instance.get_runs(filters=dg.RunsFilter(tags={"pipeline/command": "backfill"}))
+        assert len(runs) >= 4 and all(r.is_success for r in runs)
+
+
+def test_bad_arguments_are_rejected_before_any_io(pipeline_env):
+    bad = pipeline("backfill", "--start", "2024-01-05", "--end", "2024-01-01", env={})
+    assert bad.returncode == 2 and "before --start" in bad.stderr
+    hostile = pipeline("seed", "--start", "2024-01-01'; drop table x; --", "--end", "2024-01-01", env={})
+    assert hostile.returncode == 2 and "is not a date" in hostile.stderr
+    assert not pipeline_env.landing.exists() and not pipeline_env.duckdb.exists()

@@ -1,0 +1,137 @@
+"""The landing contract's row rules, reason codes, dedup rule and unreadable files."""
+
+import pytest
+
+from pipeline_assets.lib import validate as v
+from pipeline_assets.lib.validate import FileRejected, validate_partition
+
+HEADER = "order_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total,updated_at\n"
+KEY = "orders/date=2024-01-01/hour=05/a.csv"
+PK = "2024-01-01-05:00"
+
+
+def run(text: str, key: str = KEY, extra_files=()):
+    return validate_partition("orders", PK, [(key, text.encode()), *extra_files])
+
+
+def reasons(result) -> list[tuple[int, str]]:
+    return [(q.line_number, q.reason_code) for q in result.quarantined]
+
+
+def test_good_rows_accepted_and_timestamps_normalised():
+    r = run(
+        HEADER
+        + "o1,c1,s01,2024-01-01T05:00:00,100,8,108,\n"
+        + "o2,c1,,2024-01-01T05:59:59Z,0,0,0,2024-01-02 00:00:00+00:00\n"
+    )
+    assert r.rows_read == 2 and not r.quarantined
+    assert [row[0] for row in r.accepted] == ["o1", "o2"]
+    assert r.accepted[1][2] is None  # optional store_id empty -> null
+    assert str(r.accepted[1][7]) == "2024-01-02 00:00:00"
+
+
+@pytest.mark.parametrize(
+    "line,reason",
+    [
+        ("o1,c1,s01,2024-01-01T05:10:00,-100,8,-92,", v.NEGATIVE_AMOUNT),
+        ("o1,c1,s01,2024-01-01T05:10:00,12.5,8,20.5,", v.INVALID_AMOUNT),
+        ("o1,c1,s01,2024-01-01T05:10:00,abc,8,108,", v.INVALID_AMOUNT),
+        ("o1,c1,s01,2024-01-01T05:10:00,100,8,109,", v.TOTAL_MISMATCH),
+        ("o1,c1,s01,2024-01-01T05:10:00,999999999999999,0,999999999999999,", v.AMOUNT_OUT_OF_RANGE),
+        ("o1,c1,s01,yesterday,100,8,108,", v.INVALID_TIMESTAMP),
+        ("o1,c1,s01,2024-01-01,100,8,108,", v.INVALID_TIMESTAMP),
+        ("o1,c1,s01,2024-01-01T05:10:00+02:00,100,8,108,", v.NON_UTC_TIMEZONE),
+        ("o1,c1,s01,2024-01-01T06:00:00,100,8,108,", v.OUTSIDE_PARTITION),
+        ("o1,c1,s01,2024-01-01T04:59:59Z,100,8,108,", v.OUTSIDE_PARTITION),
+        (",c1,s01,2024-01-01T05:10:00,100,8,108,", v.MISSING_VALUE),
+        ("o1,,s01,2024-01-01T05:10:00,100,8,108,", v.MISSING_VALUE),
+        ("o1,c1,s01,2024-01-01T05:10:00,100,8,108", v.MALFORMED_ROW),
+        ("o1,c1,s01,2024-01-01T05:10:00,100,8,108,,extra", v.MALFORMED_ROW),
+        ("o1,c1,s01,2024-01-01T05:10:00,100,8,108,not-a-time", v.INVALID_TIMESTAMP),
+        ("o1,c\x001,s01,2024-01-01T05:10:00,100,8,108,", v.NUL_CHARACTER),
+        ("o1," + "c" * 5000 + ",s01,2024-01-01T05:10:00,100,8,108,", v.VALUE_TOO_LONG),
+    ],
+)
+def test_bad_rows_quarantined_with_reason(line, reason):
+    r = run(HEADER + line + "\n" + "ok1,c1,s01,2024-01-01T05:00:00,1,0,1,\n")
+    assert reasons(r) == [(2, reason)]
+    assert r.quarantined[0].raw_line == line[: v.MAX_RAW_LINE_CHARS]
+    assert r.quarantined[0].source_key == KEY
+    assert r.rows_read == len(r.accepted) + len(r.quarantined) == 2
+
+
+def test_columns_matched_by_name_any_order_extras_reported():
+    text = "extra,order_total,tax_paid,subtotal,ordered_at,customer_id,order_id\n"
+    text += "x,108,8,100,2024-01-01T05:00:00,c1,o1\n"
+    r = run(text)
+    assert r.accepted[0][:7] == ("o1", "c1", None, r.accepted[0][3], 100, 8, 108)
+    assert r.files[0].extra_columns == ["extra"]
+
+
+def test_bom_crlf_and_quoted_newlines():
+    text = '\ufefforder_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total\r\n'
+    text += 'o1,"c\r\n1",s01,2024-01-01T05:00:00,1,0,1\r\n'
+    text += "o2,c2,s01,2024-01-01T05:00:00,1,0,2\r\n"
+    r = run(text)
+    assert [a[:2] for a in r.accepted] == [("o1", "c\r\n1")]
+    # the second record starts on physical line 4 because of the quoted newline
+    assert reasons(r) == [(4, v.TOTAL_MISMATCH)]
+    assert r.quarantined[0].raw_line == "o2,c2,s01,2024-01-01T05:00:00,1,0,2"
+
+
+def test_dedup_greatest_updated_at_then_last_file_then_last_line():
+    a = HEADER + (
+        "o1,c1,s01,2024-01-01T05:00:00,100,0,100,2024-01-01T07:00:00\n"
+        "o2,c1,s01,2024-01-01T05:00:00,200,0,200,\n"
+        "o2,c2,s01,2024-01-01T05:00:00,201,0,201,\n"
+    )
+    b = HEADER + (
+        "o1,c9,s01,2024-01-01T05:00:00,101,0,101,2024-01-01T06:00:00\n"  # older: loses
+        "o2,c3,s01,2024-01-01T05:00:00,202,0,202,\n"  # no updated_at: last file wins
+    )
+    r = validate_partition(
+        "orders", PK, [("orders/date=2024-01-01/hour=05/b.csv", b.encode()), (KEY, a.encode())]
+    )
+    winners = {row[0]: (row[1], row[-2].rsplit("/", 1)[1], row[-1]) for row in r.accepted}
+    assert winners == {"o1": ("c1", "a.csv", 2), "o2": ("c3", "b.csv", 3)}
+    assert sorted(q.reason_code for q in r.quarantined) == [v.SUPERSEDED] * 3
+    assert r.rows_read == 5 == len(r.accepted) + len(r.quarantined)
+
+
+def test_header_only_and_blank_lines_are_empty():
+    r = run(HEADER + "\n\n")
+    assert r.rows_read == 0 and not r.accepted
+
+
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        (b"", "line 1: empty file"),
+        (HEADER.encode() + "o1,Jos\xe9,s,2024-01-01T05:00:00,1,0,1,\n".encode("latin-1"),
+         "line 2: not valid UTF-8"),
+        (b"order_id,customer_id\no1,c1\n", "required column(s) ['ordered_at'"),
+        (HEADER.replace(",", ";").encode() + b"o1;c1\n", "another delimiter"),
+        (b"order_id,order_id,customer_id,ordered_at,subtotal,tax_paid,order_total\n",
+         "duplicate header"),
+        (HEADER.encode() + b'o1,"c1,s01\n', "unreadable CSV"),
+    ],
+)
+def test_unreadable_files_fail_naming_file_and_line(data, message):
+    with pytest.raises(FileRejected) as e:
+        validate_partition("orders", PK, [(KEY, data)])
+    assert KEY in str(e.value) and message in str(e.value)
+
+
+def test_customers_rules():
+    r = validate_partition(
+        "customers",
+        "2024-01-01",
+        [
+            (
+                "customers/date=2024-01-01/c.csv",
+                b"customer_id,name\nc1,Ann\n,NoId\nc1,Ann B\n",
+            )
+        ],
+    )
+    assert [row[:2] for row in r.accepted] == [("c1", "Ann B")]
+    assert reasons(r) == [(2, v.SUPERSEDED), (3, v.MISSING_VALUE)]
