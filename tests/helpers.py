@@ -1,7 +1,7 @@
 """Test helpers: run ingestion ranges in-process and fingerprint the DuckDB warehouse."""
 
-import duckdb
 import dagster as dg
+import duckdb
 
 from pipeline_assets.defs.ingest.assets import customers_assets, orders_assets
 from pipeline_assets.defs.resources import build_resources

@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import dagster as dg
-
 from helpers import fingerprints
 
 
@@ -46,6 +45,8 @@ def test_seed_then_backfill_is_idempotent_and_recorded(pipeline_env):
 def test_bad_arguments_are_rejected_before_any_io(pipeline_env):
     bad = pipeline("backfill", "--start", "2024-01-05", "--end", "2024-01-01", env={})
     assert bad.returncode == 2 and "before --start" in bad.stderr
-    hostile = pipeline("seed", "--start", "2024-01-01'; drop table x; --", "--end", "2024-01-01", env={})
+    hostile = pipeline(
+        "seed", "--start", "2024-01-01'; drop table x; --", "--end", "2024-01-01", env={}
+    )
     assert hostile.returncode == 2 and "is not a date" in hostile.stderr
     assert not pipeline_env.landing.exists() and not pipeline_env.duckdb.exists()

@@ -4,8 +4,8 @@ from datetime import date
 
 import dagster as dg
 import pytest
-
 from helpers import fingerprints, ingest, query
+
 from pipeline_assets.defs.ingest.assets import (
     QUARANTINE_RATE,
     ROW_ACCOUNTING,
@@ -58,7 +58,9 @@ def test_corrected_order_relanded_newer_values_win(pipeline_env):
     result = ingest("orders", "2024-01-01-10:00")
     rows = query(pipeline_env.duckdb, "select order_id, customer_id, order_total from raw.orders")
     assert rows == [("o1", "c2", 216)]
-    q = query(pipeline_env.duckdb, "select source_key, line_number, reason_code from raw.quarantine")
+    q = query(
+        pipeline_env.duckdb, "select source_key, line_number, reason_code from raw.quarantine"
+    )
     assert q == [(HOUR + "part-000.csv", 2, "superseded_duplicate")]
     assert checks(result)[ROW_ACCOUNTING]
 
@@ -151,7 +153,9 @@ def test_no_overwrite_mode_skips_and_reports(pipeline_env):
     config = {"ops": {"processing__orders": {"config": {"replace": False}}}}
     first = ingest("orders", "2024-01-01-10:00", run_config=config)
     second = ingest("orders", "2024-01-01-10:00", run_config=config)
-    meta = [r.asset_materializations_for_node("processing__orders")[0].metadata for r in (first, second)]
+    meta = [
+        r.asset_materializations_for_node("processing__orders")[0].metadata for r in (first, second)
+    ]
     assert [(m["copied"].value, m["skipped"].value) for m in meta] == [(1, 0), (0, 1)]
 
 

@@ -23,7 +23,9 @@ def sf():
 
 
 def test_partition_replace_is_exact_on_snowflake_dialect(sf):
-    text = HEADER + "o1,c1,s01,2024-01-01T10:00:00,100,8,108,\no'2,c2,,2024-01-01T10:30:00Z,5,0,6,\n"
+    text = (
+        HEADER + "o1,c1,s01,2024-01-01T10:00:00,100,8,108,\no'2,c2,,2024-01-01T10:30:00Z,5,0,6,\n"
+    )
     load_partitions(sf, [validate_partition("orders", PK, [(KEY, text.encode())])])
     fixed = text.replace("5,0,6", "5,0,5").replace("o1,c1", "o1,c9")
     load_partitions(sf, [validate_partition("orders", PK, [(KEY, fixed.encode())])])

@@ -69,7 +69,7 @@ def test_columns_matched_by_name_any_order_extras_reported():
 
 
 def test_bom_crlf_and_quoted_newlines():
-    text = '\ufefforder_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total\r\n'
+    text = "\ufefforder_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total\r\n"
     text += 'o1,"c\r\n1",s01,2024-01-01T05:00:00,1,0,1\r\n'
     text += "o2,c2,s01,2024-01-01T05:00:00,1,0,2\r\n"
     r = run(text)
@@ -107,12 +107,16 @@ def test_header_only_and_blank_lines_are_empty():
     "data,message",
     [
         (b"", "line 1: empty file"),
-        (HEADER.encode() + "o1,Jos\xe9,s,2024-01-01T05:00:00,1,0,1,\n".encode("latin-1"),
-         "line 2: not valid UTF-8"),
+        (
+            HEADER.encode() + "o1,Jos\xe9,s,2024-01-01T05:00:00,1,0,1,\n".encode("latin-1"),
+            "line 2: not valid UTF-8",
+        ),
         (b"order_id,customer_id\no1,c1\n", "required column(s) ['ordered_at'"),
         (HEADER.replace(",", ";").encode() + b"o1;c1\n", "another delimiter"),
-        (b"order_id,order_id,customer_id,ordered_at,subtotal,tax_paid,order_total\n",
-         "duplicate header"),
+        (
+            b"order_id,order_id,customer_id,ordered_at,subtotal,tax_paid,order_total\n",
+            "duplicate header",
+        ),
         (HEADER.encode() + b'o1,"c1,s01\n', "unreadable CSV"),
     ],
 )
