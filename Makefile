@@ -6,8 +6,12 @@ BIN := $(VENV)/bin
 DEMO_START ?= 2024-01-01
 DEMO_END ?= 2024-01-07
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+# Absolute, so that dbt (which runs inside dbt/) and Python agree, and the path dbt parses
+# with is the path it runs with (it is part of dbt's partial-parse hash).
+export PIPELINE_DUCKDB_PATH ?= $(CURDIR)/data/warehouse.duckdb
+DBT_SOURCES := $(shell find dbt -path dbt/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' \) -print)
 
-.PHONY: install demo test lint format dev clean lock
+.PHONY: install prepare demo test lint format dev clean lock
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +19,13 @@ $(BIN)/.installed: pyproject.toml requirements.lock
 	$(BIN)/pip install --quiet -c requirements.lock -e ".[dev]"
 	touch $@
 
-install: $(BIN)/.installed
+dbt/target/manifest.json: $(BIN)/.installed $(DBT_SOURCES)
+	$(BIN)/pipeline prepare
+
+install: $(BIN)/.installed dbt/target/manifest.json
+
+prepare: install
+	$(BIN)/pipeline prepare
 
 demo: install
 	$(BIN)/pipeline seed --start $(DEMO_START) --end $(DEMO_END)
@@ -36,7 +46,7 @@ format: install
 
 dev: install
 	mkdir -p $(DAGSTER_HOME)
-	$(BIN)/dagster dev -w workspace.yaml
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dagster dev -w workspace.yaml
 
 lock:
 	$(BIN)/pip freeze --exclude-editable | grep -v '^pipeline-assets' > requirements.lock

@@ -57,6 +57,14 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_prepare(args: argparse.Namespace) -> int:
+    from pipeline_assets.defs.transform.project import prepare_dbt
+
+    prepare_dbt()
+    print("dbt manifest prepared")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pipeline", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -75,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--days-per-run", type=int, default=7, help="ingestion days per Dagster run (default 7)"
     )
     bf.set_defaults(func=cmd_backfill)
+
+    prep = sub.add_parser("prepare", help="parse the dbt project into dbt/target/manifest.json")
+    prep.set_defaults(func=cmd_prepare)
     return parser
 
 

@@ -6,9 +6,11 @@ import dagster as dg
 
 from pipeline_assets.defs.ingest.assets import customers_assets, orders_assets
 from pipeline_assets.defs.resources import build_resources
+from pipeline_assets.defs.transform.assets import shop_dbt_assets
+from pipeline_assets.defs.transform.project import build_dbt_resource
 
 defs = dg.Definitions(
-    assets=[*orders_assets, *customers_assets],
-    resources=build_resources(),
+    assets=[*orders_assets, *customers_assets, shop_dbt_assets],
+    resources={**build_resources(), "dbt": build_dbt_resource()},
     executor=dg.in_process_executor,
 )

@@ -26,6 +26,9 @@ class BackfillReport:
     partitions_total: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
+    mart_rows: dict[str, int] = field(default_factory=dict)
+    checks_passed: int = 0
+    checks_failed: list[str] = field(default_factory=list)
     seconds: float = 0.0
     runs: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -41,6 +44,9 @@ class BackfillReport:
             f"  partitions done   {self.partitions_done}/{self.partitions_total}",
             f"  rows loaded       {self.rows_loaded}",
             f"  rows quarantined  {self.rows_quarantined}",
+            *(f"  rows in {name}: {n}" for name, n in sorted(self.mart_rows.items())),
+            f"  checks passed     {self.checks_passed}",
+            f"  checks failed     {len(self.checks_failed)} {self.checks_failed or ''}",
             f"  dagster runs      {len(self.runs)}",
             f"  time taken        {self.seconds:.1f}s",
         ]
@@ -98,17 +104,25 @@ def backfill(
         t = time.perf_counter()
         result = run_range(defs, selection, first, last, instance, {"pipeline/command": "backfill"})
         report.runs.append(result.run_id)
+        for check in result.get_asset_check_evaluations():
+            if check.passed:
+                report.checks_passed += 1
+            else:
+                report.checks_failed.append(check.asset_check_key.to_user_string())
         if not result.success:
             report.errors.append(failure_message(result))
             echo(f"{label} {first}..{last}: FAILED ({report.errors[-1]})")
             break
         report.partitions_done += n
-        rows = _rows(result)
-        report.rows_loaded += rows[0]
-        report.rows_quarantined += rows[1]
+        loaded, quarantined = _rows(result)
+        report.rows_loaded += loaded
+        report.rows_quarantined += quarantined
+        report.mart_rows.update(_mart_rows(result))
+        checks = result.get_asset_check_evaluations()
         echo(
             f"{label:<9} {first}..{last}  [{report.partitions_done}/{report.partitions_total} "
-            f"partitions]  loaded {rows[0]}, quarantined {rows[1]}  "
+            f"partitions]  loaded {loaded}, quarantined {quarantined}, "
+            f"checks passed {sum(c.passed for c in checks)}/{len(checks)}  "
             f"({time.perf_counter() - t:.1f}s)"
         )
     report.seconds = time.perf_counter() - t0
@@ -149,3 +163,13 @@ def _rows(result: dg.ExecuteInProcessResult) -> tuple[int, int]:
         loaded += mat.metadata["rows_loaded"].value
         quarantined += mat.metadata["rows_quarantined"].value
     return loaded, quarantined
+
+
+def _mart_rows(result: dg.ExecuteInProcessResult) -> dict[str, int]:
+    """Row counts of the mart tables as reported by the run's materializations."""
+    out = {}
+    for event in result.get_asset_materialization_events():
+        mat = event.materialization
+        if mat.asset_key.path[0] == "marts" and "dagster/row_count" in mat.metadata:
+            out[".".join(mat.asset_key.path)] = mat.metadata["dagster/row_count"].value
+    return out

@@ -78,3 +78,10 @@ def s3_env(moto_server, monkeypatch):
         return boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
 
     return client
+
+
+def pytest_configure(config):
+    """Parse the dbt project once per session, so edited models never run from a stale manifest."""
+    from pipeline_assets.defs.transform.project import prepare_dbt
+
+    prepare_dbt()

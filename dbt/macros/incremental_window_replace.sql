@@ -4,11 +4,16 @@
         {{ config(
             materialized='incremental',
             incremental_strategy='window_replace',
-            window_column='order_date',        -- required: column the window applies to
-            window_column_type='date',         -- optional: 'date' | 'timestamp'
-                                               --   (default: detected from the target column)
             unique_key='order_id',             -- optional, see below
+            meta={
+                'window_column': 'order_date', -- required: column the window applies to
+                'window_column_type': 'date',  -- optional: 'date' | 'timestamp'
+            },                                 --   (default: detected from the target column)
         ) }}
+
+    The two keys live in config.meta because dbt >= 1.10 deprecates custom top-level config
+    keys (CustomKeyInConfigDeprecation); a top-level `window_column=` is still read as a
+    fallback.
 
     On an incremental run dbt's materialization builds the model SQL (which must itself be
     filtered with window_filter(...) under is_incremental()) into a temp relation and calls
@@ -39,11 +44,11 @@
     {%- set source = arg_dict['temp_relation'] -%}
     {%- set dest_columns = arg_dict['dest_columns'] -%}
     {%- set unique_key = arg_dict['unique_key'] -%}
-    {%- set window_column = config.get('window_column') -%}
+    {%- set window_column = config.meta_get('window_column') or config.get('window_column') -%}
 
     {%- if not window_column -%}
         {{- exceptions.raise_compiler_error(
-            "incremental_strategy='window_replace' needs config window_column (model " ~ model.name ~ ")"
+            "incremental_strategy='window_replace' needs config meta.window_column (model " ~ model.name ~ ")"
         ) -}}
     {%- endif -%}
     {%- if arg_dict.get('incremental_predicates') -%}
@@ -65,7 +70,9 @@
         ) -}}
     {%- endif -%}
     {%- set detected_type = 'date' if (matches[0].dtype | lower) == 'date' else 'timestamp' -%}
-    {%- set column_type = (config.get('window_column_type') or detected_type) | lower -%}
+    {%- set column_type = (
+        config.meta_get('window_column_type') or config.get('window_column_type') or detected_type
+    ) | lower -%}
     {%- if column_type != detected_type -%}
         {{- exceptions.raise_compiler_error(
             "window_replace: window_column_type=" ~ (column_type | tojson) ~ " but " ~ window_column

@@ -31,6 +31,13 @@ def setting(name: str) -> str:
     return os.environ.get(name) or DEFAULTS[name]
 
 
+def local_or_uri(name: str) -> str:
+    """A setting that is a URI or a local path; local paths become absolute at load time,
+    so nothing that changes the working directory later (dbt does) can redirect writes."""
+    value = setting(name)
+    return value if "://" in value or value.startswith("md:") else os.path.abspath(value)
+
+
 def target() -> str:
     value = setting("PIPELINE_TARGET")
     if value not in ("dev", "prod"):
@@ -100,7 +107,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
 def build_resources() -> dict[str, object]:
     """Resources for the current environment (`PIPELINE_TARGET`)."""
-    duckdb_path = setting("PIPELINE_DUCKDB_PATH")
+    duckdb_path = local_or_uri("PIPELINE_DUCKDB_PATH")
     s3 = S3Resource()
     if target() == "prod":
         warehouse = WarehouseResource(
@@ -118,7 +125,7 @@ def build_resources() -> dict[str, object]:
             target="dev", duckdb_resource=DuckDBResource(database=duckdb_path)
         )
     return {
-        "landing": ZoneResource(uri=setting("PIPELINE_LANDING_URI"), s3=s3),
-        "processing": ZoneResource(uri=setting("PIPELINE_PROCESSING_URI"), s3=s3),
+        "landing": ZoneResource(uri=local_or_uri("PIPELINE_LANDING_URI"), s3=s3),
+        "processing": ZoneResource(uri=local_or_uri("PIPELINE_PROCESSING_URI"), s3=s3),
         "warehouse": warehouse,
     }

@@ -60,6 +60,10 @@ class Db:
             raise ValueError(f"refusing identifier {name!r}")
         return f'"{name}"'
 
+    def name(self, name: str) -> str:
+        """How the engine stores an unquoted name (for information_schema lookups)."""
+        return name
+
     def table(self, schema: str, name: str) -> str:
         return f"{self.ident(schema)}.{self.ident(name)}"
 
@@ -98,6 +102,9 @@ class SnowflakeDb(Db):
         # Unquoted Snowflake identifiers resolve upper-case; quoting the upper-case form keeps
         # the same names dbt sees while still quoting.
         return super().ident(name).upper()
+
+    def name(self, name: str) -> str:
+        return name.upper()
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
         cur = self.conn.cursor()
@@ -228,3 +235,42 @@ def null_required_counts(db: Db, dataset: str, keys: Sequence[str]) -> dict[str,
         list(keys),
     )
     return {k: dict(rows).get(k, 0) for k in keys}
+
+
+def table_columns(db: Db, tables: Sequence[tuple[str, str]]) -> dict[tuple[str, str], list]:
+    """(schema, table) -> [(column, type)] from information_schema, in one query."""
+    if not tables:
+        return {}
+    pairs = " or ".join("(table_schema = ? and table_name = ?)" for _ in tables)
+    params = [db.name(part) for pair in tables for part in pair]
+    rows = db.execute(
+        "select lower(table_schema), lower(table_name), lower(column_name), lower(data_type) "  # noqa: S608
+        f"from information_schema.columns where {pairs} "
+        "order by table_schema, table_name, ordinal_position",
+        params,
+    )
+    out: dict[tuple[str, str], list] = {}
+    for schema, table, column, dtype in rows:
+        out.setdefault((schema, table), []).append((column, dtype))
+    return out
+
+
+def row_counts(db: Db, tables: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """(schema, table) -> row count for base tables (views are skipped: counting runs them)."""
+    if not tables:
+        return {}
+    pairs = " or ".join("(table_schema = ? and table_name = ?)" for _ in tables)
+    params = [db.name(part) for pair in tables for part in pair]
+    base = db.execute(
+        "select lower(table_schema), lower(table_name) from information_schema.tables "  # noqa: S608
+        f"where table_type = 'BASE TABLE' and ({pairs})",
+        params,
+    )
+    if not base:
+        return {}
+    union = " union all ".join(
+        f"select ? as s, ? as t, count(*) from {db.table(s, t)}"  # noqa: S608
+        for s, t in base
+    )
+    rows = db.execute(union, [part for pair in base for part in pair])
+    return {(s, t): n for s, t, n in rows}

@@ -2,10 +2,12 @@
     config(
         materialized='incremental',
         incremental_strategy='window_replace',
-        window_column='ordered_at',
-        window_column_type='timestamp',
         unique_key='order_id',
         on_schema_change='fail',
+        meta={
+            'window_column': 'ordered_at',
+            'window_column_type': 'timestamp',
+        },
     )
 }}
 

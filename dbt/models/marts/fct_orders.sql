@@ -2,10 +2,12 @@
     config(
         materialized='incremental',
         incremental_strategy='window_replace',
-        window_column='ordered_at',
-        window_column_type='timestamp',
         unique_key='order_id',
         on_schema_change='fail',
+        meta={
+            'window_column': 'ordered_at',
+            'window_column_type': 'timestamp',
+        },
     )
 }}
 
@@ -33,6 +35,7 @@ final as (
         subtotal as subtotal,
         tax_paid as tax_paid,
         order_total as order_total,
+        order_total_cents as order_total_cents,
         updated_at as updated_at
     from orders
 

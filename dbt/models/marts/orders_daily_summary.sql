@@ -2,10 +2,12 @@
     config(
         materialized='incremental',
         incremental_strategy='window_replace',
-        window_column='order_date',
-        window_column_type='date',
         unique_key=['order_date', 'customer_id'],
         on_schema_change='sync_all_columns',
+        meta={
+            'window_column': 'order_date',
+            'window_column_type': 'date',
+        },
     )
 }}
 
@@ -19,7 +21,7 @@ with
 
 orders as (
 
-    select * from {{ ref('int_orders_deduplicated') }}
+    select * from {{ ref('fct_orders') }}
     {% if is_incremental() -%}
     where {{ window_filter('order_date', 'date') }}
     {%- endif %}

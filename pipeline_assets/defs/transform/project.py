@@ -1,0 +1,59 @@
+"""The dbt project handle and its preparation; importable before a manifest exists."""
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from dagster_dbt import DbtCliResource, DbtProject
+
+from pipeline_assets.defs.resources import local_or_uri, target
+
+DBT_PROJECT_DIR = Path(
+    os.environ.get("PIPELINE_DBT_PROJECT_DIR") or Path(__file__).resolve().parents[3] / "dbt"
+)
+
+
+def dbt_executable() -> str:
+    """The dbt beside this interpreter, so an unactivated venv still finds it."""
+    local = Path(sys.executable).parent / "dbt"
+    return str(local) if local.exists() else "dbt"
+
+
+@contextmanager
+def absolute_warehouse_path() -> Iterator[None]:
+    """dbt runs inside dbt/: hand it the same DuckDB file as ingestion, by absolute path.
+
+    The same value must be used when parsing and when running: the DuckDB path is part of
+    dbt's profile hash, and a different one throws away partial parsing.
+    """
+    old, cwd = os.environ.get("PIPELINE_DUCKDB_PATH"), os.getcwd()
+    os.environ["PIPELINE_DUCKDB_PATH"] = local_or_uri("PIPELINE_DUCKDB_PATH")
+    try:
+        yield
+    finally:
+        # dagster-dbt's in-process adapter (row counts) chdirs into the dbt project.
+        os.chdir(cwd)
+        if old is None:
+            os.environ.pop("PIPELINE_DUCKDB_PATH", None)
+        else:
+            os.environ["PIPELINE_DUCKDB_PATH"] = old
+
+
+dbt_project = DbtProject(
+    project_dir=DBT_PROJECT_DIR,
+    profiles_dir=DBT_PROJECT_DIR,
+    target=target(),
+)
+dbt_project.prepare_if_dev()
+
+
+def build_dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
+
+
+def prepare_dbt() -> None:
+    """`dbt parse` into target/ with the run-time target and warehouse path (make, CI, Docker)."""
+    with absolute_warehouse_path():
+        build_dbt_resource().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
