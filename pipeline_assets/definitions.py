@@ -9,8 +9,14 @@ from pipeline_assets.defs.resources import build_resources
 from pipeline_assets.defs.transform.assets import shop_dbt_assets
 from pipeline_assets.defs.transform.project import build_dbt_resource
 
-defs = dg.Definitions(
-    assets=[*orders_assets, *customers_assets, shop_dbt_assets],
-    resources={**build_resources(), "dbt": build_dbt_resource()},
-    executor=dg.in_process_executor,
-)
+
+def build_defs() -> dg.Definitions:
+    """Definitions for the current environment (tests build one per isolated environment)."""
+    return dg.Definitions(
+        assets=[*orders_assets, *customers_assets, shop_dbt_assets],
+        resources={**build_resources(), "dbt": build_dbt_resource()},
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_defs()

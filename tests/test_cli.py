@@ -29,8 +29,8 @@ def test_seed_then_backfill_is_idempotent_and_recorded(pipeline_env):
 
     first = pipeline("backfill", "--start", "2024-01-01", "--end", "2024-01-02", env=env)
     assert first.returncode == 0, first.stderr + first.stdout
-    assert "partitions done   50/50" in first.stdout
-    assert "[48/50 partitions]" in first.stdout
+    assert "partitions done   52/52" in first.stdout
+    assert "[48/52 partitions]" in first.stdout
     prints = fingerprints(pipeline_env.duckdb)
     second = pipeline("backfill", "--start", "2024-01-01", "--end", "2024-01-02", env=env)
     assert second.returncode == 0

@@ -157,7 +157,9 @@ def build_ingest_assets(dataset: str) -> list[dg.AssetsDefinition]:
             dg.AssetCheckSpec(
                 QUARANTINE_RATE,
                 asset=raw_key,
-                description="Share of invalid rows is below PIPELINE_QUARANTINE_WARN_RATE.",
+                blocking=True,
+                description="Share of invalid rows: warns above PIPELINE_QUARANTINE_WARN_RATE, "
+                "blocks downstream above PIPELINE_QUARANTINE_FAIL_RATE.",
             ),
         ],
     )
@@ -252,17 +254,20 @@ def _materialization_and_checks(
             "rows_missing_required_values": sum(nulls.values()),
         },
     )
-    threshold = float(setting("PIPELINE_QUARANTINE_WARN_RATE"))
+    warn_at = float(setting("PIPELINE_QUARANTINE_WARN_RATE"))
+    fail_at = float(setting("PIPELINE_QUARANTINE_FAIL_RATE"))
     rate = invalid / rows_read if rows_read else 0.0
     yield dg.AssetCheckResult(
         check_name=QUARANTINE_RATE,
-        passed=rate <= threshold,
-        severity=dg.AssetCheckSeverity.WARN,
+        passed=rate <= warn_at,
+        # Above the fail rate the batch is more garbage than data: block everything downstream.
+        severity=dg.AssetCheckSeverity.ERROR if rate > fail_at else dg.AssetCheckSeverity.WARN,
         metadata={
             "invalid_rows": invalid,
             "rows_read": rows_read,
             "rate": round(rate, 6),
-            "threshold": threshold,
+            "warn_above": warn_at,
+            "fail_above": fail_at,
             "reasons": dg.MetadataValue.json(reasons),
         },
     )

@@ -55,7 +55,6 @@ translator = ShopTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_c
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     dagster_dbt_translator=translator,
-    retry_policy=dg.RetryPolicy(max_retries=1, delay=5),
     pool="warehouse_writer",
 )
 def shop_dbt_assets(
