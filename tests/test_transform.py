@@ -201,3 +201,15 @@ def test_failed_raw_check_stops_dbt_in_the_same_run(pipeline_env, monkeypatch):
     assert not rate.passed and rate.severity == dg.AssetCheckSeverity.ERROR
     built = {e.asset_key.path[0] for e in result.get_asset_materialization_events()}
     assert built == {"processing", "raw"}
+
+
+def test_a_day_depends_on_exactly_its_24_hours():
+    graph = build_defs().resolve_asset_graph()
+    summary = dg.AssetKey(["staging", "stg_shop__orders"])
+    raw = dg.AssetKey(["raw", "orders"])
+    parents = graph.get_parent_partition_keys_for_child(
+        partition_key="2024-01-03", parent_asset_key=raw, child_asset_key=summary
+    )
+    assert sorted(parents.partitions_subset.get_partition_keys()) == [
+        f"2024-01-03-{h:02d}:00" for h in range(24)
+    ]
