@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from pipeline_assets.defs.automation.sensors import INGEST_JOBS, landing_zone_sensor
 from pipeline_assets.defs.ingest.assets import customers_assets, orders_assets
 from pipeline_assets.defs.resources import build_resources
 from pipeline_assets.defs.transform.assets import shop_dbt_assets
@@ -15,6 +16,8 @@ def build_defs() -> dg.Definitions:
     return dg.Definitions(
         assets=[*orders_assets, *customers_assets, shop_dbt_assets],
         resources={**build_resources(), "dbt": build_dbt_resource()},
+        jobs=list(INGEST_JOBS.values()),
+        sensors=[landing_zone_sensor],
         executor=dg.in_process_executor,
     )
 

@@ -25,7 +25,7 @@ class MissingSourceError(FileNotFoundError):
 class ObjectInfo:
     key: str
     size: int
-    etag: str  # S3 ETag, or size+mtime for local files: changes when content is re-landed
+    etag: str  # S3's ETag; for a local file the MD5 of its content (S3's single-part ETag)
 
 
 class ObjectStore(Protocol):
@@ -58,9 +58,9 @@ class LocalStore:
         out = []
         for path in base.rglob("*"):
             if path.is_file() and not path.name.startswith(".tmp-"):
-                st = path.stat()
+                data = path.read_bytes()
                 key = path.relative_to(self.root).as_posix()
-                out.append(ObjectInfo(key, st.st_size, f"{st.st_size}-{st.st_mtime_ns}"))
+                out.append(ObjectInfo(key, len(data), hashlib.md5(data).hexdigest()))
         return sorted(out, key=lambda o: o.key)
 
     def read(self, key: str) -> bytes:
