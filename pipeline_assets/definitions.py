@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from pipeline_assets.defs.automation.alerts import run_failure_alert_sensor
 from pipeline_assets.defs.automation.sensors import INGEST_JOBS, landing_zone_sensor
 from pipeline_assets.defs.ingest.assets import customers_assets, orders_assets
 from pipeline_assets.defs.resources import build_resources
@@ -17,7 +18,7 @@ def build_defs() -> dg.Definitions:
         assets=[*orders_assets, *customers_assets, shop_dbt_assets],
         resources={**build_resources(), "dbt": build_dbt_resource()},
         jobs=list(INGEST_JOBS.values()),
-        sensors=[landing_zone_sensor],
+        sensors=[landing_zone_sensor, run_failure_alert_sensor],
         executor=dg.in_process_executor,
     )
 
