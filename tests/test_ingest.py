@@ -195,3 +195,24 @@ def test_s3_landing_and_processing(pipeline_env, s3_env, monkeypatch):
     assert query(pipeline_env.duckdb, "select order_id, order_total from raw.orders") == [
         ("o1", 108)
     ]
+
+
+def test_transient_read_failures_are_retried_to_the_same_result(pipeline_env, monkeypatch):
+    seed_landing(LocalStore(pipeline_env.landing), date(2024, 1, 1), date(2024, 1, 1), 100)
+    ingest("orders", "2024-01-01-09:00", "2024-01-01-12:00")
+    clean = fingerprints(pipeline_env.duckdb)
+    pipeline_env.duckdb.unlink()
+
+    real_read, failures = LocalStore.read, []
+
+    def flaky_read(self, key):
+        if len(failures) < 2:  # the object store hiccups twice, then recovers
+            failures.append(key)
+            raise ConnectionResetError(f"injected transient failure reading {key}")
+        return real_read(self, key)
+
+    monkeypatch.setattr(LocalStore, "read", flaky_read)
+    result = ingest("orders", "2024-01-01-09:00", "2024-01-01-12:00")
+    retries = [e for e in result.all_events if e.event_type_value == "STEP_RESTARTED"]
+    assert len(failures) == 2 and len(retries) == 2
+    assert fingerprints(pipeline_env.duckdb) == clean

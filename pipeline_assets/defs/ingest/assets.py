@@ -130,6 +130,7 @@ def build_ingest_assets(dataset: str) -> list[dg.AssetsDefinition]:
         partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
         retry_policy=IO_RETRY,
+        pool="warehouse_writer",
         group_name="ingest",
         kinds={"duckdb", "snowflake"},
         owners=[OWNER],
