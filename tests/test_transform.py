@@ -25,11 +25,12 @@ SUMMARY = "marts__orders_daily_summary"
 pytestmark = pytest.mark.slow
 
 
-def build(first: date, last: date) -> None:
+def build(first: date, last: date):
     report = backfill(
         first, last, echo=lambda _: None, defs=build_defs(), instance=dg.DagsterInstance.ephemeral()
     )
     assert report.ok, report.errors
+    return report
 
 
 def dbt_fingerprints(path) -> dict:
@@ -59,7 +60,7 @@ def test_window_args_are_half_open_and_exact():
 
 def test_mart_equals_independent_sql_over_landing_files(pipeline_env):
     seed_landing(LocalStore(pipeline_env.landing), date(2024, 1, 1), date(2024, 1, 3), 300)
-    build(date(2024, 1, 1), date(2024, 1, 3))
+    report = build(date(2024, 1, 1), date(2024, 1, 3))
     mart = query(
         pipeline_env.duckdb,
         "select order_date, customer_id, total_orders, total_revenue "
@@ -71,6 +72,8 @@ def test_mart_equals_independent_sql_over_landing_files(pipeline_env):
         ).fetchall()
     assert len(mart) > 100
     assert mart == reference
+    assert report.mart_rows["marts.orders_daily_summary"] == len(mart)  # row-count metadata
+    assert report.checks_passed > 30 and not report.checks_failed
     types = query(
         pipeline_env.duckdb,
         "select column_name, data_type from information_schema.columns "
@@ -176,6 +179,14 @@ def test_failing_mart_check_blocks_downstream_and_fails_the_run(pipeline_env):
     built = {e.asset_key for e in result.get_asset_materialization_events()}
     assert dg.AssetKey(["marts", "fct_orders"]) in built
     assert dg.AssetKey(["marts", "orders_daily_summary"]) not in built
+    fct = next(
+        e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+        if e.asset_key == dg.AssetKey(["marts", "fct_orders"])
+    )
+    assert fct["dagster/row_count"].value == 2
+    columns = [c.name for c in fct["dagster/column_schema"].value.columns]
+    assert columns[:3] == ["order_id", "order_date", "customer_id"]
     assert query(
         pipeline_env.duckdb,
         "select count(*) from information_schema.tables where table_name = 'orders_daily_summary'",

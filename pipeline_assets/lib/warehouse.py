@@ -237,15 +237,20 @@ def null_required_counts(db: Db, dataset: str, keys: Sequence[str]) -> dict[str,
     return {k: dict(rows).get(k, 0) for k in keys}
 
 
+def _relations_filter(db: Db, tables: Sequence[tuple[str, str]]) -> tuple[str, list[str]]:
+    """An information_schema predicate matching these (schema, table) pairs, with its params."""
+    where = " or ".join("(table_schema = ? and table_name = ?)" for _ in tables)
+    return where, [db.name(part) for pair in tables for part in pair]
+
+
 def table_columns(db: Db, tables: Sequence[tuple[str, str]]) -> dict[tuple[str, str], list]:
     """(schema, table) -> [(column, type)] from information_schema, in one query."""
     if not tables:
         return {}
-    pairs = " or ".join("(table_schema = ? and table_name = ?)" for _ in tables)
-    params = [db.name(part) for pair in tables for part in pair]
+    where, params = _relations_filter(db, tables)
     rows = db.execute(
         "select lower(table_schema), lower(table_name), lower(column_name), lower(data_type) "  # noqa: S608
-        f"from information_schema.columns where {pairs} "
+        f"from information_schema.columns where {where} "
         "order by table_schema, table_name, ordinal_position",
         params,
     )
@@ -259,11 +264,10 @@ def row_counts(db: Db, tables: Sequence[tuple[str, str]]) -> dict[tuple[str, str
     """(schema, table) -> row count for base tables (views are skipped: counting runs them)."""
     if not tables:
         return {}
-    pairs = " or ".join("(table_schema = ? and table_name = ?)" for _ in tables)
-    params = [db.name(part) for pair in tables for part in pair]
+    where, params = _relations_filter(db, tables)
     base = db.execute(
         "select lower(table_schema), lower(table_name) from information_schema.tables "  # noqa: S608
-        f"where table_type = 'BASE TABLE' and ({pairs})",
+        f"where table_type = 'BASE TABLE' and ({where})",
         params,
     )
     if not base:
