@@ -65,7 +65,8 @@ def test_corrected_order_relanded_newer_values_win(pipeline_env):
     assert checks(result)[ROW_ACCOUNTING]
 
 
-def test_bad_rows_quarantined_and_accounted(pipeline_env):
+def test_bad_rows_quarantined_and_accounted(pipeline_env, monkeypatch):
+    monkeypatch.setenv("PIPELINE_QUARANTINE_FAIL_RATE", "0.9")  # 3 of 4 bad: warn, don't block
     pipeline_env.write(
         HOUR + "mixed.csv",
         HEADER
