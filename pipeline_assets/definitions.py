@@ -5,6 +5,11 @@ from __future__ import annotations
 import dagster as dg
 
 from pipeline_assets.defs.automation.alerts import run_failure_alert_sensor
+from pipeline_assets.defs.automation.schedules import (
+    daily_customers_schedule,
+    hourly_orders_schedule,
+    warehouse_automation_sensor,
+)
 from pipeline_assets.defs.automation.sensors import INGEST_JOBS, landing_zone_sensor
 from pipeline_assets.defs.ingest.assets import customers_assets, orders_assets
 from pipeline_assets.defs.resources import build_resources
@@ -18,7 +23,8 @@ def build_defs() -> dg.Definitions:
         assets=[*orders_assets, *customers_assets, shop_dbt_assets],
         resources={**build_resources(), "dbt": build_dbt_resource()},
         jobs=list(INGEST_JOBS.values()),
-        sensors=[landing_zone_sensor, run_failure_alert_sensor],
+        schedules=[hourly_orders_schedule, daily_customers_schedule],
+        sensors=[landing_zone_sensor, run_failure_alert_sensor, warehouse_automation_sensor],
         executor=dg.in_process_executor,
     )
 

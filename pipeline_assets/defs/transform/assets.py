@@ -18,6 +18,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from pipeline_assets.defs.automation.schedules import warehouse_condition
 from pipeline_assets.defs.partitions import daily_partitions
 from pipeline_assets.defs.resources import WarehouseResource
 from pipeline_assets.defs.transform.project import absolute_warehouse_path, dbt_project
@@ -44,6 +45,11 @@ class ShopTranslator(DagsterDbtTranslator):
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
         return ["team:analytics-engineering"]
+
+    def get_automation_condition(
+        self, dbt_resource_props: Mapping[str, Any]
+    ) -> dg.AutomationCondition | None:
+        return warehouse_condition()
 
 
 translator = ShopTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
