@@ -50,3 +50,34 @@ def test_bad_arguments_are_rejected_before_any_io(pipeline_env):
     )
     assert hostile.returncode == 2 and "is not a date" in hostile.stderr
     assert not pipeline_env.landing.exists() and not pipeline_env.duckdb.exists()
+
+
+def test_overlapping_backfills_equal_a_sequential_run(pipeline_env):
+    """Two `pipeline backfill` processes at once, sharing one DuckDB file and instance."""
+    assert pipeline("seed", "--start", "2024-01-01", "--end", "2024-01-02", env={}).returncode == 0
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "pipeline_assets.cli", "backfill", "--start", s, "--end", e],
+            env=os.environ.copy(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for s, e in (("2024-01-01", "2024-01-02"), ("2024-01-02", "2024-01-02"))
+    ]
+    outputs = [p.communicate(timeout=900)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    overlapped = raw_and_marts(pipeline_env.duckdb)
+
+    ref = {
+        "PIPELINE_DUCKDB_PATH": str(pipeline_env.root / "sequential.duckdb"),
+        "PIPELINE_PROCESSING_URI": str(pipeline_env.root / "sequential-processing"),
+    }
+    done = pipeline("backfill", "--start", "2024-01-01", "--end", "2024-01-02", env=ref)
+    assert done.returncode == 0, done.stdout
+    assert overlapped == raw_and_marts(ref["PIPELINE_DUCKDB_PATH"])
+
+
+def raw_and_marts(path) -> dict:
+    marts = ("fct_orders", "orders_daily_summary", "dim_customers")
+    return {**fingerprints(path), **fingerprints(path, marts, schema="marts")}

@@ -14,7 +14,7 @@ from dagster_aws.s3 import S3Resource
 from dagster_duckdb import DuckDBResource
 
 from pipeline_assets.lib.objectstore import ObjectStore, open_store
-from pipeline_assets.lib.warehouse import Db, SnowflakeDb, WarehouseLockedError
+from pipeline_assets.lib.warehouse import Db, SnowflakeDb, WarehouseLockedError, exclusive_writer
 
 DEFAULTS = {
     "PIPELINE_LANDING_URI": "./data/landing",
@@ -61,6 +61,10 @@ class ZoneResource(dg.ConfigurableResource):
         return open_store(self.uri, self.s3.get_client)
 
 
+def _log_wait(message: str) -> None:
+    dg.get_dagster_logger().info(message)
+
+
 class WarehouseResource(dg.ConfigurableResource):
     """DuckDB (dev) or Snowflake (prod), handed out as a short-lived `Db`."""
 
@@ -72,6 +76,15 @@ class WarehouseResource(dg.ConfigurableResource):
     snowflake_role: str | None = None
     snowflake_warehouse: str | None = None
     snowflake_database: str | None = None
+
+    @contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """Hold the warehouse's writer lock (dev: DuckDB) while something else writes, e.g. dbt."""
+        if self.target == "prod":
+            yield
+            return
+        with exclusive_writer(self.duckdb_resource.database, on_wait=_log_wait):
+            yield
 
     @contextmanager
     def db(self) -> Iterator[Db]:
@@ -93,9 +106,11 @@ class WarehouseResource(dg.ConfigurableResource):
             finally:
                 conn.close()
             return
-        os.makedirs(os.path.dirname(os.path.abspath(self.duckdb_resource.database)), exist_ok=True)
         try:
-            with self.duckdb_resource.get_connection() as conn:
+            with (
+                exclusive_writer(self.duckdb_resource.database, on_wait=_log_wait),
+                self.duckdb_resource.get_connection() as conn,
+            ):
                 try:
                     yield Db(conn)
                 finally:

@@ -7,8 +7,11 @@ bind parameters; identifiers come from a fixed allow-list and are quoted.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.resources import files
@@ -45,6 +48,38 @@ def split_statements(sql: str) -> list[str]:
 
 class WarehouseLockedError(RuntimeError):
     """Another process holds DuckDB's single-writer lock on the warehouse file."""
+
+
+@contextmanager
+def exclusive_writer(
+    database: str, timeout: float = 3600.0, on_wait: Callable[[str], None] | None = None
+) -> Iterator[None]:
+    """Serialize writers of one DuckDB file across processes (DuckDB allows one writer).
+
+    An OS file lock beside the database: released by the kernel even if the holder is killed,
+    so a crashed run can never leave the warehouse locked.
+    """
+    lock_path = f"{database}.writer.lock"
+    os.makedirs(os.path.dirname(os.path.abspath(lock_path)), exist_ok=True)
+    with open(lock_path, "a+") as handle:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise WarehouseLockedError(
+                        f"gave up after {timeout:.0f}s waiting for the writer lock {lock_path}"
+                    ) from None
+                if on_wait:
+                    on_wait(f"waiting for another writer of {database} to finish")
+                    on_wait = None  # say it once
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class Db:

@@ -69,7 +69,7 @@ def shop_dbt_assets(
     """One `dbt build` for the run's whole time window."""
     window = context.partition_time_window
     args = ["build", *dbt_window_args(window.start, window.end)]
-    with absolute_warehouse_path():
+    with absolute_warehouse_path(), warehouse.writer_lock():
         buffered, error = _drain(dbt.cli(args, context=context).stream())
     yield from _with_table_metadata(context, buffered, warehouse)
     if error is not None:
