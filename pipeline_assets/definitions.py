@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipeline_assets.defs.automation.alerts import run_failure_alert_sensor
+from pipeline_assets.defs.automation.freshness import mart_freshness_checks, mart_freshness_sensor
 from pipeline_assets.defs.automation.schedules import (
     daily_customers_schedule,
     hourly_orders_schedule,
@@ -22,9 +23,15 @@ def build_defs() -> dg.Definitions:
     return dg.Definitions(
         assets=[*orders_assets, *customers_assets, shop_dbt_assets],
         resources={**build_resources(), "dbt": build_dbt_resource()},
+        asset_checks=mart_freshness_checks,
         jobs=list(INGEST_JOBS.values()),
         schedules=[hourly_orders_schedule, daily_customers_schedule],
-        sensors=[landing_zone_sensor, run_failure_alert_sensor, warehouse_automation_sensor],
+        sensors=[
+            landing_zone_sensor,
+            run_failure_alert_sensor,
+            warehouse_automation_sensor,
+            mart_freshness_sensor,
+        ],
         executor=dg.in_process_executor,
     )
 

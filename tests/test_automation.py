@@ -76,3 +76,31 @@ def test_a_day_of_marts_waits_for_all_24_hours_and_reruns_on_late_data(pipeline_
             defs, instance, selection, evaluation_time=at, cursor=tick.cursor
         )
         assert tick.get_requested_partitions(SUMMARY) == {"2024-01-03"}
+
+
+def test_marts_are_stale_until_yesterday_is_built(pipeline_env):
+    from datetime import timedelta
+
+    from pipeline_assets.defs.automation.freshness import MART_KEYS
+
+    checks = [dg.AssetCheckKey(key, "freshness_check") for key in MART_KEYS]
+    defs = build_defs()
+    job = dg.Definitions.merge(
+        defs,
+        dg.Definitions(
+            jobs=[dg.define_asset_job("fresh", selection=dg.AssetSelection.checks(*checks))]
+        ),
+    ).resolve_job_def("fresh")
+
+    def evaluate(instance) -> list[bool]:
+        result = job.execute_in_process(instance=instance)
+        return [e.passed for e in result.get_asset_check_evaluations()]
+
+    with dg.instance_for_test() as instance:
+        assert evaluate(instance) == [False, False]
+        today = datetime.now(UTC).date()
+        for days_ago in (1, 2):
+            day = f"{today - timedelta(days=days_ago):%Y-%m-%d}"
+            for key in MART_KEYS:
+                instance.report_runless_asset_event(dg.AssetMaterialization(key, partition=day))
+        assert evaluate(instance) == [True, True]
