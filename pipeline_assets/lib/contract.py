@@ -145,10 +145,6 @@ def check_key_is_safe(key: str) -> str:
     return key
 
 
-def daily_key_of_hour(partition_key: str) -> str:
-    return f"{parse_hourly_key(partition_key):%Y-%m-%d}"
-
-
 def hours_of_day(day_key: str) -> list[str]:
     day = parse_daily_key(day_key)
     return [f"{day:%Y-%m-%d}-{h:02d}:00" for h in range(24)]

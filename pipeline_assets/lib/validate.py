@@ -35,20 +35,6 @@ TOTAL_MISMATCH = "total_mismatch"
 VALUE_TOO_LONG = "value_too_long"
 NUL_CHARACTER = "nul_character"
 SUPERSEDED = "superseded_duplicate"
-REASON_CODES = (
-    MALFORMED_ROW,
-    MISSING_VALUE,
-    INVALID_TIMESTAMP,
-    NON_UTC_TIMEZONE,
-    OUTSIDE_PARTITION,
-    INVALID_AMOUNT,
-    NEGATIVE_AMOUNT,
-    AMOUNT_OUT_OF_RANGE,
-    TOTAL_MISMATCH,
-    VALUE_TOO_LONG,
-    NUL_CHARACTER,
-    SUPERSEDED,
-)
 
 MAX_CENTS = 10**11  # one billion currency units: anything above is a unit or parsing error
 MAX_VALUE_CHARS = 1024

@@ -13,7 +13,6 @@ import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
 
@@ -183,17 +182,10 @@ def ensure_raw_tables(db: Db) -> None:
         db.execute(statement)
 
 
-@dataclass
-class LoadStats:
-    partition_key: str
-    rows_loaded: int
-    rows_quarantined: int
-
-
-def load_partitions(db: Db, results: Sequence[ValidationResult]) -> list[LoadStats]:
+def load_partitions(db: Db, results: Sequence[ValidationResult]) -> None:
     """Replace exactly these partitions' rows (data and quarantine) in one transaction."""
     if not results:
-        return []
+        return
     dataset = results[0].dataset
     target = db.table(RAW_SCHEMA, dataset)
     quarantine = db.table(RAW_SCHEMA, QUARANTINE_TABLE)
@@ -235,7 +227,6 @@ def load_partitions(db: Db, results: Sequence[ValidationResult]) -> list[LoadSta
         db.execute(f"insert into {quarantine} select * from {stage_q}")  # noqa: S608
     db.execute(f"drop table if exists {stage}")
     db.execute(f"drop table if exists {stage_q}")
-    return [LoadStats(r.partition_key, len(r.accepted), len(r.quarantined)) for r in results]
 
 
 def partition_counts(db: Db, dataset: str, keys: Sequence[str]) -> dict[str, tuple[int, int]]:
