@@ -81,9 +81,9 @@ def test_a_day_of_marts_waits_for_all_24_hours_and_reruns_on_late_data(pipeline_
 def test_marts_are_stale_until_yesterday_is_built(pipeline_env):
     from datetime import timedelta
 
-    from pipeline_assets.defs.automation.freshness import MART_KEYS
+    from pipeline_assets.defs.automation.freshness import FRESHNESS_CHECK, MART_KEYS
 
-    checks = [dg.AssetCheckKey(key, "freshness_check") for key in MART_KEYS]
+    checks = [dg.AssetCheckKey(key, FRESHNESS_CHECK) for key in MART_KEYS]
     defs = build_defs()
     job = dg.Definitions.merge(
         defs,

@@ -4,6 +4,7 @@ import dagster as dg
 
 from pipeline_assets.defs.resources import setting
 
+FRESHNESS_CHECK = "freshness_check"  # the name Dagster's freshness-check builder gives
 MART_KEYS = [
     dg.AssetKey(["marts", "orders_daily_summary"]),
     dg.AssetKey(["marts", "fct_orders"]),
