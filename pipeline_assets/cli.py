@@ -57,6 +57,15 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    from pipeline_assets.verify import render, verify
+
+    _ensure_dagster_home()
+    rows = verify(args.start, args.end, seed=args.seed, echo=print)
+    print(render(rows))
+    return 0 if all(r.equal for r in rows) else 1
+
+
 def cmd_prepare(args: argparse.Namespace) -> int:
     from pipeline_assets.defs.transform.project import prepare_dbt
 
@@ -83,6 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--days-per-run", type=int, default=7, help="ingestion days per Dagster run (default 7)"
     )
     bf.set_defaults(func=cmd_backfill)
+
+    ver = sub.add_parser(
+        "verify", help="fingerprint, re-run the range every which way, fingerprint, compare"
+    )
+    ver.add_argument("--start", type=_date, required=True)
+    ver.add_argument("--end", type=_date, required=True)
+    ver.add_argument("--seed", type=int, default=0, help="shuffles the re-run order")
+    ver.set_defaults(func=cmd_verify)
 
     prep = sub.add_parser("prepare", help="parse the dbt project into dbt/target/manifest.json")
     prep.set_defaults(func=cmd_prepare)
