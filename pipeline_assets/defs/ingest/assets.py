@@ -44,16 +44,19 @@ class CopyConfig(dg.Config):
     keys: list[str] = []
 
 
-def partition_keys_of_store(store: ObjectStore, dataset: str, partition_key: str) -> list[str]:
-    """Contract-conforming object keys of one partition; a missing folder is an empty partition."""
-    keys = []
+def split_listing(store: ObjectStore, dataset: str, partition_key: str) -> tuple[list, list]:
+    """One listing of a partition's folder: (contract keys, other keys to report as ignored).
+
+    A missing folder is an empty partition.
+    """
+    keys, ignored = [], []
     for obj in store.list(partition_prefix(dataset, partition_key)):
         try:
-            if partition_of_key(obj.key) == (dataset, partition_key):
-                keys.append(obj.key)
+            ok = partition_of_key(obj.key) == (dataset, partition_key)
         except ContractError:
-            continue  # reported by the caller as ignored
-    return keys
+            ok = False
+        (keys if ok else ignored).append(obj.key)
+    return keys, ignored
 
 
 def _keys_to_copy(
@@ -68,10 +71,9 @@ def _keys_to_copy(
         return sorted(config.keys), []
     keys, ignored = [], []
     for pk in partition_keys:
-        listed = [o.key for o in landing.list(partition_prefix(dataset, pk))]
-        conforming = partition_keys_of_store(landing, dataset, pk)
-        keys += conforming
-        ignored += [k for k in listed if k not in conforming]
+        found, other = split_listing(landing, dataset, pk)
+        keys += found
+        ignored += other
     return keys, ignored
 
 
@@ -174,9 +176,7 @@ def build_ingest_assets(dataset: str) -> list[dg.AssetsDefinition]:
             for start in range(0, len(partition_keys), LOAD_BATCH):
                 batch = []
                 for pk in partition_keys[start : start + LOAD_BATCH]:
-                    files = [
-                        (k, store.read(k)) for k in partition_keys_of_store(store, dataset, pk)
-                    ]
+                    files = [(k, store.read(k)) for k in split_listing(store, dataset, pk)[0]]
                     batch.append(validate_partition(dataset, pk, files))
                 load_partitions(db, batch)
                 results += [r.summary() for r in batch]
