@@ -81,7 +81,8 @@ def s3_env(moto_server, monkeypatch):
 
 
 def pytest_configure(config):
-    """Parse the dbt project once per session, so edited models never run from a stale manifest."""
-    from pipeline_assets.defs.transform.project import prepare_dbt
+    """Re-parse the dbt project if it changed since the manifest was built (never run stale)."""
+    from pipeline_assets.defs.transform.project import manifest_is_stale, prepare_dbt
 
-    prepare_dbt()
+    if manifest_is_stale():
+        prepare_dbt()

@@ -57,3 +57,15 @@ def prepare_dbt() -> None:
     """`dbt parse` into target/ with the run-time target and warehouse path (make, CI, Docker)."""
     with absolute_warehouse_path():
         build_dbt_resource().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+
+
+def manifest_is_stale() -> bool:
+    """True when the manifest is missing or older than any file of the dbt project."""
+    manifest = dbt_project.manifest_path
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    sources = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
+    for folder in ("models", "macros"):
+        sources += (DBT_PROJECT_DIR / folder).rglob("*")
+    return any(p.is_file() and p.stat().st_mtime > built for p in sources)
