@@ -5,6 +5,7 @@ so everything the CLI does shows in the UI's run history.
 """
 
 import argparse
+import fcntl
 import os
 import sys
 import time
@@ -21,11 +22,25 @@ def _date(value: str) -> date:
 
 
 def _ensure_dagster_home() -> None:
+    """Create the instance's storage once, under a lock.
+
+    Dagster's SQLite storage initializes itself lazily and without a lock: two commands started
+    at once on a fresh `DAGSTER_HOME` both stamp its schema version, and every later command
+    then fails with "alembic_version has more than one head".
+    """
+    import dagster as dg
+
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path("data/dagster_home").resolve())))
     home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n")
+    with open(home / ".init.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        config = home / "dagster.yaml"
+        if not config.exists():
+            config.write_text("telemetry:\n  enabled: false\n")
+        with dg.DagsterInstance.get() as instance:
+            instance.get_runs(limit=1)
+            instance.all_instigator_state()
+            instance.get_latest_materialization_event(dg.AssetKey("_init"))
 
 
 def cmd_seed(args: argparse.Namespace) -> int:

@@ -81,3 +81,17 @@ def test_overlapping_backfills_equal_a_sequential_run(pipeline_env):
 def raw_and_marts(path) -> dict:
     marts = ("fct_orders", "orders_daily_summary", "dim_customers")
     return {**fingerprints(path), **fingerprints(path, marts, schema="marts")}
+
+
+def test_concurrent_commands_on_a_fresh_instance_initialize_it_once(tmp_path):
+    """Dagster's SQLite storage races on first use; the CLI creates it under a lock."""
+    home = tmp_path / "fresh_home"
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    init = "from pipeline_assets.cli import _ensure_dagster_home; _ensure_dagster_home()"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", init], env=env, stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    assert [p.wait(timeout=120) for p in procs] == [0] * 4, [p.stderr.read() for p in procs]
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert instance.get_runs(limit=1) == []
