@@ -12,8 +12,9 @@ from pipeline_assets.defs.automation.schedules import (
     warehouse_automation_sensor,
 )
 from pipeline_assets.defs.automation.sensors import INGEST_JOBS, landing_zone_sensor
+from pipeline_assets.defs.features.assets import customer_features
 from pipeline_assets.defs.ingest.assets import customers_assets, orders_assets
-from pipeline_assets.defs.resources import build_resources
+from pipeline_assets.defs.resources import build_resources, target
 from pipeline_assets.defs.transform.assets import shop_dbt_assets
 from pipeline_assets.defs.transform.project import build_dbt_resource
 
@@ -21,7 +22,7 @@ from pipeline_assets.defs.transform.project import build_dbt_resource
 def build_defs() -> dg.Definitions:
     """Definitions for the current environment (tests build one per isolated environment)."""
     return dg.Definitions(
-        assets=[*orders_assets, *customers_assets, shop_dbt_assets],
+        assets=[*orders_assets, *customers_assets, shop_dbt_assets, customer_features],
         resources={**build_resources(), "dbt": build_dbt_resource()},
         asset_checks=mart_freshness_checks,
         jobs=list(INGEST_JOBS.values()),
@@ -32,8 +33,18 @@ def build_defs() -> dg.Definitions:
             warehouse_automation_sensor,
             mart_freshness_sensor,
         ],
-        executor=dg.in_process_executor,
+        executor=executor(),
     )
+
+
+def executor() -> dg.ExecutorDefinition:
+    """Local: a process per step, two at a time (two cores; DuckDB writers queue on their
+    lock). Prod: a Kubernetes job per step. `pipeline backfill` runs in-process either way."""
+    if target() == "prod":
+        from dagster_k8s import k8s_job_executor
+
+        return k8s_job_executor.configured({"max_concurrent": 8})
+    return dg.multiprocess_executor.configured({"max_concurrent": 2})
 
 
 defs = build_defs()

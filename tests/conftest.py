@@ -6,14 +6,6 @@ from pathlib import Path
 
 import pytest
 
-ENV_KEYS = (
-    "PIPELINE_LANDING_URI",
-    "PIPELINE_PROCESSING_URI",
-    "PIPELINE_DUCKDB_PATH",
-    "PIPELINE_TARGET",
-    "DAGSTER_HOME",
-)
-
 
 class PipelineEnv:
     """Paths of one isolated pipeline: landing, processing, warehouse and Dagster home."""
@@ -23,6 +15,7 @@ class PipelineEnv:
         self.landing = root / "landing"
         self.processing = root / "processing"
         self.duckdb = root / "warehouse.duckdb"
+        self.features = root / "features"
         self.dagster_home = root / "dagster_home"
         self.dagster_home.mkdir(parents=True)
         (self.dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
@@ -39,6 +32,7 @@ def pipeline_env(tmp_path, monkeypatch) -> PipelineEnv:
     monkeypatch.setenv("PIPELINE_LANDING_URI", str(env.landing))
     monkeypatch.setenv("PIPELINE_PROCESSING_URI", str(env.processing))
     monkeypatch.setenv("PIPELINE_DUCKDB_PATH", str(env.duckdb))
+    monkeypatch.setenv("PIPELINE_FEATURES_URI", str(env.features))
     monkeypatch.setenv("PIPELINE_TARGET", "dev")
     monkeypatch.setenv("DAGSTER_HOME", str(env.dagster_home))
     return env

@@ -5,13 +5,15 @@ secrets (Snowflake) arrive only through `dg.EnvVar`.
 """
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 import dagster as dg
 import duckdb
 from dagster_aws.s3 import S3Resource
 from dagster_duckdb import DuckDBResource
+from dagster_k8s import PipesK8sClient
 
 from pipeline_assets.lib.objectstore import ObjectStore, open_store
 from pipeline_assets.lib.warehouse import Db, SnowflakeDb, WarehouseLockedError, exclusive_writer
@@ -30,6 +32,11 @@ DEFAULTS = {
     "PIPELINE_AUTOMATION_LOOKBACK_DAYS": "7",
     "PIPELINE_MARTS_FRESH_BY_HOUR": "6",
     "PIPELINE_ALERTS_FILE": "./data/alerts.jsonl",
+    "PIPELINE_FEATURES_URI": "./data/features",
+    "PIPELINE_FEATURES_IMAGE": "pipeline-assets:latest",
+    "PIPELINE_FEATURES_CPU": "1",
+    "PIPELINE_FEATURES_MEMORY": "2Gi",
+    "PIPELINE_K8S_NAMESPACE": "dagster",
 }
 
 
@@ -50,6 +57,24 @@ def target() -> str:
     if value not in ("dev", "prod"):
         raise ValueError(f"PIPELINE_TARGET must be 'dev' or 'prod', not {value!r}")
     return value
+
+
+def snowflake_database(env: Mapping[str, str] = os.environ) -> str:
+    """This deployment's Snowflake database. A Dagster Cloud branch deployment writes to its
+    own, `<SNOWFLAKE_DATABASE>_PR_<n>`, never to production's tables; dbt's profile
+    (`dbt/profiles.yml`) renders the same name."""
+    base = env.get("SNOWFLAKE_DATABASE")
+    if not base:
+        raise ValueError("PIPELINE_TARGET=prod needs SNOWFLAKE_DATABASE in the environment")
+    if env.get("DAGSTER_CLOUD_IS_BRANCH_DEPLOYMENT") == "1":
+        return f"{base}_PR_{env['DAGSTER_CLOUD_PULL_REQUEST_ID']}"
+    return base
+
+
+def features_pod_spec(cpu: str, memory: str) -> dict[str, Any]:
+    """The features pod's resources: requested CPU and memory, and memory as its limit."""
+    resources = {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory}}
+    return {"containers": [{"name": "customer-features", "resources": resources}]}
 
 
 class ZoneResource(dg.ConfigurableResource):
@@ -140,14 +165,18 @@ def build_resources() -> dict[str, object]:
             snowflake_password=dg.EnvVar("DBT_ENV_SECRET_SNOWFLAKE_PASSWORD"),
             snowflake_role=dg.EnvVar("SNOWFLAKE_ROLE"),
             snowflake_warehouse=dg.EnvVar("SNOWFLAKE_WAREHOUSE"),
-            snowflake_database=dg.EnvVar("SNOWFLAKE_DATABASE"),
+            snowflake_database=snowflake_database(),
         )
+        pipes_client: dg.PipesClient = PipesK8sClient()
     else:
         warehouse = WarehouseResource(
             target="dev", duckdb_resource=DuckDBResource(database=duckdb_path)
         )
+        pipes_client = dg.PipesSubprocessClient()
     return {
         "landing": ZoneResource(uri=local_or_uri("PIPELINE_LANDING_URI"), s3=s3),
         "processing": ZoneResource(uri=local_or_uri("PIPELINE_PROCESSING_URI"), s3=s3),
+        "features": ZoneResource(uri=local_or_uri("PIPELINE_FEATURES_URI"), s3=s3),
         "warehouse": warehouse,
+        "pipes_client": pipes_client,
     }

@@ -80,7 +80,7 @@ def warehouse_condition() -> dg.AutomationCondition:
 
 warehouse_automation_sensor = dg.AutomationConditionSensorDefinition(
     "warehouse_automation_sensor",
-    target=dg.AssetSelection.groups("warehouse"),
+    target=dg.AssetSelection.groups("warehouse", "features"),
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=60,
 )

@@ -1,0 +1,1 @@
+"""customer_features: a daily asset computed outside Dagster, through Pipes."""
