@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from pipeline_assets.defs.automation.sensors import SENSOR_STATUS
 from pipeline_assets.defs.resources import setting
 
 FRESHNESS_CHECK = "freshness_check"  # the name Dagster's freshness-check builder gives
@@ -20,5 +21,5 @@ mart_freshness_checks = dg.build_time_partition_freshness_checks(
 mart_freshness_sensor = dg.build_sensor_for_freshness_checks(
     freshness_checks=mart_freshness_checks,
     name="mart_freshness_sensor",
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    default_status=SENSOR_STATUS,
 )

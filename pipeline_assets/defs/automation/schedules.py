@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 import dagster as dg
 
-from pipeline_assets.defs.automation.sensors import INGEST_JOBS
+from pipeline_assets.defs.automation.sensors import INGEST_JOBS, SCHEDULE_STATUS, SENSOR_STATUS
 from pipeline_assets.defs.resources import setting
 from pipeline_assets.lib.contract import CUSTOMERS, ORDERS
 
@@ -41,7 +41,7 @@ def _catch_up_requests(context: dg.ScheduleEvaluationContext, dataset: str, coun
     job=INGEST_JOBS[ORDERS],
     cron_schedule="10 * * * *",
     execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
+    default_status=SCHEDULE_STATUS,
     description="Ingest the last complete hour (and missed hours within the catch-up window).",
 )
 def hourly_orders_schedule(context: dg.ScheduleEvaluationContext):
@@ -52,7 +52,7 @@ def hourly_orders_schedule(context: dg.ScheduleEvaluationContext):
     job=INGEST_JOBS[CUSTOMERS],
     cron_schedule="20 0 * * *",
     execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
+    default_status=SCHEDULE_STATUS,
     description="Ingest yesterday's customers (and missed days within the catch-up window).",
 )
 def daily_customers_schedule(context: dg.ScheduleEvaluationContext):
@@ -81,6 +81,6 @@ def warehouse_condition() -> dg.AutomationCondition:
 warehouse_automation_sensor = dg.AutomationConditionSensorDefinition(
     "warehouse_automation_sensor",
     target=dg.AssetSelection.groups("warehouse", "features"),
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    default_status=SENSOR_STATUS,
     minimum_interval_seconds=60,
 )

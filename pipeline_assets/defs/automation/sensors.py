@@ -10,6 +10,14 @@ from pipeline_assets.defs.resources import ZoneResource, setting
 from pipeline_assets.lib.contract import CUSTOMERS, ORDERS, parse_daily_key, partition_window
 from pipeline_assets.lib.landing_scan import date_prefixes, scan
 
+# Schedules and sensors that launch runs start running, unless PIPELINE_AUTOMATION=off (a
+# sandbox, a UI test): then they start stopped, and an operator can switch them on in the UI.
+AUTOMATION_ON = setting("PIPELINE_AUTOMATION") != "off"
+SENSOR_STATUS = dg.DefaultSensorStatus.RUNNING if AUTOMATION_ON else dg.DefaultSensorStatus.STOPPED
+SCHEDULE_STATUS = (
+    dg.DefaultScheduleStatus.RUNNING if AUTOMATION_ON else dg.DefaultScheduleStatus.STOPPED
+)
+
 INGEST_JOBS = {
     dataset: dg.define_asset_job(
         f"ingest_{dataset}_job",
@@ -26,7 +34,7 @@ INGEST_JOBS = {
 @dg.sensor(
     jobs=list(INGEST_JOBS.values()),
     minimum_interval_seconds=60,
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    default_status=SENSOR_STATUS,
     description="Lists the landing zone's date prefixes inside a lookback window and requests "
     "runs for partitions whose files are new or changed (by ETag/checksum).",
 )
