@@ -12,6 +12,7 @@ from pipeline_assets.defs.automation.schedules import (
     warehouse_automation_sensor,
 )
 from pipeline_assets.defs.automation.sensors import INGEST_JOBS, landing_zone_sensor
+from pipeline_assets.defs.automation.verify import verify_job, verify_schedule
 from pipeline_assets.defs.features.assets import customer_features
 from pipeline_assets.defs.ingest.assets import customers_assets, orders_assets
 from pipeline_assets.defs.resources import build_resources, target
@@ -25,8 +26,8 @@ def build_defs() -> dg.Definitions:
         assets=[*orders_assets, *customers_assets, shop_dbt_assets, customer_features],
         resources={**build_resources(), "dbt": build_dbt_resource()},
         asset_checks=mart_freshness_checks,
-        jobs=list(INGEST_JOBS.values()),
-        schedules=[hourly_orders_schedule, daily_customers_schedule],
+        jobs=[*INGEST_JOBS.values(), verify_job],
+        schedules=[hourly_orders_schedule, daily_customers_schedule, verify_schedule],
         sensors=[
             landing_zone_sensor,
             run_failure_alert_sensor,

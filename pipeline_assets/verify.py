@@ -1,8 +1,8 @@
 """`pipeline verify`: prove that re-running a range changes nothing.
 
-Fingerprint every warehouse table per partition, re-materialize the range the hard way
-(one single-run backfill, then shuffled per-day runs with some days twice), fingerprint
-again and compare. A difference names the table and the partition.
+Fingerprint every warehouse table per partition, and each day's published features;
+re-materialize the range the hard way (one single-run backfill, then shuffled per-day runs
+with some days twice); fingerprint again and compare. A difference names the table and the partition.
 """
 
 import random
@@ -13,6 +13,8 @@ from datetime import date
 import dagster as dg
 
 from pipeline_assets.lib.contract import days_between
+from pipeline_assets.lib.features import latest
+from pipeline_assets.lib.objectstore import ObjectStore
 from pipeline_assets.lib.warehouse import Db
 
 # (schema, table, column that names the partition, or None for a whole-table fingerprint)
@@ -34,6 +36,16 @@ def fingerprint_warehouse(db: Db) -> Fingerprints:
     for schema, table, column in TABLES:
         for group, rows, digest in db.fingerprint(db.table(schema, table), column):
             out[(f"{schema}.{table}", "*" if group is None else str(group))] = (rows, digest)
+    return out
+
+
+def fingerprint_features(store: ObjectStore, days: list[str]) -> Fingerprints:
+    """The published customer_features of each day: rows and the Parquet bytes' checksum."""
+    out: Fingerprints = {}
+    for day in days:
+        found = latest(store, day)
+        if found is not None:
+            out[("features.customer_features", day)] = (found.rows, found.sha256)
     return out
 
 
@@ -76,10 +88,11 @@ def verify(
     if defs is None:
         from pipeline_assets.definitions import defs
     instance = instance or dg.DagsterInstance.get()
-    warehouse = defs.resources["warehouse"]
+    warehouse, features = defs.resources["warehouse"], defs.resources["features"].store()
+    days = days_between(start, end)
     with warehouse.db() as db:
-        before = fingerprint_warehouse(db)
-    for first, last in rerun_plan(days_between(start, end), seed):
+        before = fingerprint_warehouse(db) | fingerprint_features(features, days)
+    for first, last in rerun_plan(days, seed):
         report = backfill(
             date.fromisoformat(first),
             date.fromisoformat(last),
@@ -91,7 +104,7 @@ def verify(
         if not report.ok:
             raise RuntimeError(f"re-run {first}..{last} failed: {report.errors}")
     with warehouse.db() as db:
-        after = fingerprint_warehouse(db)
+        after = fingerprint_warehouse(db) | fingerprint_features(features, days)
     return compare(before, after)
 
 
