@@ -171,10 +171,14 @@ def test_backfill_two_days_through_graphql(pipeline_env, dagster_dev):
         for node in nodes
         for check in node["assetChecksOrError"].get("checks", [])
     }
-    ran = {key: ex["status"] for key, ex in checks.items() if ex is not None}
-    assert len(ran) >= 30, ran
-    assert set(ran.values()) == {"SUCCEEDED"}, ran
-    # Every check of the assets we backfilled ran, except freshness (judged by its sensor).
-    assert {key for key, ex in checks.items() if ex is None} <= {
-        key for key in checks if "fresh" in key[1]
+    assert None not in checks.values(), "every check of the backfilled assets ran"
+    data_checks = {k: ex["status"] for k, ex in checks.items() if k[1] != "freshness_check"}
+    assert len(data_checks) >= 30
+    failed = {k: status for k, status in data_checks.items() if status != "SUCCEEDED"}
+    assert not failed, failed
+    # The freshness checks judge "now" (2026), so 2024's marts are stale: a warning, by design.
+    freshness = {k: ex["status"] for k, ex in checks.items() if k[1] == "freshness_check"}
+    assert freshness == {
+        ("marts.fct_orders", "freshness_check"): "FAILED",
+        ("marts.orders_daily_summary", "freshness_check"): "FAILED",
     }
