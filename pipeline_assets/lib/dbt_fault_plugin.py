@@ -25,9 +25,13 @@ _started = False
 
 
 class Plugin(BasePlugin):
-    def initialize(self, plugin_config: dict[str, Any]) -> None:
+    def configure_connection(self, conn: Any) -> None:
+        """Arm once per process, and only where dbt writes: dagster-dbt also loads this
+        profile in the Dagster process (read-only), and that process must not take the pipe."""
         global _started
         if not armed(DBT_MERGE) or _started or self.creds is None:
+            return
+        if (self.creds.config_options or {}).get("access_mode", "").upper() == "READ_ONLY":
             return
         _started = True
         fifo = fifo_path(self.creds.path, DBT_MERGE)
