@@ -91,7 +91,7 @@ class Db:
         self.conn = conn
 
     def ident(self, name: str) -> str:
-        if not _IDENT.match(name):
+        if not _IDENT.fullmatch(name):  # not match(): "$" also matches before a final "\n"
             raise ValueError(f"refusing identifier {name!r}")
         return f'"{name}"'
 
