@@ -130,6 +130,17 @@ def test_cli_arguments(guard, capsys):
             assert exit_.value.code == 2, (option, value)
             refused += 1
     assert refused == 3 * 2 * len(HOSTILE) + 3 * (len(HOSTILE) + 4)
+    # Real dates, but not partitions: refused before any I/O too (no run is recorded).
+    for command, start, end in [
+        ("backfill", "2023-12-31", "2024-01-01"),  # before PIPELINE_PARTITIONS_START
+        ("verify", "2024-01-01", "2999-01-01"),  # days that have not happened
+        ("backfill", "0001-01-01", "9999-12-31"),
+    ]:
+        assert main([command, "--start", start, "--end", end]) == 2
+        assert "outside the partitions" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["backfill", "--start", "2024-01-01", "--end", "2024-01-01", "--days-per-run", "0"])
+    assert list(guard.env.dagster_home.iterdir()) == [guard.env.dagster_home / "dagster.yaml"]
     guard.assert_untouched()
 
 
