@@ -10,6 +10,7 @@ import os
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -19,6 +20,41 @@ def _date(value: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date (want YYYY-MM-DD)") from None
+
+
+def _count(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an integer of at least `minimum` (a negative chunk size is a typo)."""
+
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not an integer") from None
+        if number < minimum:
+            raise argparse.ArgumentTypeError(f"{value!r} is less than {minimum}")
+        return number
+
+    return parse
+
+
+def _outside_partitions(start: date, end: date) -> str | None:
+    """Why [start, end] is not a range of existing daily partitions, or None if it is.
+
+    Checked before any I/O: otherwise Dagster refuses the keys only inside the first step,
+    after the run was recorded and its retries were spent.
+    """
+    from pipeline_assets.defs.partitions import daily_partitions
+
+    first, last = (
+        daily_partitions.get_first_partition_key(),
+        daily_partitions.get_last_partition_key(),
+    )
+    if last is None or first is None or str(start) < first or str(end) > last:
+        return (
+            f"{start}..{end} is outside the partitions {first}..{last} "
+            "(PIPELINE_PARTITIONS_START to the last complete UTC day)"
+        )
+    return None
 
 
 def _ensure_dagster_home() -> None:
@@ -97,14 +133,17 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--start", type=_date, required=True)
     seed.add_argument("--end", type=_date, required=True)
     seed.add_argument("--seed", type=int, default=42)
-    seed.add_argument("--orders-per-day", type=int, default=1000)
+    seed.add_argument("--orders-per-day", type=_count(0), default=1000)
     seed.set_defaults(func=cmd_seed)
 
     bf = sub.add_parser("backfill", help="materialize every asset for an inclusive date range")
     bf.add_argument("--start", type=_date, required=True)
     bf.add_argument("--end", type=_date, required=True)
     bf.add_argument(
-        "--days-per-run", type=int, default=7, help="ingestion days per Dagster run (default 7)"
+        "--days-per-run",
+        type=_count(1),
+        default=7,
+        help="ingestion days per Dagster run (default 7)",
     )
     bf.set_defaults(func=cmd_backfill)
 
@@ -126,6 +165,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "end", None) and args.end < args.start:
         print(f"error: --end {args.end} is before --start {args.start}", file=sys.stderr)
+        return 2
+    if args.command in ("backfill", "verify") and (
+        problem := _outside_partitions(args.start, args.end)
+    ):
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     return args.func(args)
 

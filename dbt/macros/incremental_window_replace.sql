@@ -28,6 +28,7 @@
     of re-produced keys that sit OUTSIDE the window, e.g. an order whose corrected version
     moved its ordered_at into this window; it is a no-op when the key contains the window
     column. Never uses `max(...) from {{ this }}`: the window comes only from the vars.
+    `fault_point('dbt_merge')` renders nothing outside the crash tests (macros/fault_point.sql).
 
     Dialects go through adapter.dispatch: default__ (DuckDB and others, where the
     materialization already holds a transaction) and snowflake__ (dbt-snowflake runs in
@@ -89,6 +90,7 @@
 
 delete from {{ target }}
 where {{ window_filter(adapter.quote(matches[0].name), column_type) }};
+{{- fault_point('dbt_merge') }}
 {%- if key_columns | length > 0 %}
 
 delete from {{ target }}

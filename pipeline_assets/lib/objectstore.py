@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from pipeline_assets.lib.contract import check_key_is_safe
+from pipeline_assets.lib.contract import ContractError, check_key_is_safe
 
 
 class MissingSourceError(FileNotFoundError):
@@ -48,7 +48,8 @@ class LocalStore:
         check_key_is_safe(key)
         path = (self.root / key).resolve()
         if self.root not in path.parents:
-            raise ValueError(f"key {key!r} resolves outside {self.root}")
+            # A symlink out of the root is bad input, not a hiccup: fail without retries.
+            raise ContractError(f"key {key!r} resolves outside {self.root}")
         return path
 
     def list(self, prefix: str) -> list[ObjectInfo]:
@@ -58,8 +59,10 @@ class LocalStore:
         out = []
         for path in base.rglob("*"):
             if path.is_file() and not path.name.startswith(".tmp-"):
-                data = path.read_bytes()
                 key = path.relative_to(self.root).as_posix()
+                if self.root not in path.resolve().parents:  # never read through a link out
+                    raise ContractError(f"key {key!r} resolves outside {self.root}")
+                data = path.read_bytes()
                 out.append(ObjectInfo(key, len(data), hashlib.md5(data).hexdigest()))
         return sorted(out, key=lambda o: o.key)
 

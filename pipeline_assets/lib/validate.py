@@ -21,6 +21,7 @@ from pipeline_assets.lib.contract import (
     partition_window,
     required_columns,
 )
+from pipeline_assets.lib.faults import VALIDATION, maybe_die
 
 # Reason codes: the public vocabulary of the quarantine table.
 MALFORMED_ROW = "malformed_row"
@@ -232,6 +233,8 @@ def validate_partition(
             if not fields:
                 continue  # a blank line carries no row
             stats.rows_read += 1
+            if stats.rows_read == 2:
+                maybe_die(VALIDATION)  # mid-file: one row validated, the rest not
             try:
                 if len(fields) != width:
                     raise RowRejected(MALFORMED_ROW, f"{len(fields)} fields, header has {width}")

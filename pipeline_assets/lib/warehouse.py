@@ -19,6 +19,7 @@ from typing import Any
 import pyarrow as pa
 
 from pipeline_assets.lib.contract import COLUMNS, column_names, required_columns
+from pipeline_assets.lib.faults import LOAD_TRANSACTION, maybe_die
 from pipeline_assets.lib.validate import ValidationResult
 
 RAW_SCHEMA = "raw"
@@ -90,7 +91,7 @@ class Db:
         self.conn = conn
 
     def ident(self, name: str) -> str:
-        if not _IDENT.match(name):
+        if not _IDENT.fullmatch(name):  # not match(): "$" also matches before a final "\n"
             raise ValueError(f"refusing identifier {name!r}")
         return f'"{name}"'
 
@@ -219,6 +220,7 @@ def load_partitions(db: Db, results: Sequence[ValidationResult]) -> None:
     marks = ", ".join("?" for _ in keys)
     with transaction(db):
         db.execute(f"delete from {target} where _partition in ({marks})", keys)  # noqa: S608
+        maybe_die(LOAD_TRANSACTION)
         db.execute(f"insert into {target} select * from {stage}")  # noqa: S608
         db.execute(
             f"delete from {quarantine} where dataset = ? and _partition in ({marks})",  # noqa: S608

@@ -21,6 +21,7 @@ from pipeline_assets.lib.contract import (
     partition_prefix,
     required_columns,
 )
+from pipeline_assets.lib.faults import AFTER_COPY, maybe_die
 from pipeline_assets.lib.objectstore import MissingSourceError, ObjectStore, copy_objects
 from pipeline_assets.lib.validate import SUPERSEDED, PartitionSummary, validate_partition
 from pipeline_assets.lib.warehouse import load_partitions, null_required_counts, partition_counts
@@ -105,6 +106,7 @@ def build_ingest_assets(dataset: str) -> list[dg.AssetsDefinition]:
         with _data_errors_fail_without_retry():
             keys, ignored = _keys_to_copy(config, source, dataset, list(context.partition_keys))
             report = copy_objects(source, dest, keys, replace=config.replace)
+        maybe_die(AFTER_COPY)
         if ignored:
             context.log.warning(f"ignored keys outside the landing contract: {ignored}")
         context.log.info(

@@ -22,6 +22,7 @@ from pipeline_assets.defs.automation.schedules import warehouse_condition
 from pipeline_assets.defs.partitions import daily_partitions
 from pipeline_assets.defs.resources import WarehouseResource
 from pipeline_assets.defs.transform.project import absolute_warehouse_path, dbt_project
+from pipeline_assets.lib.faults import DBT_MERGE, maybe_die
 from pipeline_assets.lib.warehouse import row_counts, table_columns
 
 
@@ -71,6 +72,9 @@ def shop_dbt_assets(
     args = ["build", *dbt_window_args(window.start, window.end)]
     with absolute_warehouse_path(), warehouse.writer_lock():
         buffered, error = _drain(dbt.cli(args, context=context).stream())
+        # Crash tests: dbt itself was SIGKILLed inside its merge (lib/dbt_fault_plugin.py);
+        # now the run's own process dies too, as when a whole run is killed.
+        maybe_die(DBT_MERGE)
     yield from _with_table_metadata(context, buffered, warehouse)
     if error is not None:
         raise error

@@ -1,0 +1,256 @@
+"""Property-based tests of row validation: random valid and invalid order rows as CSV text.
+
+For every generated partition: rows read = accepted + quarantined, and the accepted rows are
+exactly what a small independent oracle of the README's contract accepts (after the
+duplicate rule). The oracle is written from the README, not from `lib/validate.py`.
+"""
+
+import csv
+import io
+import re
+from datetime import datetime, timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipeline_assets.lib.validate import SUPERSEDED, validate_partition
+
+PK = "2024-01-01-10:00"
+HOUR = datetime(2024, 1, 1, 10)
+FOLDER = "orders/date=2024-01-01/hour=10/"
+COLUMNS = [
+    "order_id",
+    "customer_id",
+    "store_id",
+    "ordered_at",
+    "subtotal",
+    "tax_paid",
+    "order_total",
+    "updated_at",
+]
+REQUIRED = {"order_id", "customer_id", "ordered_at", "subtotal", "tax_paid", "order_total"}
+MAX_CENTS = 10**11
+MAX_CHARS = 1024
+
+# ---- the oracle: the README's contract, independently ----------------------------------
+
+_TS = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?"
+    r"(Z|[+-]\d{2}:\d{2})?"
+)
+
+
+def oracle_timestamp(text: str) -> datetime | None:
+    """ISO-8601 date and time; naive means UTC, Z/+00:00 accepted, other offsets not."""
+    m = _TS.fullmatch(text)
+    if not m:
+        return None
+    y, mo, d, h, mi, s, frac, offset = m.groups()
+    if offset not in (None, "Z", "+00:00", "-00:00"):
+        return None
+    try:
+        return datetime(
+            int(y), int(mo), int(d), int(h), int(mi), int(s or 0), int((frac or "0").ljust(6, "0"))
+        )
+    except ValueError:
+        return None
+
+
+def oracle_cents(text: str) -> int | None:
+    if not re.fullmatch(r"-?[0-9]+", text):
+        return None
+    value = int(text)
+    return value if 0 <= value <= MAX_CENTS else None
+
+
+def oracle_row(values: dict[str, str]) -> tuple | None:
+    """The loaded row (warehouse column order) if the contract accepts it, else None."""
+    v = {k: x.strip() for k, x in values.items()}
+    if any(len(x) > MAX_CHARS or "\x00" in x for x in v.values()):
+        return None
+    if any(v[c] == "" for c in REQUIRED):
+        return None
+    ordered_at = oracle_timestamp(v["ordered_at"])
+    if ordered_at is None or not HOUR <= ordered_at < HOUR + timedelta(hours=1):
+        return None
+    updated_at = None
+    if v["updated_at"]:
+        updated_at = oracle_timestamp(v["updated_at"])
+        if updated_at is None:
+            return None
+    amounts = [oracle_cents(v[c]) for c in ("subtotal", "tax_paid", "order_total")]
+    if None in amounts or amounts[2] != amounts[0] + amounts[1]:
+        return None
+    store = v["store_id"] or None
+    return (v["order_id"], v["customer_id"], store, ordered_at, *amounts, updated_at)
+
+
+def oracle_winners(rows: list[tuple[tuple, int, int]]) -> list[tuple]:
+    """Per order id: greatest updated_at (with beats without), then the last file, last line."""
+    best: dict[str, tuple] = {}
+    for row, file_no, line in rows:
+        rank = (row[7] is not None, row[7] or datetime.min, file_no, line)
+        if row[0] not in best or rank > best[row[0]][0]:
+            best[row[0]] = (rank, row)
+    return sorted(r for _, r in best.values())
+
+
+# ---- generators ---------------------------------------------------------------------------
+
+text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+hostile_text = st.sampled_from(
+    [
+        "",
+        "   ",
+        "'; drop table raw.orders; --",
+        "a\x00b",
+        "x" * (MAX_CHARS + 1),
+        '"quoted, with comma"',
+        "line\nbreak",
+        "cr\rreturn",
+        "  padded  ",
+    ]
+)
+
+
+@st.composite
+def timestamps(draw, inside_hour: bool, utc: bool = True) -> str:
+    if inside_hour:
+        moment = HOUR + timedelta(microseconds=draw(st.integers(0, 3600 * 10**6 - 1)))
+    else:
+        moment = draw(st.datetimes(datetime(2023, 12, 31), datetime(2024, 1, 3)))
+    shape = draw(
+        st.sampled_from(
+            ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S.%f"]
+        )
+    )
+    if shape.endswith("%H:%M"):
+        moment = moment.replace(second=0, microsecond=0)
+    suffix = draw(st.sampled_from(["", "Z", "+00:00"] if utc else ["+01:00", "-05:30"]))
+    return moment.strftime(shape) + suffix
+
+
+good_timestamps = st.one_of(
+    timestamps(inside_hour=True),
+    st.sampled_from(["2024-01-01T10:00:00", "2024-01-01 10:59:59.999999Z"]),  # the edges
+)
+bad_timestamps = st.one_of(
+    timestamps(inside_hour=False),  # mostly outside the hour
+    st.sampled_from(["2024-01-01T11:00:00", "2024-01-01T09:59:59.999999"]),  # just outside
+    timestamps(inside_hour=True, utc=False),
+    st.sampled_from(["", "not a time", "2024-01-01", "2024-13-01T10:00:00", "10:15"]),
+)
+good_cents = st.one_of(st.integers(0, 10**6), st.integers(0, MAX_CENTS // 2)).map(str)
+bad_cents = st.sampled_from(["-1", str(MAX_CENTS + 1), "1.5", "abc", "", "1e3"])
+
+
+def maybe_bad(draw, good: st.SearchStrategy[str], bad: st.SearchStrategy[str]) -> str:
+    """A value that is usually valid: about one field in eight is spoiled."""
+    return draw(bad if draw(st.integers(0, 7)) == 0 else good)
+
+
+@st.composite
+def order_rows(draw, index: int) -> list[str]:
+    """One data row's fields in COLUMNS order: about a third of them entirely valid."""
+    order_id = maybe_bad(draw, st.sampled_from(["dup-a", "dup-b", f"o{index}"]), hostile_text)
+    subtotal = maybe_bad(draw, good_cents, bad_cents)
+    tax = maybe_bad(draw, good_cents, bad_cents)
+    numbers = [int(x) for x in (subtotal, tax) if re.fullmatch(r"-?[0-9]+", x)]
+    total = str(sum(numbers)) if len(numbers) == 2 else "0"  # negatives add up too
+    return [
+        order_id,
+        maybe_bad(draw, st.one_of(st.just("c1"), text), hostile_text),
+        maybe_bad(draw, st.one_of(st.just(""), st.just("s01"), text), hostile_text),
+        maybe_bad(draw, good_timestamps, bad_timestamps),
+        subtotal,
+        tax,
+        maybe_bad(draw, st.just(total), st.one_of(bad_cents, good_cents)),
+        maybe_bad(draw, st.one_of(st.just(""), timestamps(inside_hour=False)), bad_timestamps),
+    ]
+
+
+terminators = st.sampled_from(["\n", "\r\n"])
+
+
+@st.composite
+def partitions(draw) -> list[tuple[str, list[str], list[list[str]], str]]:
+    """1-2 files: (key, header, rows, line end); columns in any order, maybe an extra one."""
+    files = []
+    for file_no in range(draw(st.integers(1, 2))):
+        header = draw(st.permutations(COLUMNS))
+        extra = draw(st.booleans())
+        rows = []
+        for i in range(draw(st.integers(0, 12))):
+            fields = dict(zip(COLUMNS, draw(order_rows(file_no * 100 + i)), strict=True))
+            row = [fields[c] for c in header] + (["ignored"] if extra else [])
+            if draw(st.integers(0, 9)) == 0:  # a malformed row: a field missing or extra
+                row = row[:-1] if draw(st.booleans()) else [*row, "surplus"]
+            rows.append(row)
+        key = f"{FOLDER}part-{file_no}.csv"
+        files.append((key, header + (["note"] if extra else []), rows, draw(terminators)))
+    return files
+
+
+def to_csv(header: list[str], rows: list[list[str]], terminator: str = "\n") -> bytes:
+    """Well-formed CSV. With "\n" line ends every field is quoted: csv's minimal quoting would
+    leave a bare "\r" unquoted, which is a line break, not data (RFC 4180)."""
+    quoting = csv.QUOTE_MINIMAL if terminator == "\r\n" else csv.QUOTE_ALL
+    out = io.StringIO()
+    csv.writer(out, lineterminator=terminator, quoting=quoting).writerows([header, *rows])
+    return out.getvalue().encode()
+
+
+# ---- the properties -----------------------------------------------------------------------
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(partitions())
+def test_accounting_holds_and_accepted_rows_are_exactly_the_valid_ones(files):
+    landed = [(key, to_csv(header, rows, end)) for key, header, rows, end in files]
+    result = validate_partition("orders", PK, landed)
+
+    n_rows = sum(len(f[2]) for f in files)
+    assert result.rows_read == n_rows
+    assert len(result.accepted) + len(result.quarantined) == n_rows  # nothing lost
+
+    valid, invalid = [], 0
+    for file_no, (_, header, rows, _) in enumerate(files):
+        for line, row in enumerate(rows):
+            loaded = None
+            if len(row) == len(header):
+                loaded = oracle_row(dict(zip(header, row, strict=True)))
+            if loaded is None:
+                invalid += 1
+            else:
+                valid.append((loaded, file_no, line))
+    winners = oracle_winners(valid)
+    assert sorted(r[:8] for r in result.accepted) == winners
+    reasons = [q.reason_code for q in result.quarantined]
+    assert reasons.count(SUPERSEDED) == len(valid) - len(winners)
+    assert len(reasons) - reasons.count(SUPERSEDED) == invalid
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(order_rows(0), min_size=1, max_size=8), terminators)
+def test_without_duplicates_each_row_is_judged_alone(rows, terminator):
+    """One order id per row: each row is loaded exactly when the oracle accepts it."""
+    rows = [[f"id{i}", *row[1:]] for i, row in enumerate(rows)]
+    landed = [(FOLDER + "a.csv", to_csv(COLUMNS, rows, terminator))]
+    result = validate_partition("orders", PK, landed)
+    expected = [oracle_row(dict(zip(COLUMNS, row, strict=True))) for row in rows]
+    assert sorted(r[:8] for r in result.accepted) == sorted(r for r in expected if r)
+    assert len(result.quarantined) == sum(r is None for r in expected)
+
+
+def test_the_oracle_agrees_with_the_readme_on_examples():
+    """The oracle itself can be wrong; pin it to the contract's own examples."""
+    fields = ["o1", "c1", "", "2024-01-01T10:15:00Z", "100", "8", "108", ""]
+    row = dict(zip(COLUMNS, fields, strict=True))
+    assert oracle_row(row) == ("o1", "c1", None, datetime(2024, 1, 1, 10, 15), 100, 8, 108, None)
+    assert oracle_row({**row, "ordered_at": "2024-01-01T10:15:00+01:00"}) is None
+    assert oracle_row({**row, "ordered_at": "2024-01-01T11:00:00"}) is None  # end is exclusive
+    assert oracle_row({**row, "order_total": "109"}) is None
+    assert oracle_row({**row, "subtotal": "-1", "order_total": "7"}) is None
+    assert oracle_row({**row, "store_id": "x" * 1025}) is None
+    assert oracle_row({**row, "customer_id": " "}) is None
+    assert oracle_timestamp("2024-01-01 10:15") == datetime(2024, 1, 1, 10, 15)
