@@ -75,8 +75,11 @@ def s3_env(moto_server, monkeypatch):
 
 
 def pytest_configure(config):
-    """Re-parse the dbt project if it changed since the manifest was built (never run stale)."""
+    """Re-parse the dbt project if it changed since the manifest was built (never run stale).
+
+    Only in the main pytest process: xdist's workers start after it and share the manifest.
+    """
     from pipeline_assets.defs.transform.project import manifest_is_stale, prepare_dbt
 
-    if manifest_is_stale():
+    if not hasattr(config, "workerinput") and manifest_is_stale():
         prepare_dbt()

@@ -72,6 +72,7 @@ def test_overlapping_backfills_equal_a_sequential_run(pipeline_env):
     ref = {
         "PIPELINE_DUCKDB_PATH": str(pipeline_env.root / "sequential.duckdb"),
         "PIPELINE_PROCESSING_URI": str(pipeline_env.root / "sequential-processing"),
+        "PIPELINE_FEATURES_URI": str(pipeline_env.root / "sequential-features"),
     }
     done = pipeline("backfill", "--start", "2024-01-01", "--end", "2024-01-02", env=ref)
     assert done.returncode == 0, done.stdout

@@ -29,10 +29,12 @@ from pipeline_assets.lib.faults import (
     AFTER_COPY,
     DBT_MERGE,
     FAULT_ENV,
+    FEATURES_BEFORE_POINTER,
     LOAD_TRANSACTION,
     POINTS,
     VALIDATION,
 )
+from pipeline_assets.lib.features import latest
 from pipeline_assets.lib.objectstore import LocalStore
 from pipeline_assets.lib.sample import seed_landing
 from pipeline_assets.lib.warehouse import Db
@@ -41,7 +43,11 @@ pytestmark = pytest.mark.slow
 
 DAY = "2024-01-01"
 DBT_PROJECT = Path(__file__).resolve().parents[1] / "dbt"
-STARTS_LOADED = (LOAD_TRANSACTION, DBT_MERGE)  # the day is in the warehouse before the kill
+STARTS_LOADED = (
+    LOAD_TRANSACTION,
+    DBT_MERGE,
+    FEATURES_BEFORE_POINTER,
+)  # the day is in the warehouse before the kill
 WAREHOUSE_FILES = {"warehouse.duckdb", "warehouse.duckdb.wal", "warehouse.duckdb.writer.lock"}
 
 
@@ -64,6 +70,7 @@ class Lab:
             **env,
             "PIPELINE_LANDING_URI": str(self.landing),
             "PIPELINE_PROCESSING_URI": str(case / "processing"),
+            "PIPELINE_FEATURES_URI": str(case / "features"),
             "PIPELINE_DUCKDB_PATH": str(self.warehouse),
             "PIPELINE_DBT_PROJECT_DIR": str(self.dbt),
             "PIPELINE_TARGET": "dev",
@@ -150,7 +157,9 @@ def test_sigkill_then_rerun_equals_a_clean_run(lab, point):
     if point in STARTS_LOADED:
         shutil.copyfile(lab.reference / "warehouse.duckdb", lab.warehouse)
         shutil.copytree(lab.reference / "processing", case / "processing")
+        shutil.copytree(lab.reference / "features", case / "features")
     before = warehouse_state(lab.warehouse)
+    published = latest(LocalStore(case / "features"), DAY)
 
     killed = pipeline(
         "backfill", "--start", DAY, "--end", DAY, env=lab.env(case, **{FAULT_ENV: point})
@@ -165,6 +174,11 @@ def test_sigkill_then_rerun_equals_a_clean_run(lab, point):
         assert copied == len(LocalStore(lab.landing).list("orders/"))
     if point == VALIDATION:
         assert before == {}  # the raw load never started
+    # Readers of the features still see what they saw before (the reference run's output),
+    # even after the killed run wrote its own under its run id.
+    assert latest(LocalStore(case / "features"), DAY) == published
+    if point == FEATURES_BEFORE_POINTER:
+        assert len(list((case / "features").glob(f"date={DAY}/run_id=*"))) == 2
     with dg.DagsterInstance.from_config(str(case / "dagster_home")) as instance:
         assert [r.status for r in instance.get_runs()][0] == dg.DagsterRunStatus.STARTED
 
@@ -177,6 +191,8 @@ def test_sigkill_then_rerun_equals_a_clean_run(lab, point):
     visible = assert_no_half_written_files(lab.landing, case / "processing")
     assert visible == len(LocalStore(lab.landing).list(""))
     assert not list((case / "processing").rglob(".tmp-*"))
+    features = latest(LocalStore(case / "features"), DAY)
+    assert features.sha256 == latest(LocalStore(lab.reference / "features"), DAY).sha256
     with dg.DagsterInstance.from_config(str(case / "dagster_home")) as instance:
         newest = [r.status for r in instance.get_runs(limit=4)]
     # the re-run's three runs succeeded; the killed one before them is still "started"

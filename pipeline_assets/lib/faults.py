@@ -17,7 +17,9 @@ AFTER_COPY = "after_copy"  # the processing zone is written, nothing is loaded y
 VALIDATION = "validation"  # mid-file: the first row of a file validated, the rest not
 LOAD_TRANSACTION = "load_transaction"  # raw load: partition rows deleted, not yet committed
 DBT_MERGE = "dbt_merge"  # dbt's window_replace: window deleted, not yet inserted or committed
-POINTS = (AFTER_COPY, VALIDATION, LOAD_TRANSACTION, DBT_MERGE)
+# customer_features: the Pipes process wrote its run's output, the pointer is not yet moved
+FEATURES_BEFORE_POINTER = "features_before_pointer"
+POINTS = (AFTER_COPY, VALIDATION, LOAD_TRANSACTION, DBT_MERGE, FEATURES_BEFORE_POINTER)
 
 
 def armed(point: str) -> bool:

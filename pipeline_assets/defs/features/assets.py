@@ -20,6 +20,7 @@ from pipeline_assets.defs.resources import (
     features_pod_spec,
     setting,
 )
+from pipeline_assets.lib.faults import FEATURES_BEFORE_POINTER, maybe_die
 from pipeline_assets.lib.features import Output, pointer_key, publish
 
 COMMAND = ["python", "-m", "pipeline_assets.features_job"]
@@ -75,6 +76,7 @@ def customer_features(
         ).get_materialize_result()
     store = features.store()
     outputs = [Output(**o) for o in result.metadata["outputs"].value]
+    maybe_die(FEATURES_BEFORE_POINTER)
     for output in outputs:
         publish(store, output)
     return dg.MaterializeResult(
