@@ -135,8 +135,12 @@ def test_prod_definitions_resolve_k8s_executor_and_pipes_client():
     launch = probe["launch"]
     assert launch["image"] == PROD_ENV["PIPELINE_FEATURES_IMAGE"]
     assert launch["command"] == ["python", "-m", "pipeline_assets.features_job"]
-    resources = launch["base_pod_spec"]["containers"][0]["resources"]
-    assert resources["requests"] == {"cpu": "2", "memory": "6Gi"}
+    container = launch["base_pod_spec"]["containers"][0]
+    assert container["resources"]["requests"] == {"cpu": "2", "memory": "6Gi"}
+    assert container["env_from"] == [{"secret_ref": {"name": "pipeline-assets-secrets"}}]
+    snowflake_env = {k: v for k, v in launch["env"].items() if k.startswith("SNOWFLAKE")}
+    assert snowflake_env == {"SNOWFLAKE_ACCOUNT": "dummy-account", "SNOWFLAKE_USER": "dummy-user"}
+    assert not any("SECRET" in k or "PASSWORD" in k for k in launch["env"])
 
 
 @pytest.mark.parametrize(

@@ -37,6 +37,7 @@ DEFAULTS = {
     "PIPELINE_FEATURES_CPU": "1",
     "PIPELINE_FEATURES_MEMORY": "2Gi",
     "PIPELINE_K8S_NAMESPACE": "dagster",
+    "PIPELINE_K8S_SECRET": "pipeline-assets-secrets",
     "PIPELINE_AUTOMATION": "on",
 }
 
@@ -72,10 +73,16 @@ def snowflake_database(env: Mapping[str, str] = os.environ) -> str:
     return base
 
 
-def features_pod_spec(cpu: str, memory: str) -> dict[str, Any]:
-    """The features pod's resources: requested CPU and memory, and memory as its limit."""
+def features_pod_spec(cpu: str, memory: str, secret: str) -> dict[str, Any]:
+    """The features pod: requested CPU and memory (memory also its limit), and the secrets
+    (the Snowflake password) from a Kubernetes secret, never from the pod spec itself."""
     resources = {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory}}
-    return {"containers": [{"name": "customer-features", "resources": resources}]}
+    container = {
+        "name": "customer-features",
+        "resources": resources,
+        "env_from": [{"secret_ref": {"name": secret}}],
+    }
+    return {"containers": [container]}
 
 
 class ZoneResource(dg.ConfigurableResource):

@@ -6,6 +6,7 @@ whole atomicity story: a killed or failed run leaves the previous pointer, and i
 orphaned output is never read.
 """
 
+import os
 import sys
 from typing import Any
 
@@ -24,18 +25,31 @@ from pipeline_assets.lib.faults import FEATURES_BEFORE_POINTER, maybe_die
 from pipeline_assets.lib.features import Output, pointer_key, publish
 
 COMMAND = ["python", "-m", "pipeline_assets.features_job"]
+# What the pod needs besides the Pipes extras: where S3 and Snowflake are (not who may use them)
+POD_ENV = (
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "SNOWFLAKE_ACCOUNT",
+    "SNOWFLAKE_USER",
+    "SNOWFLAKE_ROLE",
+    "SNOWFLAKE_WAREHOUSE",
+)
 MART_INPUTS = [dg.AssetKey(["marts", "fct_orders"]), dg.AssetKey(["marts", "dim_customers"])]
 
 
 def _launch_options(client: dg.PipesClient) -> dict[str, Any]:
-    """Where the process runs: a local subprocess, or a pod of the project's image."""
+    """Where the process runs: a local subprocess, or a pod of the project's image that
+    gets the non-secret settings as environment and the secrets from a Kubernetes secret."""
     if isinstance(client, PipesK8sClient):
         return {
             "command": COMMAND,
             "image": setting("PIPELINE_FEATURES_IMAGE"),
             "namespace": setting("PIPELINE_K8S_NAMESPACE"),
+            "env": {k: v for k, v in os.environ.items() if k in POD_ENV},
             "base_pod_spec": features_pod_spec(
-                setting("PIPELINE_FEATURES_CPU"), setting("PIPELINE_FEATURES_MEMORY")
+                setting("PIPELINE_FEATURES_CPU"),
+                setting("PIPELINE_FEATURES_MEMORY"),
+                setting("PIPELINE_K8S_SECRET"),
             ),
         }
     return {"command": [sys.executable, *COMMAND[1:]]}
