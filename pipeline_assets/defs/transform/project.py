@@ -53,10 +53,16 @@ def build_dbt_resource() -> DbtCliResource:
     return DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
 
 
-def prepare_dbt() -> None:
-    """`dbt parse` into target/ with the run-time target and warehouse path (make, CI, Docker)."""
+def prepare_dbt(target_path: Path | None = None) -> None:
+    """`dbt parse` into target/ with the run-time target and warehouse path (make, CI, Docker).
+
+    `target_path` (the benchmark's `DBT_TARGET_PATH`) is where later invocations look for the
+    partial-parse file; it defaults to the project's own target/.
+    """
     with absolute_warehouse_path():
-        build_dbt_resource().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+        build_dbt_resource().cli(
+            ["parse", "--quiet"], target_path=target_path or dbt_project.target_path
+        ).wait()
 
 
 def manifest_is_stale() -> bool:
