@@ -139,7 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="sizes as days x orders per day (default: 7 30 90 365 days x 1000 20000)",
     )
     bench.add_argument(
-        "--cases", nargs="+", default=["A", "B1", "B2", "C"], choices=["A", "B1", "B2", "C"]
+        "--cases",
+        nargs="+",
+        choices=["A", "B1", "B2", "C"],
+        help="cases to run (default: all; quick: A B1 C)",
     )
     bench.add_argument(
         "--b-days", type=int, help="days B measures before extrapolating (default 7; quick 1)"

@@ -226,7 +226,8 @@ def extrapolate(measured: CaseResult, size: Size, k: int, reused: bool) -> CaseR
     )
     if size.days > k:
         where = f" at {measured.size.label}" if reused else ""
-        result.note = f"extrapolated from {k} measured days{where}; rows = those days"
+        days = "1 measured day" if k == 1 else f"{k} measured days"
+        result.note = f"extrapolated from {days}{where}; rows = those days"
     return result
 
 
@@ -245,7 +246,8 @@ def main(args: Any) -> int:
     b_days = args.b_days if args.b_days is not None else (1 if args.quick else 7)
     started = time.monotonic()
     deadline = started + args.max_minutes * 60 if args.max_minutes else None
-    bench = Bench(workdir, args.start, tuple(args.cases), b_days, args.days_per_run, deadline)
+    cases = tuple(args.cases or (("A", "B1", "C") if args.quick else CASES))
+    bench = Bench(workdir, args.start, cases, b_days, args.days_per_run, deadline)
     meta = {"started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), **machine()}
     meta["command"] = "pipeline bench " + " ".join(sys.argv[2:])
     print(f"benchmark in {workdir}, reports to {out}", flush=True)
@@ -258,7 +260,7 @@ def main(args: Any) -> int:
         print(tail(m.log), file=sys.stderr)
         return 1
     for i, size in enumerate(sizes):
-        order = list(CASES[i % len(CASES) :] + CASES[: i % len(CASES)])
+        order = [c for c in CASES[i % len(CASES) :] + CASES[: i % len(CASES)] if c in cases]
         print(f"{size.label}: order {' '.join(order)}", flush=True)
         bench.run_size(size, order)
     latency = None if args.no_latency else bench.latency()
