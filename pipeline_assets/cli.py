@@ -148,7 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--b-days", type=int, help="days B measures before extrapolating (default 7; quick 1)"
     )
     bench.add_argument(
-        "--max-minutes", type=float, help="skip the cases that would start after this budget"
+        "--max-minutes",
+        type=float,
+        help="budget: A is extrapolated where it is predicted not to fit, cases that would "
+        "start after it are skipped, a started case is stopped 10 minutes past it",
     )
     bench.add_argument("--days-per-run", type=int, default=7, help="A's ingestion chunk")
     bench.add_argument("--start", type=_date, default=date(2024, 1, 1))

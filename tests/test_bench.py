@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from pipeline_assets.bench.report import results_table
+from pipeline_assets.bench.report import headline, results_table
 from pipeline_assets.bench.run import CaseResult, Size, extrapolate, parse_size
 
 
@@ -45,3 +45,17 @@ def test_quick_bench_runs_and_a_equals_c(pipeline_env):
     assert "= A on its days" in report  # B1, run with --vars run_date, built the same mart
     assert "reflects it: yes" in report and "fingerprints equal: yes" in report
     assert (out / "benchmarks.png").stat().st_size > 0
+
+
+def test_headline_labels_extrapolated_a_and_keeps_the_largest_measured_size():
+    def case(days: int, name: str, seconds: float, extrapolated: bool = False) -> CaseResult:
+        r = CaseResult(Size(days, 1000), name, seconds=seconds, peak_rss_mb=500.0)
+        r.extrapolated = extrapolated
+        return r
+
+    results = [case(7, "A", 60.0), case(7, "C", 1.0), case(30, "A", 200.0), case(30, "C", 2.0)]
+    results += [case(365, "A", 2300.0, extrapolated=True), case(365, "C", 10.0)]
+    lines = "\n".join(headline(results, None))
+    assert "| A / C at 365 d × 1k | ≤ 2.0 | **230.0** (2,300 s / 10.0 s, A extrapolated) |" in lines
+    assert "| A / C at 30 d × 1k | ≤ 2.0 | **100.0** (200 s / 2.0 s, measured) |" in lines
+    assert "(T(30) − T(7)) / 23 at 1k | reported | 6.09 s per day |" in lines  # measured only

@@ -80,47 +80,71 @@ def headline(results: Sequence[Any], latency: dict | None) -> list[str]:
     """The issue's targets against this run's numbers."""
     ok = [r for r in results if r.status == "ok"]
 
-    def at(case: str, days: int, opd: int) -> Any:
-        return next(
-            (
-                r
-                for r in ok
-                if r.case == case and r.size.days == days and r.size.orders_per_day == opd
-            ),
-            None,
-        )
+    def at(case: str, size: Any) -> Any:
+        return next((r for r in ok if r.case == case and r.size == size), None)
 
-    both = [r.size for r in ok if r.case == "A" and at("C", r.size.days, r.size.orders_per_day)]
+    def rank(size: Any) -> tuple[int, int]:
+        return size.days * size.orders_per_day, size.days
+
     lines = ["| measure | target | this run |", "|---|---|---|"]
-    if both:
-        big = max(both, key=lambda s: (s.days * s.orders_per_day, s.days))
-        a, c = at("A", big.days, big.orders_per_day), at("C", big.days, big.orders_per_day)
-        lines.append(
-            f"| A / C at the largest size measured ({big.label}) | ≤ 2.0 | {a.seconds / c.seconds:.1f} ({a.seconds:.0f} s / {c.seconds:.1f} s) |"
-        )
-        for b in ("B1", "B2"):
-            rb = at(b, big.days, big.orders_per_day)
-            if rb:
-                label = "extrapolated" if rb.extrapolated else "measured"
-                lines.append(
-                    f"| {b} / A at {big.label} | ≥ 20 | {rb.seconds / a.seconds:.1f} ({label}) |"
-                )
-        peak = max((r.peak_rss_mb for r in ok if r.size == big), default=None)
-        lines.append(
-            f"| peak memory at {big.label} (A / any case) | ≤ 1.5 GB | {a.peak_rss_mb:.0f} MB / {peak:.0f} MB |"
-        )
+    with_c = sorted({r.size for r in ok if r.case == "A" and at("C", r.size)}, key=rank)
+    measured = [s for s in with_c if not at("A", s).extrapolated]
+    for size in dict.fromkeys(with_c[-1:] + measured[-1:]):  # largest; largest fully measured
+        lines += _targets_at(size, at)
     if latency and latency.get("status") == "ok":
         lines.append(
-            f"| incremental latency, file landed to mart updated | ≤ 10 s | {latency['latency_seconds']:.1f} s (stages below; excludes sensor intervals) |"
+            "| incremental latency, file landed to mart updated | ≤ 10 s | "
+            f"{latency['latency_seconds']:.1f} s (stages below; without sensor intervals) |"
         )
-    for long in (365, 90, 30):
-        t_long, t_7 = at("A", long, 1000), at("A", 7, 1000)
-        if t_long and t_7:
-            per = (t_long.seconds - t_7.seconds) / (long - 7)
-            lines.append(
-                f"| per-partition (day) fixed overhead in A, (T({long}) − T(7)) / {long - 7} at 1k | reported | {per:.2f} s per day |"
+    base = next(
+        (r for r in ok if r.case == "A" and r.size.days == 7 and r.size.orders_per_day == 1000),
+        None,
+    )
+    longest = max(
+        (
+            r
+            for r in ok
+            if r.case == "A" and r.size.orders_per_day == 1000 and r.size.days > 7
+            if not r.extrapolated
+        ),
+        key=lambda r: r.size.days,
+        default=None,
+    )
+    if base is not None and longest is not None:
+        days = longest.size.days - 7
+        lines.append(
+            f"| per-day fixed overhead in A, (T({longest.size.days}) − T(7)) / {days} at 1k "
+            f"| reported | {(longest.seconds - base.seconds) / days:.2f} s per day |"
+        )
+    return lines
+
+
+def _targets_at(size: Any, at: Any) -> list[str]:
+    a, c = at("A", size), at("C", size)
+    how = "A extrapolated" if a.extrapolated else "measured"
+    lines = [
+        f"| A / C at {size.label} | ≤ 2.0 | **{a.seconds / c.seconds:.1f}** "
+        f"({a.seconds:,.0f} s / {c.seconds:.1f} s, {how}) |"
+    ]
+    for case in ("B1", "B2"):
+        b = at(case, size)
+        if b is not None:
+            kind = (
+                ", ".join(
+                    x
+                    for x in (
+                        "B extrapolated" if b.extrapolated else "",
+                        how if a.extrapolated else "",
+                    )
+                    if x
+                )
+                or "measured"
             )
-            break
+            lines.append(
+                f"| {case} / A at {size.label} | ≥ 20 | **{b.seconds / a.seconds:.1f}** ({kind}) |"
+            )
+    if a.peak_rss_mb is not None:
+        lines.append(f"| peak memory of A at {size.label} | ≤ 1.5 GB | {a.peak_rss_mb:,.0f} MB |")
     return lines
 
 
