@@ -151,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-minutes",
         type=float,
         help="budget: A is extrapolated where it is predicted not to fit, cases that would "
-        "start after it are skipped, a started case is stopped 10 minutes past it",
+        "start after it are skipped (not C: seconds), a started case is stopped 10 minutes past it",
     )
     bench.add_argument("--days-per-run", type=int, default=7, help="A's ingestion chunk")
     bench.add_argument("--start", type=_date, default=date(2024, 1, 1))
