@@ -117,6 +117,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if all(r.equal for r in rows) else 1
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from pipeline_assets.bench.run import main as bench
+
+    return bench(args)
+
+
 def cmd_prepare(args: argparse.Namespace) -> int:
     from pipeline_assets.defs.transform.project import prepare_dbt
 
@@ -157,6 +163,41 @@ def build_parser() -> argparse.ArgumentParser:
 
     prep = sub.add_parser("prepare", help="parse the dbt project into dbt/target/manifest.json")
     prep.set_defaults(func=cmd_prepare)
+
+    bench = sub.add_parser(
+        "bench", help="benchmark: this project vs an Airflow-style backfill vs plain DuckDB"
+    )
+    bench.add_argument(
+        "--quick", action="store_true", help="one small size (2 days x 1k orders), for CI"
+    )
+    bench.add_argument(
+        "--sizes",
+        nargs="+",
+        default=[f"{d}x{n}" for n in (1000, 20000) for d in (7, 30, 90, 365)],
+        metavar="DAYSxORDERS",
+        help="sizes as days x orders per day (default: 7 30 90 365 days x 1000 20000)",
+    )
+    bench.add_argument(
+        "--cases",
+        nargs="+",
+        choices=["A", "B1", "B2", "C"],
+        help="cases to run (default: all; quick: A B1 C)",
+    )
+    bench.add_argument(
+        "--b-days", type=int, help="days B measures before extrapolating (default 7; quick 1)"
+    )
+    bench.add_argument(
+        "--max-minutes",
+        type=float,
+        help="budget: A is extrapolated where it is predicted not to fit, cases that would "
+        "start after it are skipped (not C: seconds), a started case is stopped 10 minutes past it",
+    )
+    bench.add_argument("--days-per-run", type=int, default=7, help="A's ingestion chunk")
+    bench.add_argument("--start", type=_date, default=date(2024, 1, 1))
+    bench.add_argument("--no-latency", action="store_true", help="skip latency and no-op")
+    bench.add_argument("--workdir", help="where data and logs go (default: a new temp dir)")
+    bench.add_argument("--out", help="where benchmarks.md/png go (default docs/; quick: workdir)")
+    bench.set_defaults(func=cmd_bench)
     return parser
 
 

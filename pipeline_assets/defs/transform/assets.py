@@ -69,7 +69,21 @@ def shop_dbt_assets(
 ) -> Iterator[Any]:
     """One `dbt build` for the run's whole time window."""
     window = context.partition_time_window
-    args = ["build", *dbt_window_args(window.start, window.end)]
+    yield from dbt_events(
+        context, dbt, warehouse, ["build", *dbt_window_args(window.start, window.end)]
+    )
+
+
+def dbt_events(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    args: list[str],
+) -> Iterator[Any]:
+    """Run dbt under the writer lock, then yield its events with table metadata, then its error.
+
+    Shared with the benchmark's Airflow-style assets, so both pay for exactly the same work.
+    """
     with absolute_warehouse_path(), warehouse.writer_lock():
         buffered, error = _drain(dbt.cli(args, context=context).stream())
         # Crash tests: dbt itself was SIGKILLed inside its merge (lib/dbt_fault_plugin.py);

@@ -2,11 +2,14 @@
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import cached_property
+from importlib.metadata import version
 from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
+from packaging.version import Version
 
 from pipeline_assets.defs.resources import local_or_uri, target
 
@@ -49,14 +52,38 @@ dbt_project = DbtProject(
 dbt_project.prepare_if_dev()
 
 
+class ShopDbtCliResource(DbtCliResource):
+    """dagster-dbt's resource without two start-up costs per invocation that we never use.
+
+    Before every dbt command dagster-dbt runs `dbt --version` in a subprocess and builds an
+    in-process dbt adapter (parsing every macro) that only its `fetch_row_counts` and
+    `fetch_column_metadata` use; this project reads table metadata itself once dbt has exited
+    (transform/assets.py). Measured in docs/benchmarks.md (Optimizations).
+    """
+
+    @cached_property
+    def _cli_version(self) -> Version:
+        # dbt_executable() is the dbt installed beside this interpreter, i.e. this dbt-core.
+        return Version(version("dbt-core"))
+
+    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:  # type: ignore[override]
+        return None
+
+
 def build_dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
+    return ShopDbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
 
 
-def prepare_dbt() -> None:
-    """`dbt parse` into target/ with the run-time target and warehouse path (make, CI, Docker)."""
+def prepare_dbt(target_path: Path | None = None) -> None:
+    """`dbt parse` into target/ with the run-time target and warehouse path (make, CI, Docker).
+
+    `target_path` (the benchmark's `DBT_TARGET_PATH`) is where later invocations look for the
+    partial-parse file; it defaults to the project's own target/.
+    """
     with absolute_warehouse_path():
-        build_dbt_resource().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+        build_dbt_resource().cli(
+            ["parse", "--quiet"], target_path=target_path or dbt_project.target_path
+        ).wait()
 
 
 def manifest_is_stale() -> bool:

@@ -1,0 +1,141 @@
+"""Case B: the seed's Airflow-style backfill, one run per day, the day passed as a dbt var.
+
+B1 runs it through Dagster: per day, the day's ingestion runs, then a dbt asset whose run
+calls `dbt build --vars '{"run_date": "YYYY-MM-DD"}'`, exactly what the Airflow DAG's
+BashOperator does. B2 is the plain loop: the same ingestion, then `dbt run --vars` and
+`dbt test --vars` as bare subprocesses. A changed `--vars` makes dbt re-parse the whole
+project on every invocation; that cost is part of what this case measures.
+"""
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DbtCliResource, dbt_assets
+
+from pipeline_assets.defs.ingest.assets import customers_assets, orders_assets
+from pipeline_assets.defs.partitions import daily_partitions
+from pipeline_assets.defs.resources import WarehouseResource, build_resources, local_or_uri
+from pipeline_assets.defs.transform.assets import dbt_events, translator
+from pipeline_assets.defs.transform.project import (
+    DBT_PROJECT_DIR,
+    build_dbt_resource,
+    dbt_executable,
+    dbt_project,
+)
+from pipeline_assets.lib.contract import CUSTOMERS, ORDERS, hours_of_day
+from pipeline_assets.runner import failure_message, run_range
+
+
+def run_date_vars(day: str) -> str:
+    return json.dumps({"run_date": day})
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    partitions_def=daily_partitions,
+    dagster_dbt_translator=translator,
+    pool="warehouse_writer",
+    name="airflow_style_dbt_assets",
+)
+def airflow_style_dbt_assets(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+) -> Iterator[Any]:
+    """One `dbt build --vars '{"run_date": ...}'` per daily partition, as the Airflow DAG does."""
+    args = ["build", "--vars", run_date_vars(context.partition_key)]
+    yield from dbt_events(context, dbt, warehouse, args)
+
+
+def airflow_style_defs() -> dg.Definitions:
+    return dg.Definitions(
+        assets=[*orders_assets, *customers_assets, airflow_style_dbt_assets],
+        resources={**build_resources(), "dbt": build_dbt_resource()},
+        executor=dg.in_process_executor,
+    )
+
+
+INGEST = {
+    ds: [dg.AssetKey(["processing", ds]), dg.AssetKey(["raw", ds])] for ds in (ORDERS, CUSTOMERS)
+}
+
+
+def ingest_day(defs: dg.Definitions, instance: dg.DagsterInstance, day: str) -> None:
+    """The day's orders (its 24 hours in one run) and its customers: one run each."""
+    hours = hours_of_day(day)
+    for selection, first, last in (
+        (INGEST[ORDERS], hours[0], hours[-1]),
+        (INGEST[CUSTOMERS], day, day),
+    ):
+        _run(defs, selection, first, last, instance)
+
+
+def _run(defs: dg.Definitions, selection: list, first: str, last: str, instance) -> None:
+    result = run_range(defs, selection, first, last, instance, {"pipeline/command": "bench"})
+    if not result.success:
+        raise RuntimeError(failure_message(result))
+
+
+def b1_dagster_per_day(days: list[str]) -> dict[str, Any]:
+    """Per day: ingestion runs, then one dbt run of that partition with `--vars run_date`."""
+    defs = airflow_style_defs()
+    dbt_keys = list(airflow_style_dbt_assets.keys)
+    with dg.DagsterInstance.get() as instance:
+
+        def day_step(day: str) -> dict[str, float]:
+            t = time.perf_counter()
+            ingest_day(defs, instance, day)
+            t_ingest = time.perf_counter() - t
+            _run(defs, dbt_keys, day, day, instance)
+            return {"ingest": t_ingest, "dbt": time.perf_counter() - t - t_ingest}
+
+        return _loop(days, day_step)
+
+
+def b2_plain_dbt_loop(days: list[str]) -> dict[str, Any]:
+    """Per day: the same ingestion runs, then bare `dbt run --vars` and `dbt test --vars`."""
+    from pipeline_assets.definitions import defs
+
+    env = {
+        **os.environ,
+        "PIPELINE_DUCKDB_PATH": local_or_uri("PIPELINE_DUCKDB_PATH"),
+        "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+    }
+    with dg.DagsterInstance.get() as instance:
+
+        def day_step(day: str) -> dict[str, float]:
+            t = time.perf_counter()
+            ingest_day(defs, instance, day)
+            t_ingest = time.perf_counter() - t
+            for command in ("run", "test"):
+                done = subprocess.run(
+                    [dbt_executable(), command, "--vars", run_date_vars(day)],
+                    cwd=DBT_PROJECT_DIR,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                )
+                if done.returncode != 0:
+                    raise RuntimeError(f"dbt {command} for {day} failed:\n{done.stdout[-3000:]}")
+            return {"ingest": t_ingest, "dbt": time.perf_counter() - t - t_ingest}
+
+        return _loop(days, day_step)
+
+
+def _loop(days: list[str], day_step: Callable[[str], dict[str, float]]) -> dict[str, Any]:
+    """Run every day in order; the loop's own time is what scales with the number of days."""
+    t = time.perf_counter()
+    per_day = []
+    for day in days:
+        per_day.append(day_step(day))
+        print(f"{day}: " + ", ".join(f"{k} {v:.1f}s" for k, v in per_day[-1].items()), flush=True)
+    return {
+        "days": len(days),
+        "loop_seconds": time.perf_counter() - t,
+        "ingest_seconds": sum(d["ingest"] for d in per_day),
+        "dbt_seconds": sum(d["dbt"] for d in per_day),
+    }

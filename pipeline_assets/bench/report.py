@@ -1,0 +1,250 @@
+"""docs/benchmarks.md (the generated part) and docs/benchmarks.png from one benchmark run.
+
+Only the text between the markers is rewritten, so the hand-written analysis around it
+(profile, optimizations) survives the next run.
+"""
+
+import os
+import platform
+from collections.abc import Sequence
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+STYLE = {"A": ("A: this project", "C0"), "B1": ("B1: Dagster run per day", "C3")}
+STYLE |= {"B2": ("B2: plain dbt loop per day", "C1"), "C": ("C: one DuckDB script", "C2")}
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    if Path("/proc/cpuinfo").exists():
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    packages = ("dagster", "dagster-dbt", "dbt-core", "dbt-duckdb", "duckdb")
+    return {
+        "cores": os.cpu_count(),
+        "cpu": model,
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "versions": {p: version(p) for p in packages},
+        "load_average_start": os.getloadavg(),
+    }
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def _ratio(results: Sequence[Any], r: Any) -> str:
+    same = {x.case: x for x in results if x.size == r.size and x.status == "ok"}
+    a, c = same.get("A"), same.get("C")
+    if r.case == "A" and c is not None and r.status == "ok":
+        return f"A/C {r.seconds / c.seconds:.1f}"
+    if r.case.startswith("B") and a is not None and r.status == "ok":
+        return f"B/A {r.seconds / a.seconds:.1f}"
+    return ""
+
+
+def _check(r: Any) -> str:
+    if r.equal is None:
+        return ""
+    if r.case == "A":
+        return "A == C" if r.equal else "A != C"
+    return "= A on its days" if r.equal else "DIFFERS from A"
+
+
+def results_table(results: Sequence[Any]) -> list[str]:
+    lines = [
+        "| size (days × orders/day) | order rows | case | wall s | peak RSS MB | mart rows "
+        "| ratio | check | note |",
+        "|---|---:|---|---:|---:|---:|---|---|---|",
+    ]
+    for r in results:
+        status = "" if r.status == "ok" else r.status
+        note = "; ".join(x for x in (status, r.note) if x)
+        wall = _num(r.seconds) + (" *(extrapolated)*" if r.extrapolated else "")
+        lines.append(
+            f"| {r.size.label} | {r.order_rows or 0:,} | {r.case} | {wall} "
+            f"| {_num(r.peak_rss_mb, 0)} | {_num(r.rows, 0)} | {_ratio(results, r)} "
+            f"| {_check(r)} | {note} |"
+        )
+    return lines
+
+
+def headline(results: Sequence[Any], latency: dict | None) -> list[str]:
+    """The issue's targets against this run's numbers."""
+    ok = [r for r in results if r.status == "ok"]
+
+    def at(case: str, size: Any) -> Any:
+        return next((r for r in ok if r.case == case and r.size == size), None)
+
+    def rank(size: Any) -> tuple[int, int]:
+        return size.days * size.orders_per_day, size.days
+
+    lines = ["| measure | target | this run |", "|---|---|---|"]
+    with_c = sorted({r.size for r in ok if r.case == "A" and at("C", r.size)}, key=rank)
+    measured = [s for s in with_c if not at("A", s).extrapolated]
+    for size in dict.fromkeys(with_c[-1:] + measured[-1:]):  # largest; largest fully measured
+        lines += _targets_at(size, at)
+    if latency and latency.get("status") == "ok":
+        lines.append(
+            "| incremental latency, file landed to mart updated | ≤ 10 s | "
+            f"{latency['latency_seconds']:.1f} s (stages below; without sensor intervals) |"
+        )
+    base = next(
+        (r for r in ok if r.case == "A" and r.size.days == 7 and r.size.orders_per_day == 1000),
+        None,
+    )
+    longest = max(
+        (
+            r
+            for r in ok
+            if r.case == "A" and r.size.orders_per_day == 1000 and r.size.days > 7
+            if not r.extrapolated
+        ),
+        key=lambda r: r.size.days,
+        default=None,
+    )
+    if base is not None and longest is not None:
+        days = longest.size.days - 7
+        lines.append(
+            f"| per-day fixed overhead in A, (T({longest.size.days}) − T(7)) / {days} at 1k "
+            f"| reported | {(longest.seconds - base.seconds) / days:.2f} s per day |"
+        )
+    return lines
+
+
+def _targets_at(size: Any, at: Any) -> list[str]:
+    a, c = at("A", size), at("C", size)
+    how = "A extrapolated" if a.extrapolated else "measured"
+    lines = [
+        f"| A / C at {size.label} | ≤ 2.0 | **{a.seconds / c.seconds:.1f}** "
+        f"({a.seconds:,.0f} s / {c.seconds:.1f} s, {how}) |"
+    ]
+    for case in ("B1", "B2"):
+        b = at(case, size)
+        if b is not None:
+            kind = (
+                ", ".join(
+                    x
+                    for x in (
+                        "B extrapolated" if b.extrapolated else "",
+                        how if a.extrapolated else "",
+                    )
+                    if x
+                )
+                or "measured"
+            )
+            lines.append(
+                f"| {case} / A at {size.label} | ≥ 20 | **{b.seconds / a.seconds:.1f}** ({kind}) |"
+            )
+    if a.peak_rss_mb is not None:
+        lines.append(f"| peak memory of A at {size.label} | ≤ 1.5 GB | {a.peak_rss_mb:,.0f} MB |")
+    return lines
+
+
+def latency_lines(latency: dict | None) -> list[str]:
+    if not latency:
+        return ["Not measured in this run."]
+    if latency.get("status") != "ok":
+        return [f"Latency case: {latency.get('status')}"]
+    stages = ", ".join(f"{k} {v:.1f} s" for k, v in latency["stages"].items())
+    noop = ", ".join(f"{k} {v:.2f} s" for k, v in latency["noop"].items())
+    return [
+        f"- **Incremental latency: {latency['latency_seconds']:.1f} s** from a late file landing in "
+        f"{latency['day']} hour 12 to `orders_daily_summary` showing it "
+        f"(reflects it: {'yes' if latency['mart_reflects_file'] else 'NO'}; "
+        f"{latency['ingest_runs']} ingest run, {latency['dbt_runs']} dbt run). Stages: {stages}.",
+        f"  In production add the polling: each sensor ticks at most every 60 s, and the daemon "
+        f"starts each of the two runs in a new process (importing the code location took "
+        f"{latency['run_process_import_seconds']:.1f} s here).",
+        f"- **No-op re-run**: {noop}. The sensor and automation paths skip it "
+        f"({latency['noop_requests']} runs requested); an explicit re-materialization is not "
+        f"skipped but recomputes the day and leaves every table identical "
+        f"(fingerprints equal: {'yes' if latency['noop_unchanged'] else 'NO'}).",
+    ]
+
+
+def render(results: Sequence[Any], latency: dict | None, meta: dict) -> str:
+    v = meta["versions"]
+    load = ", ".join(f"{x:.1f}" for x in meta["load_average_start"])
+    load_end = ", ".join(f"{x:.1f}" for x in meta.get("load_average_end", ()))
+    lines = [
+        START,
+        f"Generated by `{meta['command']}` on {meta['started']} in {meta.get('elapsed_minutes', 0):.0f} min. "
+        f"Machine: **{meta['cores']} cores** ({meta['cpu'] or 'unknown CPU'}), "
+        f"{meta['memory_gb']} GB RAM, shared with other work (load average {load} at the "
+        f"start, {load_end} at the end). Python {meta['python']}, dagster {v['dagster']}, "
+        f"dagster-dbt {v['dagster-dbt']}, dbt-core {v['dbt-core']}, dbt-duckdb "
+        f"{v['dbt-duckdb']}, duckdb {v['duckdb']}.",
+        "",
+        *results_table(results),
+        "",
+        "Ratios: on A rows A/C, on B rows B/A. Peak RSS is the sum over the case's process tree.",
+        "",
+        "### Against the issue's targets",
+        "",
+        *headline(results, latency),
+        "",
+        "### Incremental latency and no-op re-run",
+        "",
+        *latency_lines(latency),
+        END,
+    ]
+    return "\n".join(lines)
+
+
+def write_outputs(out: Path, results: Sequence[Any], latency: dict | None, meta: dict) -> str:
+    """Write benchmarks.md (generated part only) and benchmarks.png; return the generated text."""
+    out.mkdir(parents=True, exist_ok=True)
+    text = render(results, latency, meta)
+    md = out / "benchmarks.md"
+    old = md.read_text() if md.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
+    if START in old and END in old:
+        head, _, rest = old.partition(START)
+        _, _, tail = rest.partition(END)
+        md.write_text(head + text + tail)
+    else:
+        md.write_text(old.rstrip() + "\n\n" + text + "\n")
+    plot(out / "benchmarks.png", results)
+    return text
+
+
+def plot(path: Path, results: Sequence[Any]) -> None:
+    """Wall time against days, one panel per orders/day, one line per approach."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ok = [r for r in results if r.status == "ok"]
+    volumes = sorted({r.size.orders_per_day for r in ok}) or [1000]
+    fig, axes = plt.subplots(1, len(volumes), figsize=(6 * len(volumes), 4.5), squeeze=False)
+    for ax, opd in zip(axes[0], volumes, strict=True):
+        for case, (label, color) in STYLE.items():
+            points = sorted(
+                (r.size.days, r.seconds, r.extrapolated)
+                for r in ok
+                if r.case == case and r.size.orders_per_day == opd
+            )
+            if not points:
+                continue
+            xs, ys = [p[0] for p in points], [p[1] for p in points]
+            ax.plot(xs, ys, "-", color=color, label=label)
+            for x, y, extrapolated in points:
+                ax.plot(x, y, "o", color=color, markerfacecolor="white" if extrapolated else color)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(f"days of data ({opd:,} orders/day)")
+        ax.set_ylabel("wall time, s")
+        ax.set_title(f"{opd / 1000:g}k orders/day (hollow = extrapolated)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,74 @@
+"""One benchmark case in its own process: `python -m pipeline_assets.bench.worker CASE ...`.
+
+The harness sets the pipeline's environment (landing, processing, warehouse, DAGSTER_HOME,
+DBT_TARGET_PATH) and measures this process tree from outside. The last output line is
+`BENCH_RESULT {json}` with what the case measured inside (loop times, latency stages).
+"""
+
+import argparse
+import json
+import sys
+import warnings
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+REFERENCE_SQL = Path(__file__).resolve().parents[2] / "bench" / "reference_summary.sql"
+RESULT_PREFIX = "BENCH_RESULT "
+
+
+def case_c(landing: Path, out: Path) -> dict[str, Any]:
+    """The lower bound: one DuckDB statement from the landing CSVs to the summary table."""
+    import duckdb
+
+    sql = REFERENCE_SQL.read_text()
+    with duckdb.connect(str(out)) as conn:
+        # The oracle's own text, no values pasted: the glob is a bind parameter.
+        conn.execute(
+            "create or replace table orders_daily_summary as " + sql,  # noqa: S608
+            [str(landing / "orders" / "*" / "*" / "*.csv")],
+        )
+        (rows,) = conn.execute("select count(*) from orders_daily_summary").fetchone()
+    return {"rows": rows}
+
+
+def prepare(target_path: Path) -> dict[str, Any]:
+    """Parse dbt once for the benchmark's warehouse path, so every case gets partial parsing."""
+    from pipeline_assets.defs.transform.project import prepare_dbt
+
+    prepare_dbt(target_path)
+    return {}
+
+
+def main(argv: list[str] | None = None) -> int:
+    warnings.filterwarnings("ignore")
+    parser = argparse.ArgumentParser(prog="pipeline_assets.bench.worker")
+    parser.add_argument("case", choices=["prepare", "b1", "b2", "c", "latency"])
+    parser.add_argument("--start", type=date.fromisoformat)
+    parser.add_argument("--days", type=int, default=1)
+    parser.add_argument("--landing", type=Path)
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--orders-per-day", type=int, default=1000)
+    args = parser.parse_args(argv)
+
+    if args.case == "prepare":
+        result = prepare(args.out)
+    elif args.case == "c":
+        result = case_c(args.landing, args.out)
+    elif args.case == "latency":
+        from pipeline_assets.bench.latency import latency_and_noop
+
+        result = latency_and_noop(args.landing, args.orders_per_day)
+    else:
+        from pipeline_assets.bench.airflow_style import b1_dagster_per_day, b2_plain_dbt_loop
+        from pipeline_assets.lib.contract import days_between
+
+        days = days_between(args.start, args.start + timedelta(days=args.days - 1))
+        case = b1_dagster_per_day if args.case == "b1" else b2_plain_dbt_loop
+        result = case(days)
+    print(RESULT_PREFIX + json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
