@@ -88,6 +88,7 @@ class Bench:
             "PIPELINE_LANDING_URI": str(landing),
             "PIPELINE_PROCESSING_URI": str(self.run_dir / "processing"),
             "PIPELINE_DUCKDB_PATH": str(self.run_dir / "warehouse.duckdb"),
+            "PIPELINE_FEATURES_URI": str(self.run_dir / "features"),
             "PIPELINE_TARGET": "dev",
             "DAGSTER_HOME": str(self.run_dir / "dagster_home"),
             "DBT_TARGET_PATH": str(self.workdir / "dbt_target"),
