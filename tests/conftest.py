@@ -83,3 +83,17 @@ def pytest_configure(config):
 
     if not hasattr(config, "workerinput") and manifest_is_stale():
         prepare_dbt()
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_defs_state_storage():
+    """Each test starts without a current Dagster defs-state storage.
+
+    Entering a `DagsterInstance` sets one in a context variable; an instance entered in one
+    test and collected later leaves a dangling reference that breaks the next test to load
+    definitions ("undefined DagsterInstance weakref"), depending on test order.
+    """
+    from dagster._core.storage.defs_state.base import _current_storage
+
+    _current_storage.set(None)
+    yield

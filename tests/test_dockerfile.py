@@ -157,7 +157,11 @@ def test_dockerfile_commands_build_and_serve_in_a_fresh_venv(tmp_path):
         )
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=30)
 
 
 def ignored(directory: str, names: list[str]) -> list[str]:

@@ -108,8 +108,17 @@ def dagster_dev(pipeline_env, monkeypatch):
                 time.sleep(1)
             yield graphql
         finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=60)
+            stop(server)
+
+
+def stop(server: subprocess.Popen) -> None:
+    """SIGTERM the server's process group; SIGKILL whatever is left after a minute."""
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=30)
 
 
 def _answers(graphql: GraphQL) -> bool:
