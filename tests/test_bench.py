@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from pipeline_assets.bench.report import headline, results_table
-from pipeline_assets.bench.run import CaseResult, Size, extrapolate, parse_size
+from pipeline_assets.bench.report import headline, results_table, write_outputs
+from pipeline_assets.bench.run import CaseResult, Size, describe, extrapolate, parse_size
 
 
 def test_b_is_extrapolated_from_its_day_loop_and_labeled():
@@ -59,3 +59,51 @@ def test_headline_labels_extrapolated_a_and_keeps_the_largest_measured_size():
     assert "| A / C at 365 d × 1k | ≤ 2.0 | **230.0** (2,300 s / 10.0 s, A extrapolated) |" in lines
     assert "| A / C at 30 d × 1k | ≤ 2.0 | **100.0** (200 s / 2.0 s, measured) |" in lines
     assert "(T(30) − T(7)) / 23 at 1k | reported | 6.09 s per day |" in lines  # measured only
+
+
+def test_report_renders_every_kind_of_row(tmp_path):
+    """Extrapolated-without-running, failed and skipped rows have no memory or rows to show."""
+    measured = CaseResult(Size(7, 1000), "A", seconds=36.0, peak_rss_mb=550.0, rows=2207)
+    measured.equal = True
+    c = CaseResult(Size(7, 1000), "C", seconds=0.9, peak_rss_mb=90.0, rows=2207)
+    b = extrapolate(
+        CaseResult(Size(7, 1000), "B1", seconds=130.0, peak_rss_mb=660.0, rows=2207),
+        Size(365, 1000),
+        7,
+        reused=True,
+    )
+    guessed = CaseResult(Size(365, 1000), "A", seconds=900.0, note="extrapolated linearly")
+    guessed.extrapolated = True
+    failed = CaseResult(Size(365, 1000), "B2", status="failed (exit 1)")
+    skipped = CaseResult(Size(365, 1000), "C", status="skipped (time budget)")
+    results = [measured, c, b, guessed, failed, skipped]
+    latency = {
+        "status": "ok",
+        "day": "2024-01-02",
+        "latency_seconds": 11.0,
+        "stages": {"dbt run": 9.9},
+        "ingest_runs": 1,
+        "dbt_runs": 1,
+        "mart_reflects_file": True,
+        "noop": {"explicit re-materialization of the day": 13.0},
+        "noop_requests": 0,
+        "noop_unchanged": True,
+        "run_process_import_seconds": 6.2,
+    }
+    meta = {"command": "pipeline bench", "started": "now", "cores": 2, "cpu": "", "memory_gb": 1}
+    meta |= {"python": "3.11", "load_average_start": (1.0, 1.0, 1.0), "elapsed_minutes": 1.0}
+    meta["versions"] = dict.fromkeys(
+        ("dagster", "dagster-dbt", "dbt-core", "dbt-duckdb", "duckdb"), "x"
+    )
+    assert [describe(r) for r in results][3:] == [
+        "900.0s (extrapolated linearly)",
+        "failed (exit 1)",
+        "skipped (time budget)",
+    ]
+    text = write_outputs(tmp_path, results, latency, meta)
+    assert "| 365 d × 1k | 0 | A | 900.0 *(extrapolated)* | – | – |" in text
+    assert "| A == C |" in text and "**Incremental latency: 11.0 s**" in text
+    assert (tmp_path / "benchmarks.png").stat().st_size > 0
+    again = write_outputs(tmp_path, results, None, meta)  # only the generated part changes
+    assert (tmp_path / "benchmarks.md").read_text().count("<!-- bench:start -->") == 1
+    assert "Not measured in this run." in again

@@ -143,8 +143,9 @@ def _targets_at(size: Any, at: Any) -> list[str]:
             lines.append(
                 f"| {case} / A at {size.label} | ≥ 20 | **{b.seconds / a.seconds:.1f}** ({kind}) |"
             )
-    if a.peak_rss_mb is not None:
-        lines.append(f"| peak memory of A at {size.label} | ≤ 1.5 GB | {a.peak_rss_mb:,.0f} MB |")
+    peaks = [f"{r.case} {r.peak_rss_mb:,.0f} MB" for r in (a, c) if r.peak_rss_mb is not None]
+    if peaks:
+        lines.append(f"| peak memory at {size.label} | ≤ 1.5 GB | {'; '.join(peaks)} |")
     return lines
 
 

@@ -76,6 +76,7 @@ class Bench:
     days_per_run: int
     deadline: float | None
     results: list[CaseResult] = field(default_factory=list)
+    record: dict[str, Any] = field(default_factory=dict)  # meta and latency, for save()
     b_cache: dict[tuple[str, int, int], CaseResult] = field(default_factory=dict)
 
     @property
@@ -99,6 +100,11 @@ class Bench:
         home = self.run_dir / "dagster_home"
         home.mkdir(parents=True)
         (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+
+    def save(self) -> None:
+        """Everything measured so far, after every case: a crash later loses nothing."""
+        record = {**self.record, "results": [asdict(r) for r in self.results]}
+        (self.workdir / "results.json").write_text(json.dumps(record, indent=2, default=str))
 
     def remaining(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.monotonic()
@@ -125,6 +131,7 @@ class Bench:
             result = self.run_case(size, case, landing)
             result.order_rows = order_rows
             self.results.append(result)
+            self.save()
             print(f"  {case:<3} {describe(result)}", flush=True)
         self.check_equalities(size)
 
@@ -258,6 +265,8 @@ def extrapolate(measured: CaseResult, size: Size, k: int, reused: bool) -> CaseR
 def describe(r: CaseResult) -> str:
     if r.status != "ok":
         return r.status
+    if r.seconds is None or r.peak_rss_mb is None:  # extrapolated without running
+        return f"{r.seconds or 0:.1f}s ({r.note})"
     extra = " (extrapolated)" if r.extrapolated else ""
     return f"{r.seconds:.1f}s{extra}, peak {r.peak_rss_mb:.0f} MB, {r.rows} mart rows"
 
@@ -274,6 +283,7 @@ def main(args: Any) -> int:
     bench = Bench(workdir, args.start, cases, b_days, args.days_per_run, deadline)
     meta = {"started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), **machine()}
     meta["command"] = "pipeline bench " + " ".join(sys.argv[2:])
+    bench.record["meta"] = meta
     print(f"benchmark in {workdir}, reports to {out}", flush=True)
 
     bench.fresh_run_dir()
@@ -283,15 +293,16 @@ def main(args: Any) -> int:
     if not m.ok:
         print(tail(m.log), file=sys.stderr)
         return 1
-    latency = None if args.no_latency else bench.latency()
+    latency = bench.record["latency"] = None if args.no_latency else bench.latency()
+    if latency and latency.get("status") == "ok":
+        print(f"latency: {latency['latency_seconds']:.1f}s, stages {latency['stages']}", flush=True)
     for i, size in enumerate(sizes):
         order = [c for c in CASES[i % len(CASES) :] + CASES[: i % len(CASES)] if c in cases]
         print(f"{size.label}: order {' '.join(order)}", flush=True)
         bench.run_size(size, order)
     meta["load_average_end"] = os.getloadavg()
     meta["elapsed_minutes"] = (time.monotonic() - started) / 60
-    record = {"meta": meta, "results": [asdict(r) for r in bench.results], "latency": latency}
-    (workdir / "results.json").write_text(json.dumps(record, indent=2, default=str))
+    bench.save()
     summary = write_outputs(out, bench.results, latency, meta)
     print(summary)
     a_vs_c = [r.equal for r in bench.results if r.case == "A" and r.equal is not None]
