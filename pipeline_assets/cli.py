@@ -103,7 +103,8 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     from pipeline_assets.runner import backfill
 
     _ensure_dagster_home()
-    report = backfill(args.start, args.end, days_per_run=args.days_per_run, echo=print)
+    chunk = {"days_per_run": args.days_per_run} if args.days_per_run else {}
+    report = backfill(args.start, args.end, echo=print, **chunk)
     print(report.summary())
     return 0 if report.ok else 1
 
@@ -148,8 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     bf.add_argument(
         "--days-per-run",
         type=_count(1),
-        default=7,
-        help="ingestion days per Dagster run (default 7)",
+        help="ingestion days per Dagster run (default 31: a month)",
     )
     bf.set_defaults(func=cmd_backfill)
 
@@ -192,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="budget: A is extrapolated where it is predicted not to fit, cases that would "
         "start after it are skipped (not C: seconds), a started case is stopped 10 minutes past it",
     )
-    bench.add_argument("--days-per-run", type=int, default=7, help="A's ingestion chunk")
+    bench.add_argument("--days-per-run", type=_count(1), help="A's ingestion chunk")
     bench.add_argument("--start", type=_date, default=date(2024, 1, 1))
     bench.add_argument("--no-latency", action="store_true", help="skip latency and no-op")
     bench.add_argument("--workdir", help="where data and logs go (default: a new temp dir)")

@@ -1,5 +1,6 @@
 """Ingestion assets end to end on a real DuckDB file: idempotency, corrections, failures."""
 
+import hashlib
 from datetime import date
 
 import dagster as dg
@@ -158,6 +159,28 @@ def test_no_overwrite_mode_skips_and_reports(pipeline_env):
         r.asset_materializations_for_node("processing__orders")[0].metadata for r in (first, second)
     ]
     assert [(m["copied"].value, m["skipped"].value) for m in meta] == [(1, 0), (0, 1)]
+
+
+def test_copy_metadata_lists_files_only_for_one_partition(pipeline_env):
+    """A range run's metadata is copied into every partition: counts and a digest, no lists."""
+    body = HEADER + "o1,c1,s01,2024-01-01T10:00:00,100,8,108,\n"
+    pipeline_env.write(HOUR + "a.csv", body)
+    pipeline_env.write("orders/date=2024-01-01/hour=11/b.csv", body.replace("T10", "T11"))
+    one = ingest("orders", "2024-01-01-10:00").asset_materializations_for_node("processing__orders")
+    sha = hashlib.sha256(body.encode()).hexdigest()
+    assert one[0].metadata["keys"].value == [HOUR + "a.csv"]
+    assert one[0].metadata["sha256"].value == {HOUR + "a.csv": sha}
+    digest = hashlib.sha256(f"{HOUR}a.csv\t{sha}\n".encode()).hexdigest()
+    assert one[0].metadata["inputs_sha256"].value == digest
+
+    both = ingest("orders", "2024-01-01-10:00", "2024-01-01-11:00")
+    mats = both.asset_materializations_for_node("processing__orders")
+    assert [m.partition for m in mats] == ["2024-01-01-10:00", "2024-01-01-11:00"]
+    for m in mats:
+        assert "keys" not in m.metadata and "sha256" not in m.metadata
+        assert (m.metadata["partitions"].value, m.metadata["copied"].value) == (2, 2)
+    digests = {m.metadata["inputs_sha256"].value for m in mats}
+    assert len(digests) == 1 and digests != {one[0].metadata["inputs_sha256"].value}
 
 
 def test_hostile_file_names_are_loaded_as_data(pipeline_env):

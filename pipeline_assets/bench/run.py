@@ -73,7 +73,7 @@ class Bench:
     start: date
     cases: tuple[str, ...]
     b_days: int
-    days_per_run: int
+    days_per_run: int | None
     deadline: float | None
     results: list[CaseResult] = field(default_factory=list)
     record: dict[str, Any] = field(default_factory=dict)  # meta and latency, for save()
@@ -173,7 +173,8 @@ class Bench:
         elif case == "A":
             cmd = [sys.executable, "-m", "pipeline_assets.cli", "backfill"]
             cmd += ["--start", str(self.start), "--end", str(end)]
-            cmd += ["--days-per-run", str(self.days_per_run)]
+            if self.days_per_run:
+                cmd += ["--days-per-run", str(self.days_per_run)]
         else:
             out = self.workdir / "results" / f"{size.slug}-C.duckdb"
             out.parent.mkdir(parents=True, exist_ok=True)

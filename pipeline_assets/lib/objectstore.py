@@ -150,6 +150,11 @@ class CopyReport:
     bytes: dict[str, int]
     sha256: dict[str, str]
 
+    def digest(self) -> str:
+        """One sha256 over the copied keys and their checksums: names a run's exact inputs."""
+        lines = "".join(f"{key}\t{self.sha256[key]}\n" for key in sorted(self.sha256))
+        return hashlib.sha256(lines.encode()).hexdigest()
+
 
 def copy_objects(
     source: ObjectStore, dest: ObjectStore, keys: list[str], replace: bool = True
