@@ -22,6 +22,7 @@ DEFAULTS = {
     "PIPELINE_LANDING_URI": "./data/landing",
     "PIPELINE_PROCESSING_URI": "./data/processing",
     "PIPELINE_DUCKDB_PATH": "./data/warehouse.duckdb",
+    "PIPELINE_DUCKDB_MEMORY_LIMIT": "1GB",
     "PIPELINE_PARTITIONS_START": "2024-01-01",
     "PIPELINE_TARGET": "dev",
     "PIPELINE_QUARANTINE_WARN_RATE": "0.05",
@@ -162,12 +163,16 @@ class WarehouseResource(dg.ConfigurableResource):
 
 def build_resources() -> dict[str, object]:
     """Resources for the current environment (`PIPELINE_TARGET`)."""
-    duckdb_path = local_or_uri("PIPELINE_DUCKDB_PATH")
+    # DuckDB's default is 80 % of RAM; a limit makes it spill big windows and sorts to disk.
+    warehouse_file = DuckDBResource(
+        database=local_or_uri("PIPELINE_DUCKDB_PATH"),
+        connection_config={"memory_limit": setting("PIPELINE_DUCKDB_MEMORY_LIMIT")},
+    )
     s3 = S3Resource()
     if target() == "prod":
         warehouse = WarehouseResource(
             target="prod",
-            duckdb_resource=DuckDBResource(database=duckdb_path),
+            duckdb_resource=warehouse_file,
             snowflake_account=dg.EnvVar("SNOWFLAKE_ACCOUNT"),
             snowflake_user=dg.EnvVar("SNOWFLAKE_USER"),
             snowflake_password=dg.EnvVar("DBT_ENV_SECRET_SNOWFLAKE_PASSWORD"),
@@ -177,9 +182,7 @@ def build_resources() -> dict[str, object]:
         )
         pipes_client: dg.PipesClient = PipesK8sClient()
     else:
-        warehouse = WarehouseResource(
-            target="dev", duckdb_resource=DuckDBResource(database=duckdb_path)
-        )
+        warehouse = WarehouseResource(target="dev", duckdb_resource=warehouse_file)
         pipes_client = dg.PipesSubprocessClient()
     return {
         "landing": ZoneResource(uri=local_or_uri("PIPELINE_LANDING_URI"), s3=s3),
