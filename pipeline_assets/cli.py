@@ -100,11 +100,11 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    from pipeline_assets.runner import backfill
+    from pipeline_assets.runner import DAYS_PER_RUN, backfill
 
     _ensure_dagster_home()
-    chunk = {"days_per_run": args.days_per_run} if args.days_per_run else {}
-    report = backfill(args.start, args.end, echo=print, **chunk)
+    days_per_run = args.days_per_run or DAYS_PER_RUN
+    report = backfill(args.start, args.end, days_per_run=days_per_run, echo=print)
     print(report.summary())
     return 0 if report.ok else 1
 
