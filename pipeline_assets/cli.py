@@ -52,7 +52,7 @@ def _outside_partitions(start: date, end: date) -> str | None:
     if last is None or first is None or str(start) < first or str(end) > last:
         return (
             f"{start}..{end} is outside the partitions {first}..{last} "
-            "(PIPELINE_PARTITIONS_START to the last complete UTC day)"
+            "(PIPELINE_PARTITIONS_START to today, UTC)"
         )
     return None
 

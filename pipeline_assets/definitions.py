@@ -5,13 +5,15 @@ from __future__ import annotations
 import dagster as dg
 
 from pipeline_assets.defs.automation.alerts import run_failure_alert_sensor
-from pipeline_assets.defs.automation.freshness import mart_freshness_checks, mart_freshness_sensor
 from pipeline_assets.defs.automation.schedules import (
     daily_customers_schedule,
     hourly_orders_schedule,
+)
+from pipeline_assets.defs.automation.sensors import (
+    INGEST_JOBS,
+    landing_zone_sensor,
     warehouse_automation_sensor,
 )
-from pipeline_assets.defs.automation.sensors import INGEST_JOBS, landing_zone_sensor
 from pipeline_assets.defs.automation.verify import verify_job, verify_schedule
 from pipeline_assets.defs.features.assets import customer_features
 from pipeline_assets.defs.ingest.assets import customers_assets, orders_assets
@@ -25,14 +27,12 @@ def build_defs() -> dg.Definitions:
     return dg.Definitions(
         assets=[*orders_assets, *customers_assets, shop_dbt_assets, customer_features],
         resources={**build_resources(), "dbt": build_dbt_resource()},
-        asset_checks=mart_freshness_checks,
         jobs=[*INGEST_JOBS.values(), verify_job],
         schedules=[hourly_orders_schedule, daily_customers_schedule, verify_schedule],
         sensors=[
             landing_zone_sensor,
             run_failure_alert_sensor,
             warehouse_automation_sensor,
-            mart_freshness_sensor,
         ],
         executor=executor(),
     )

@@ -1,19 +1,21 @@
 """Range backfills through the Dagster instance, used by the CLI, the demo and benchmarks.
 
-Hourly and daily assets cannot share one run's partition range, so a range becomes a few
-single-run ranges, in order: orders (hourly) and customers (daily) per chunk of days,
-then the daily warehouse models over the whole range.
+A range becomes a few single-run ranges, in order: ingestion of both datasets per chunk of
+days (a failed run redoes at most a chunk), then one run of the warehouse models and
+features over the range's complete days. Today can be ingested, but its marts wait for the
+day to end, as automation does.
 """
 
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 
 import dagster as dg
 
-from pipeline_assets.defs.automation.freshness import FRESHNESS_CHECK
-from pipeline_assets.lib.contract import CUSTOMERS, ORDERS, days_between, hours_of_day
+from pipeline_assets.defs.ingest.assets import files_key, raw_key
+from pipeline_assets.defs.transform.assets import day_columns
+from pipeline_assets.lib.contract import CUSTOMERS, ORDERS, day_window, days_between
 
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
@@ -25,8 +27,8 @@ DAYS_PER_RUN = 31
 class BackfillReport:
     start: date
     end: date
-    partitions_done: int = 0
-    partitions_total: int = 0
+    days_done: int = 0
+    days_total: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
     mart_rows: dict[str, int] = field(default_factory=dict)
@@ -44,7 +46,7 @@ class BackfillReport:
         status = "OK" if self.ok else "FAILED"
         lines = [
             f"backfill {self.start}..{self.end}: {status}",
-            f"  partitions done   {self.partitions_done}/{self.partitions_total}",
+            f"  days done         {self.days_done}/{self.days_total}",
             f"  rows loaded       {self.rows_loaded}",
             f"  rows quarantined  {self.rows_quarantined}",
             *(f"  rows in {name}: {n}" for name, n in sorted(self.mart_rows.items())),
@@ -65,15 +67,9 @@ def run_range(
     instance: dg.DagsterInstance,
     tags: dict[str, str] | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """One Dagster run materializing `selection` for the partition range [first, last].
-
-    The run executes the selected assets' own checks, but not the freshness checks: those
-    judge "now", belong to their sensor, and would call every backfill of old days stale.
-    """
+    """One Dagster run materializing `selection`, and their checks, for [first, last]."""
     checks = {
-        key
-        for key in defs.resolve_asset_graph().asset_check_keys
-        if key.asset_key in selection and key.name != FRESHNESS_CHECK
+        key for key in defs.resolve_asset_graph().asset_check_keys if key.asset_key in selection
     }
     job = defs.resolve_implicit_job_def_def_for_assets(selection).get_subset(
         asset_selection=set(selection), asset_check_selection=checks
@@ -111,30 +107,32 @@ def backfill(
     instance = instance or dg.DagsterInstance.get()
     days = days_between(start, end)
     steps = _plan(defs, days, days_per_run)
-    report = BackfillReport(start, end, partitions_total=sum(n for *_, n in steps))
+    report = BackfillReport(start, end, days_total=len(days))
     t0 = time.perf_counter()
-    for label, selection, first, last, n in steps:
+    for label, selection, first, last in steps:
         t = time.perf_counter()
+        span = f"{label:<9} {first}..{last} ({len(days_between(*map(date.fromisoformat, (first, last))))} days)"
         result = run_range(defs, selection, first, last, instance, {"pipeline/command": "backfill"})
         report.runs.append(result.run_id)
-        for check in result.get_asset_check_evaluations():
-            if check.passed:
-                report.checks_passed += 1
-            else:
-                report.checks_failed.append(check.asset_check_key.to_user_string())
+        checks = result.get_asset_check_evaluations()
+        report.checks_passed += sum(c.passed for c in checks)
+        report.checks_failed += [
+            f"{c.asset_check_key.to_user_string()} {c.partition or ''}".strip()
+            for c in checks
+            if not c.passed
+        ]
         if not result.success:
             report.errors.append(failure_message(result))
-            echo(f"{label} {first}..{last}: FAILED ({report.errors[-1]})")
+            echo(f"{span}: FAILED ({report.errors[-1]})")
             break
-        report.partitions_done += n
         loaded, quarantined = _rows(result)
         report.rows_loaded += loaded
         report.rows_quarantined += quarantined
+        if label == "ingest":
+            report.days_done += len(days_between(*map(date.fromisoformat, (first, last))))
         report.mart_rows.update(_mart_rows(result))
-        checks = result.get_asset_check_evaluations()
         echo(
-            f"{label:<9} {first}..{last}  [{report.partitions_done}/{report.partitions_total} "
-            f"partitions]  loaded {loaded}, quarantined {quarantined}, "
+            f"{span}  loaded {loaded}, quarantined {quarantined}, "
             f"checks passed {sum(c.passed for c in checks)}/{len(checks)}  "
             f"({time.perf_counter() - t:.1f}s)"
         )
@@ -143,46 +141,40 @@ def backfill(
 
 
 def _plan(defs: dg.Definitions, days: list[str], days_per_run: int) -> list[tuple]:
-    """(label, asset keys, first partition, last partition, partition count) per run."""
-    ingest = {
-        ds: [dg.AssetKey(["processing", ds]), dg.AssetKey(["raw", ds])]
-        for ds in (ORDERS, CUSTOMERS)
-    }
-    steps = []
-    for chunk in _chunks(days, max(1, days_per_run)):
-        hours = hours_of_day(chunk[0])[0], hours_of_day(chunk[-1])[-1]
-        steps.append((ORDERS, ingest[ORDERS], hours[0], hours[1], 24 * len(chunk)))
-        steps.append((CUSTOMERS, ingest[CUSTOMERS], chunk[0], chunk[-1], len(chunk)))
-    daily_models = [
+    """(label, asset keys, first day, last day) per run, in the order they must run."""
+    ingest = [key(ds) for ds in (ORDERS, CUSTOMERS) for key in (files_key, raw_key)]
+    steps = [("ingest", ingest, c[0], c[-1]) for c in _chunks(days, max(1, days_per_run))]
+    complete = [d for d in days if day_window(d)[1] <= datetime.now(UTC).replace(tzinfo=None)]
+    warehouse = [
         key
         for key in defs.resolve_asset_graph().get_all_asset_keys()
         if key.path[0] not in ("processing", "raw")
         and defs.resolve_assets_def(key).partitions_def is not None
     ]
-    if daily_models:
-        steps.append(("warehouse", daily_models, days[0], days[-1], len(days)))
+    if warehouse and complete:
+        steps.append(("warehouse", warehouse, complete[0], complete[-1]))
     return steps
 
 
 def _rows(result: dg.ExecuteInProcessResult) -> tuple[int, int]:
-    """Rows loaded and quarantined by the raw assets of one run (from their metadata)."""
+    """Rows loaded and quarantined by the raw assets of one run (each day's own metadata)."""
     loaded = quarantined = 0
-    seen = set()
     for event in result.get_asset_materialization_events():
         mat = event.materialization
-        if mat.asset_key.path[0] != "raw" or mat.asset_key in seen:
-            continue
-        seen.add(mat.asset_key)  # a range run repeats the same metadata per partition
-        loaded += mat.metadata["rows_loaded"].value
-        quarantined += mat.metadata["rows_quarantined"].value
+        if mat.asset_key.path[0] == "raw":
+            loaded += mat.metadata["rows_loaded"].value
+            quarantined += mat.metadata["rows_quarantined"].value
     return loaded, quarantined
 
 
 def _mart_rows(result: dg.ExecuteInProcessResult) -> dict[str, int]:
-    """Row counts of the mart tables as reported by the run's materializations."""
-    out = {}
+    """Rows of each mart for the run's days (a whole-table mart: the table's rows)."""
+    out: dict[str, int] = {}
     for event in result.get_asset_materialization_events():
         mat = event.materialization
-        if mat.asset_key.path[0] == "marts" and "dagster/row_count" in mat.metadata:
-            out[".".join(mat.asset_key.path)] = mat.metadata["dagster/row_count"].value
+        if mat.asset_key.path[0] != "marts" or "dagster/row_count" not in mat.metadata:
+            continue
+        name, rows = ".".join(mat.asset_key.path), mat.metadata["dagster/row_count"].value
+        per_day = tuple(mat.asset_key.path) in day_columns()
+        out[name] = out.get(name, 0) + rows if per_day else rows
     return out

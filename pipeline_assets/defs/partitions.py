@@ -1,4 +1,10 @@
-"""Partitions: hourly orders, daily customers and marts; a day needs its 24 hours."""
+"""One daily grain for every asset: a UTC day, today included.
+
+`end_offset=1` makes the current day a partition, so today's orders can be loaded hour by
+hour as they land; the warehouse models wait for a day to be complete (see
+`defs/automation/conditions.py`). Every asset sharing one definition is what lets a single
+Dagster run, or one UI backfill, cover the whole pipeline for a date range.
+"""
 
 from __future__ import annotations
 
@@ -8,5 +14,4 @@ from pipeline_assets.defs.resources import setting
 
 START = setting("PIPELINE_PARTITIONS_START")
 
-hourly_partitions = dg.HourlyPartitionsDefinition(start_date=f"{START}-00:00", timezone="UTC")
-daily_partitions = dg.DailyPartitionsDefinition(start_date=START, timezone="UTC")
+daily_partitions = dg.DailyPartitionsDefinition(start_date=START, end_offset=1, timezone="UTC")

@@ -13,14 +13,13 @@ ORDERS = "orders"
 CUSTOMERS = "customers"
 DATASETS = (ORDERS, CUSTOMERS)
 
-_DATE = r"(?P<date>\d{4}-\d{2}-\d{2})"
+_DATE = r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})"
 _NAME = r"(?P<name>[^/\x00-\x1f]+\.csv)"
 _KEY_PATTERNS = {
-    ORDERS: re.compile(rf"^orders/date={_DATE}/hour=(?P<hour>\d{{2}})/{_NAME}$"),
+    ORDERS: re.compile(rf"^orders/date={_DATE}/hour=(?P<hour>[0-9]{{2}})/{_NAME}$"),
     CUSTOMERS: re.compile(rf"^customers/date={_DATE}/{_NAME}$"),
 }
-_HOURLY_KEY = re.compile(r"^(\d{4}-\d{2}-\d{2})-(\d{2}):00$")
-_DAILY_KEY = re.compile(r"^(\d{4}-\d{2}-\d{2})$")
+_DAILY_KEY = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})$")
 
 
 class ContractError(ValueError):
@@ -63,23 +62,6 @@ def required_columns(dataset: str) -> list[str]:
     return [c.name for c in COLUMNS[dataset] if c.required]
 
 
-def parse_hourly_key(partition_key: str) -> datetime:
-    """'2024-01-01-05:00' -> naive UTC start of that hour; anything else is rejected."""
-    m = _HOURLY_KEY.match(partition_key)
-    if not m:
-        raise ContractError(
-            f"invalid hourly partition key {partition_key!r}: want YYYY-MM-DD-HH:00"
-        )
-    try:
-        day = date.fromisoformat(m.group(1))
-    except ValueError as e:
-        raise ContractError(f"invalid hourly partition key {partition_key!r}: {e}") from None
-    hour = int(m.group(2))
-    if hour > 23:
-        raise ContractError(f"invalid hourly partition key {partition_key!r}: hour {hour} > 23")
-    return datetime(day.year, day.month, day.day, hour)
-
-
 def parse_daily_key(partition_key: str) -> date:
     """'2024-01-01' -> date; anything else is rejected."""
     m = _DAILY_KEY.match(partition_key)
@@ -92,40 +74,46 @@ def parse_daily_key(partition_key: str) -> date:
 
 
 def partition_prefix(dataset: str, partition_key: str) -> str:
-    """The landing folder that holds one partition's files."""
-    if dataset == ORDERS:
-        start = parse_hourly_key(partition_key)
-        return f"orders/date={start:%Y-%m-%d}/hour={start:%H}/"
-    if dataset == CUSTOMERS:
-        day = parse_daily_key(partition_key)
-        return f"customers/date={day:%Y-%m-%d}/"
-    raise ContractError(f"unknown dataset {dataset!r}")
+    """The landing folder that holds one day's files (for orders, all 24 hour folders)."""
+    if dataset not in DATASETS:
+        raise ContractError(f"unknown dataset {dataset!r}")
+    return f"{dataset}/date={parse_daily_key(partition_key):%Y-%m-%d}/"
 
 
-def partition_window(dataset: str, partition_key: str) -> tuple[datetime, datetime]:
-    """Half-open [start, end) UTC window a partition covers."""
-    if dataset == ORDERS:
-        start = parse_hourly_key(partition_key)
-        return start, start + timedelta(hours=1)
+def day_window(partition_key: str) -> tuple[datetime, datetime]:
+    """Half-open [start, end) naive-UTC window of a daily partition."""
     day = parse_daily_key(partition_key)
     start = datetime(day.year, day.month, day.day)
     return start, start + timedelta(days=1)
 
 
+def hour_window(key: str) -> tuple[datetime, datetime] | None:
+    """The [start, end) hour an orders file's folder names; None for customers files.
+
+    The hour-folder rule: an order's `ordered_at` must fall inside its file's hour.
+    """
+    m = _KEY_PATTERNS[ORDERS].match(key)
+    if not m:
+        return None
+    day, hour = parse_daily_key(m.group("date")), int(m.group("hour"))
+    if hour > 23:
+        raise ContractError(f"object key {key!r}: hour {hour} > 23")
+    start = datetime(day.year, day.month, day.day, hour)
+    return start, start + timedelta(hours=1)
+
+
 def partition_of_key(key: str) -> tuple[str, str]:
-    """Map a landing object key to (dataset, partition key); reject keys outside the contract."""
+    """Map a landing object key to (dataset, daily partition key); reject keys outside the
+    contract."""
     check_key_is_safe(key)
     for dataset, pattern in _KEY_PATTERNS.items():
         m = pattern.match(key)
         if not m:
             continue
+        parse_daily_key(m.group("date"))
         if dataset == ORDERS:
-            pk = f"{m.group('date')}-{m.group('hour')}:00"
-            parse_hourly_key(pk)
-        else:
-            pk = m.group("date")
-            parse_daily_key(pk)
-        return dataset, pk
+            hour_window(key)
+        return dataset, m.group("date")
     raise ContractError(
         f"object key {key!r} is outside the landing contract "
         "(orders/date=YYYY-MM-DD/hour=HH/<name>.csv or customers/date=YYYY-MM-DD/<name>.csv)"
@@ -143,11 +131,6 @@ def check_key_is_safe(key: str) -> str:
     if any(ord(ch) < 32 for ch in key):
         raise ContractError(f"unsafe object key {key!r}: control character")
     return key
-
-
-def hours_of_day(day_key: str) -> list[str]:
-    day = parse_daily_key(day_key)
-    return [f"{day:%Y-%m-%d}-{h:02d}:00" for h in range(24)]
 
 
 def days_between(start: date, end: date) -> list[str]:

@@ -13,13 +13,21 @@ import signal
 
 FAULT_ENV = "PIPELINE_FAULT"
 
-AFTER_COPY = "after_copy"  # the processing zone is written, nothing is loaded yet
+AFTER_COPY = "after_copy"  # files copied; retractions not yet removed, no new manifest yet
+AFTER_MANIFEST = "after_manifest"  # the manifest is written, nothing is loaded yet
 VALIDATION = "validation"  # mid-file: the first row of a file validated, the rest not
 LOAD_TRANSACTION = "load_transaction"  # raw load: partition rows deleted, not yet committed
 DBT_MERGE = "dbt_merge"  # dbt's window_replace: window deleted, not yet inserted or committed
 # customer_features: the Pipes process wrote its run's output, the pointer is not yet moved
 FEATURES_BEFORE_POINTER = "features_before_pointer"
-POINTS = (AFTER_COPY, VALIDATION, LOAD_TRANSACTION, DBT_MERGE, FEATURES_BEFORE_POINTER)
+POINTS = (
+    AFTER_COPY,
+    AFTER_MANIFEST,
+    VALIDATION,
+    LOAD_TRANSACTION,
+    DBT_MERGE,
+    FEATURES_BEFORE_POINTER,
+)
 
 
 def armed(point: str) -> bool:

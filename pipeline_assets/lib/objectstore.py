@@ -1,8 +1,7 @@
-"""One small object-store interface over a local folder and S3, plus the landing copy.
+"""One small object-store interface over a local folder and S3.
 
-The copy is the Dagster version of Airflow's S3-to-S3 copy operator: a missing source
-fails loudly, `replace=False` skips an existing destination, and every write is atomic
-(S3 PUTs are; local writes go through a temporary file and `os.replace`).
+Every write is atomic: S3 PUTs are; local writes go through a temporary file and
+`os.replace`. Reading a key that is not there raises `MissingSourceError` naming it.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from pipeline_assets.lib.contract import ContractError, check_key_is_safe
 
 
 class MissingSourceError(FileNotFoundError):
-    """A key the run was asked to copy is not in the landing zone."""
+    """A key that was listed or recorded is not in the store (any more)."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +34,7 @@ class ObjectStore(Protocol):
     def read(self, key: str) -> bytes: ...
     def write(self, key: str, data: bytes) -> None: ...
     def exists(self, key: str) -> bool: ...
+    def delete(self, key: str) -> None: ...
 
 
 class LocalStore:
@@ -88,6 +88,10 @@ class LocalStore:
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
+    def delete(self, key: str) -> None:
+        """Remove one object (a no-op if it is gone); empty folders are left."""
+        self._path(key).unlink(missing_ok=True)
+
 
 class S3Store:
     """An `s3://bucket/prefix` location accessed through a boto3 S3 client."""
@@ -131,6 +135,9 @@ class S3Store:
             raise
         return True
 
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
 
 def open_store(uri: str, s3_client_factory=None) -> ObjectStore:
     """`s3://...` -> S3Store (client from the factory), anything else -> a local folder."""
@@ -141,33 +148,3 @@ def open_store(uri: str, s3_client_factory=None) -> ObjectStore:
             s3_client_factory = lambda: boto3.client("s3")  # noqa: E731
         return S3Store(uri, s3_client_factory())
     return LocalStore(uri)
-
-
-@dataclass
-class CopyReport:
-    copied: list[str]
-    skipped: list[str]
-    bytes: dict[str, int]
-    sha256: dict[str, str]
-
-    def digest(self) -> str:
-        """One sha256 over the copied keys and their checksums: names a run's exact inputs."""
-        lines = "".join(f"{key}\t{self.sha256[key]}\n" for key in sorted(self.sha256))
-        return hashlib.sha256(lines.encode()).hexdigest()
-
-
-def copy_objects(
-    source: ObjectStore, dest: ObjectStore, keys: list[str], replace: bool = True
-) -> CopyReport:
-    """Copy `keys` from source to dest under the same key; fail on a missing source."""
-    report = CopyReport([], [], {}, {})
-    for key in sorted(keys):
-        if not replace and dest.exists(key):
-            report.skipped.append(key)
-            continue
-        data = source.read(key)
-        dest.write(key, data)
-        report.copied.append(key)
-        report.bytes[key] = len(data)
-        report.sha256[key] = hashlib.sha256(data).hexdigest()
-    return report

@@ -18,7 +18,8 @@ from pipeline_assets.lib.contract import (
     KEY_COLUMN,
     ORDERS,
     ContractError,
-    partition_window,
+    hour_window,
+    parse_daily_key,
     required_columns,
 )
 from pipeline_assets.lib.faults import VALIDATION, maybe_die
@@ -42,7 +43,7 @@ MAX_VALUE_CHARS = 1024
 MAX_RAW_LINE_CHARS = 65536
 csv.field_size_limit(64 * 1024 * 1024)
 
-_INT = re.compile(r"^[+-]?\d+$")
+_INT = re.compile(r"^[+-]?[0-9]+$")  # ASCII digits only: `\d` also matches "１" and "٨"
 
 
 class FileRejected(ContractError):
@@ -175,7 +176,12 @@ def _header_index(dataset: str, key: str, header: list[str]) -> tuple[dict[str, 
     return index, [n for n in names if n not in known]
 
 
-def _convert(dataset: str, fields: list[str], index: dict[str, int], window) -> tuple:
+def _convert(
+    dataset: str,
+    fields: list[str],
+    index: dict[str, int],
+    window: tuple[datetime, datetime] | None,
+) -> tuple:
     out = []
     values: dict[str, object] = {}
     for col in COLUMNS[dataset]:
@@ -197,7 +203,7 @@ def _convert(dataset: str, fields: list[str], index: dict[str, int], window) -> 
             value = raw
         values[col.name] = value
         out.append(value)
-    if dataset == ORDERS:
+    if window is not None:
         start, end = window
         if not start <= values["ordered_at"] < end:
             raise RowRejected(
@@ -213,11 +219,22 @@ def _convert(dataset: str, fields: list[str], index: dict[str, int], window) -> 
     return tuple(out)
 
 
+def _file_hour(key: str) -> tuple[datetime, datetime]:
+    window = hour_window(key)
+    if window is None:
+        raise ContractError(f"{key}: not an orders key (orders/date=YYYY-MM-DD/hour=HH/*.csv)")
+    return window
+
+
 def validate_partition(
     dataset: str, partition_key: str, files: list[tuple[str, bytes]]
 ) -> ValidationResult:
-    """Validate and deduplicate one partition's files (any order in; lexical key order used)."""
-    window = partition_window(dataset, partition_key)
+    """Validate and deduplicate one day's files (any order in; lexical key order used).
+
+    Orders are checked against their own file's hour folder; the dedup rule applies across
+    the whole day, so a correction in a later hour's file wins a tie.
+    """
+    parse_daily_key(partition_key)
     result = ValidationResult(dataset, partition_key)
     key_pos = [c.name for c in COLUMNS[dataset]].index(KEY_COLUMN[dataset])
     upd_pos = [c.name for c in COLUMNS[dataset]].index("updated_at")
@@ -228,6 +245,7 @@ def validate_partition(
         records = _read_records(key, data)
         header = next(records)
         index, stats.extra_columns = _header_index(dataset, key, header[3])
+        window = _file_hour(key) if dataset == ORDERS else None
         width = len(header[3])
         for first, _last, raw, fields in records:
             if not fields:

@@ -183,11 +183,9 @@ def ensure_raw_tables(db: Db) -> None:
         db.execute(statement)
 
 
-def load_partitions(db: Db, results: Sequence[ValidationResult]) -> None:
-    """Replace exactly these partitions' rows (data and quarantine) in one transaction."""
-    if not results:
-        return
-    dataset = results[0].dataset
+def load_partition(db: Db, result: ValidationResult) -> None:
+    """Replace exactly one partition's rows (data and quarantine) in one transaction."""
+    dataset, key = result.dataset, result.partition_key
     target = db.table(RAW_SCHEMA, dataset)
     quarantine = db.table(RAW_SCHEMA, QUARANTINE_TABLE)
     stage, stage_q = db.ident(f"_stage_{dataset}"), db.ident("_stage_quarantine")
@@ -202,29 +200,23 @@ def load_partitions(db: Db, results: Sequence[ValidationResult]) -> None:
     db.execute(
         f"create or replace temporary table {stage_q} as select * from {quarantine} where 1 = 0"  # noqa: S608
     )
-    for r in results:
-        db.insert_rows(
-            stage, data_cols, data_types, [(*row, r.partition_key) for row in r.accepted]
-        )
-        db.insert_rows(
-            stage_q,
-            QUARANTINE_COLUMNS,
-            q_types,
-            [
-                (dataset, r.partition_key, q.source_key, q.line_number, q.raw_line)
-                + (q.reason_code, q.reason_detail)
-                for q in r.quarantined
-            ],
-        )
-    keys = [r.partition_key for r in results]
-    marks = ", ".join("?" for _ in keys)
+    db.insert_rows(stage, data_cols, data_types, [(*row, key) for row in result.accepted])
+    db.insert_rows(
+        stage_q,
+        QUARANTINE_COLUMNS,
+        q_types,
+        [
+            (dataset, key, q.source_key, q.line_number, q.raw_line, q.reason_code, q.reason_detail)
+            for q in result.quarantined
+        ],
+    )
     with transaction(db):
-        db.execute(f"delete from {target} where _partition in ({marks})", keys)  # noqa: S608
+        db.execute(f"delete from {target} where _partition = ?", [key])  # noqa: S608
         maybe_die(LOAD_TRANSACTION)
         db.execute(f"insert into {target} select * from {stage}")  # noqa: S608
         db.execute(
-            f"delete from {quarantine} where dataset = ? and _partition in ({marks})",  # noqa: S608
-            [dataset, *keys],
+            f"delete from {quarantine} where dataset = ? and _partition = ?",  # noqa: S608
+            [dataset, key],
         )
         db.execute(f"insert into {quarantine} select * from {stage_q}")  # noqa: S608
     db.execute(f"drop table if exists {stage}")

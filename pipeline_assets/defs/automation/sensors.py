@@ -1,13 +1,11 @@
-"""The landing-zone sensor: new or re-landed files trigger runs of exactly their partitions."""
-
-from datetime import UTC, datetime
+"""The landing-zone sensor: new, changed or deleted files re-run exactly their day."""
 
 import dagster as dg
 
-from pipeline_assets.defs.ingest.assets import PARTITIONS
-from pipeline_assets.defs.partitions import START
+from pipeline_assets.defs.ingest.assets import files_key, raw_key
+from pipeline_assets.defs.partitions import START, daily_partitions
 from pipeline_assets.defs.resources import ZoneResource, setting
-from pipeline_assets.lib.contract import CUSTOMERS, ORDERS, parse_daily_key, partition_window
+from pipeline_assets.lib.contract import CUSTOMERS, ORDERS, parse_daily_key
 from pipeline_assets.lib.landing_scan import date_prefixes, scan
 
 # Schedules and sensors that launch runs start running, unless PIPELINE_AUTOMATION=off (a
@@ -21,11 +19,8 @@ SCHEDULE_STATUS = (
 INGEST_JOBS = {
     dataset: dg.define_asset_job(
         f"ingest_{dataset}_job",
-        selection=dg.AssetSelection.assets(
-            dg.AssetKey(["processing", dataset]), dg.AssetKey(["raw", dataset])
-        ),
-        partitions_def=PARTITIONS[dataset],
-        description=f"Copy, validate and load {dataset} partitions.",
+        selection=dg.AssetSelection.assets(files_key(dataset), raw_key(dataset)),
+        description=f"Copy one day of {dataset} files with a manifest, validate and load them.",
     )
     for dataset in (ORDERS, CUSTOMERS)
 }
@@ -35,30 +30,35 @@ INGEST_JOBS = {
     jobs=list(INGEST_JOBS.values()),
     minimum_interval_seconds=60,
     default_status=SENSOR_STATUS,
-    description="Lists the landing zone's date prefixes inside a lookback window and requests "
-    "runs for partitions whose files are new or changed (by ETag/checksum).",
+    description="Lists the landing zone's date prefixes inside a lookback window and re-runs "
+    "each day whose files are new, changed (ETag/checksum) or deleted.",
 )
 def landing_zone_sensor(context: dg.SensorEvaluationContext, landing: ZoneResource):
-    """Run keys are built from keys and checksums: repeated ticks never launch duplicates."""
-    now = datetime.now(UTC)
+    """One run per changed day; every change gets its own run key, repeated ticks none."""
+    today = parse_daily_key(daily_partitions.get_last_partition_key())
     lookback = int(setting("PIPELINE_SENSOR_LOOKBACK_DAYS"))
-
-    def ready(dataset: str, partition_key: str) -> bool:
-        """A partition exists once its window is over (hourly/daily, end offset 0)."""
-        return partition_window(dataset, partition_key)[1] <= now.replace(tzinfo=None)
-
-    prefixes = date_prefixes(now.date(), lookback, parse_daily_key(START))
-    changes, cursor = scan(landing.store(), prefixes, context.cursor, ready)
+    prefixes = date_prefixes(today, lookback, parse_daily_key(START))
+    changes, cursor = scan(
+        landing.store(), prefixes, context.cursor, daily_partitions.has_partition_key
+    )
     requests = [
         dg.RunRequest(
             run_key=change.run_key,
             job_name=INGEST_JOBS[change.dataset].name,
             partition_key=change.partition_key,
-            run_config={
-                "ops": {f"processing__{change.dataset}": {"config": {"keys": list(change.keys)}}}
-            },
-            tags={"pipeline/trigger": "landing_zone_sensor"},
+            tags={"pipeline/trigger": "landing_zone_sensor", "pipeline/change": change.describe()},
         )
         for change in changes
     ]
     return dg.SensorResult(run_requests=requests, cursor=cursor)
+
+
+# Custom conditions (conditions.DayComplete) run in user code: `use_user_code_server` is a
+# beta parameter in 1.13, kept on purpose since the daemon cannot import project code.
+warehouse_automation_sensor = dg.AutomationConditionSensorDefinition(
+    "warehouse_automation_sensor",
+    target=dg.AssetSelection.groups("warehouse", "features"),
+    default_status=SENSOR_STATUS,
+    minimum_interval_seconds=60,
+    use_user_code_server=True,
+)

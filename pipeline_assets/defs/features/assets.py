@@ -13,7 +13,7 @@ from typing import Any
 import dagster as dg
 from dagster_k8s import PipesK8sClient
 
-from pipeline_assets.defs.automation.schedules import warehouse_condition
+from pipeline_assets.defs.automation.conditions import warehouse_condition
 from pipeline_assets.defs.partitions import daily_partitions
 from pipeline_assets.defs.resources import (
     WarehouseResource,

@@ -5,8 +5,10 @@ A range backfill is one `dbt build` over the whole half-open window
 `dagster dev`, `dbt parse` in `make install`, the Dockerfile and CI), never at import.
 """
 
+import json
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +20,13 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from pipeline_assets.defs.automation.schedules import warehouse_condition
+from pipeline_assets.defs.automation.conditions import warehouse_condition
+from pipeline_assets.defs.automation.freshness import MART_KEYS, mart_freshness_policy
 from pipeline_assets.defs.partitions import daily_partitions
 from pipeline_assets.defs.resources import WarehouseResource
 from pipeline_assets.defs.transform.project import absolute_warehouse_path, dbt_project
 from pipeline_assets.lib.faults import DBT_MERGE, maybe_die
-from pipeline_assets.lib.warehouse import row_counts, table_columns
+from pipeline_assets.lib.warehouse import Db, row_counts, table_columns
 
 
 def dbt_window_args(start: datetime, end: datetime) -> list[str]:
@@ -51,6 +54,28 @@ class ShopTranslator(DagsterDbtTranslator):
         self, dbt_resource_props: Mapping[str, Any]
     ) -> dg.AutomationCondition | None:
         return warehouse_condition()
+
+    def get_asset_check_spec(
+        self,
+        asset_spec: dg.AssetSpec,
+        manifest: Mapping[str, Any],
+        unique_id: str,
+        project: Any,
+    ) -> dg.AssetCheckSpec | None:
+        """dagster-dbt reads a check's description from meta only; use the test's own."""
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        description = manifest["nodes"][unique_id].get("description")
+        if spec is None or spec.description or not description:
+            return spec
+        return spec._replace(description=description)
+
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: Any
+    ) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        if spec.key in MART_KEYS:
+            return spec.replace_attributes(freshness_policy=mart_freshness_policy())
+        return spec
 
 
 translator = ShopTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
@@ -105,27 +130,72 @@ def _drain(events: Iterable[Any]) -> tuple[list[Any], Exception | None]:
     return buffered, None
 
 
+@cache
+def day_columns() -> dict[tuple[str, ...], str]:
+    """(schema, model) -> the column that says which day a row belongs to.
+
+    It is the incremental models' window column (`meta.window_column` in dbt), so a day's
+    row count is exactly the rows its partition's window replaces.
+    """
+    manifest = json.loads(Path(dbt_project.manifest_path).read_text())
+    out = {}
+    for node in manifest["nodes"].values():
+        column = node.get("config", {}).get("meta", {}).get("window_column")
+        if node["resource_type"] == "model" and column:
+            out[(Path(node["original_file_path"]).parts[1], node["name"])] = column
+    return out
+
+
+def rows_per_day(
+    db: Db, key: tuple[str, ...], column: str, start: datetime, end: datetime
+) -> dict[str, int]:
+    day = f"cast(cast({db.ident(column)} as date) as varchar)"
+    rows = db.execute(
+        f"select {day}, count(*) from {db.table(*key)} "  # noqa: S608
+        f"where {db.ident(column)} >= ? and {db.ident(column)} < ? group by 1",
+        [start, end],
+    )
+    return dict(rows)
+
+
 def _with_table_metadata(
     context: dg.AssetExecutionContext, buffered: list[Any], warehouse: WarehouseResource
 ) -> Iterator[Any]:
     """Attach row counts and column schemas of what dbt built, read once dbt has exited.
 
-    Not dagster-dbt's fetch_row_counts/fetch_column_metadata: they open in-process DuckDB
-    connections that outlive the step (and hold the file lock against the next writer), and
-    the column fetch cost more than the dbt run itself (18 s vs 10 s for one day).
+    A model with a window column reports each day's own rows (`dagster/row_count` per
+    partition, so the UI's plot over partitions is right); a whole-table model such as
+    dim_customers reports the table's rows. Not dagster-dbt's fetch_row_counts /
+    fetch_column_metadata: they open in-process DuckDB connections that outlive the step
+    (and hold the file lock against the next writer), and the column fetch cost more than
+    the dbt run itself (18 s vs 10 s for one day).
     """
     built = [
         tuple(context.asset_key_for_output(e.output_name).path)
         for e in buffered
         if isinstance(e, dg.Output)
     ]
+    window = context.partition_time_window
+    per_day: dict[tuple[str, ...], dict[str, int]] = {}
     with warehouse.db() as db:
         columns = table_columns(db, built)
         counts = row_counts(db, built)
+        for key in built:
+            if key in counts and key in day_columns():
+                per_day[key] = rows_per_day(db, key, day_columns()[key], window.start, window.end)
     for event in buffered:
         if isinstance(event, dg.Output):
             key = tuple(context.asset_key_for_output(event.output_name).path)
-            extra: dict[str, Any] = {"dagster/row_count": counts[key]} if key in counts else {}
+            extra: dict[str, Any] = {}
+            if key in per_day:
+                for pk in context.partition_keys:
+                    context.add_asset_metadata(
+                        {"dagster/row_count": per_day[key].get(pk, 0)},
+                        asset_key=dg.AssetKey(list(key)),
+                        partition_key=pk,
+                    )
+            elif key in counts:
+                extra["dagster/row_count"] = counts[key]
             if columns.get(key):
                 extra["dagster/column_schema"] = dg.TableSchema(
                     columns=[dg.TableColumn(n, t) for n, t in columns[key]]

@@ -1,0 +1,153 @@
+"""Run manifests: exactly what a partition's copy put into the processing zone.
+
+The copy lists one day's landing files, copies each into the processing zone under the same
+key, deletes the day's processing files that are no longer in the landing zone (retracted
+or renamed), and writes the manifest last: key, size and sha256 of every file, and when the
+landing zone was listed. The load reads exactly the manifest's files and verifies each
+checksum. A file missing or changed since the copy, or a missing manifest, fails the load
+naming the key; only a manifest that lists no file is a quiet (empty) day.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from pipeline_assets.lib.contract import (
+    ContractError,
+    day_window,
+    parse_daily_key,
+    partition_of_key,
+    partition_prefix,
+)
+from pipeline_assets.lib.faults import AFTER_COPY, maybe_die
+from pipeline_assets.lib.objectstore import MissingSourceError, ObjectStore
+
+MANIFEST_PREFIX = "_manifests"
+# Materialization metadata of the ingestion assets: their manifest listed the day after it
+# ended, so no hour of it can still be on its way. The warehouse models wait for it.
+LANDING_COMPLETE = "landing_complete"
+
+
+class ManifestError(ContractError):
+    """The processing zone does not hold what the manifest says: never load a guess."""
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    key: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """One day of one dataset as copied: the files, and whether the day was over."""
+
+    dataset: str
+    partition: str
+    listed_at: str  # ISO-8601 UTC: when the landing zone was listed
+    complete: bool  # listed after the day ended: no hour of it can still be on its way
+    files: tuple[ManifestEntry, ...]
+    ignored: tuple[str, ...]  # keys under the day's folder that break the landing contract
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(asdict(self), indent=1, sort_keys=True).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Manifest:
+        raw = json.loads(data)
+        files = tuple(ManifestEntry(**f) for f in raw.pop("files"))
+        return cls(files=files, ignored=tuple(raw.pop("ignored")), **raw)
+
+    def digest(self) -> str:
+        """One sha256 over the keys and their checksums: names the partition's exact inputs."""
+        lines = "".join(f"{f.key}\t{f.sha256}\n" for f in self.files)
+        return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def manifest_key(dataset: str, partition_key: str) -> str:
+    return f"{MANIFEST_PREFIX}/{dataset}/date={parse_daily_key(partition_key):%Y-%m-%d}.json"
+
+
+def list_day(store: ObjectStore, dataset: str, partition_key: str) -> tuple[list[str], list[str]]:
+    """One listing of a day's folder: (contract keys, other keys reported as ignored)."""
+    keys, ignored = [], []
+    for obj in store.list(partition_prefix(dataset, partition_key)):
+        try:
+            ok = partition_of_key(obj.key) == (dataset, partition_key)
+        except ContractError:
+            ok = False
+        (keys if ok else ignored).append(obj.key)
+    return keys, ignored
+
+
+def snapshot(
+    landing: ObjectStore,
+    processing: ObjectStore,
+    dataset: str,
+    partition_key: str,
+    now: datetime,
+) -> tuple[Manifest, list[str]]:
+    """Mirror one day of the landing zone into the processing zone; return the manifest and
+    the processing keys removed because their landing file is gone."""
+    listed_at = now.replace(tzinfo=None)
+    keys, ignored = list_day(landing, dataset, partition_key)
+    files = []
+    for key in keys:
+        data = landing.read(key)  # a file deleted since the listing: retried, re-listed
+        processing.write(key, data)
+        files.append(ManifestEntry(key, len(data), hashlib.sha256(data).hexdigest()))
+    maybe_die(AFTER_COPY)
+    removed = [
+        obj.key
+        for obj in processing.list(partition_prefix(dataset, partition_key))
+        if obj.key not in set(keys)
+    ]
+    for key in removed:
+        processing.delete(key)
+    manifest = Manifest(
+        dataset=dataset,
+        partition=partition_key,
+        listed_at=listed_at.isoformat(timespec="seconds"),
+        complete=listed_at >= day_window(partition_key)[1],
+        files=tuple(files),
+        ignored=tuple(ignored),
+    )
+    processing.write(manifest_key(dataset, partition_key), manifest.to_bytes())
+    return manifest, removed
+
+
+def read_manifest(processing: ObjectStore, dataset: str, partition_key: str) -> Manifest:
+    key = manifest_key(dataset, partition_key)
+    try:
+        return Manifest.from_bytes(processing.read(key))
+    except MissingSourceError:
+        raise ManifestError(
+            f"{processing.uri}/{key}: no manifest for {dataset} {partition_key}; "
+            "materialize its processing files first"
+        ) from None
+
+
+def read_files(processing: ObjectStore, manifest: Manifest) -> list[tuple[str, bytes]]:
+    """The manifest's files, each checked against its recorded size and sha256."""
+    out = []
+    for entry in manifest.files:
+        where = f"{processing.uri}/{entry.key}"
+        try:
+            data = processing.read(entry.key)
+        except MissingSourceError:
+            raise ManifestError(
+                f"{where}: listed in the manifest of {manifest.dataset} {manifest.partition} "
+                "but missing from the processing zone; re-run the copy"
+            ) from None
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != entry.sha256:
+            raise ManifestError(
+                f"{where}: changed since the copy (sha256 {digest}, manifest {entry.sha256}); "
+                "re-run the copy"
+            )
+        out.append((entry.key, data))
+    return out
