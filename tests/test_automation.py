@@ -1,106 +1,175 @@
-"""Schedules with bounded catch-up, and the daily consumer waiting for its own 24 hours."""
+"""Schedules that refresh today and close finished days; marts that wait for a complete day."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,
+)
+from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializationData
+from dagster._core.test_utils import create_run_for_test
+from helpers import ingest
 
 from pipeline_assets.definitions import build_defs
-from pipeline_assets.defs.automation.schedules import hourly_orders_schedule, recent_partition_keys
+from pipeline_assets.defs.automation.conditions import warehouse_condition
+from pipeline_assets.defs.automation.freshness import MART_KEYS
+from pipeline_assets.defs.automation.schedules import (
+    daily_customers_schedule,
+    hourly_orders_schedule,
+)
 from pipeline_assets.defs.ingest.assets import QUARANTINE_RATE, REQUIRED_COLUMNS, ROW_ACCOUNTING
+from pipeline_assets.lib.manifest import LANDING_COMPLETE
 
 SUMMARY = dg.AssetKey(["marts", "orders_daily_summary"])
 RAW_ORDERS = dg.AssetKey(["raw", "orders"])
+RAW_CUSTOMERS = dg.AssetKey(["raw", "customers"])
 
 
-def landed(instance: dg.DagsterInstance, key: dg.AssetKey, *partitions: str) -> None:
-    """Materializations of a raw asset whose blocking checks passed, as an ingest run leaves."""
-    for partition in partitions:
-        instance.report_runless_asset_event(dg.AssetMaterialization(key, partition=partition))
+def landed(
+    instance: dg.DagsterInstance,
+    key: dg.AssetKey,
+    day: str,
+    complete: bool,
+    checks_pass: bool = True,
+) -> None:
+    """A raw day as an ingest run leaves it: a materialization and its per-day checks, in a
+    run of their own (the event log keeps one check result per run and partition)."""
+    run_id = create_run_for_test(instance, job_name="ingest").run_id
+    report(
+        instance,
+        run_id,
+        DagsterEventType.ASSET_MATERIALIZATION,
+        StepMaterializationData(
+            dg.AssetMaterialization(key, partition=day, metadata={LANDING_COMPLETE: complete})
+        ),
+    )
+    record = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[day]), limit=1
+    ).records[0]
+    target = AssetCheckEvaluationTargetMaterializationData(
+        storage_id=record.storage_id, run_id=run_id, timestamp=record.timestamp
+    )
     for check in (ROW_ACCOUNTING, REQUIRED_COLUMNS, QUARANTINE_RATE):
-        instance.report_runless_asset_event(
-            dg.AssetCheckEvaluation(asset_key=key, check_name=check, passed=True)
+        report(
+            instance,
+            run_id,
+            DagsterEventType.ASSET_CHECK_EVALUATION,
+            dg.AssetCheckEvaluation(
+                asset_key=key,
+                check_name=check,
+                passed=checks_pass,
+                partition=day,
+                blocking=True,
+                severity=dg.AssetCheckSeverity.ERROR,
+                target_materialization_data=target,
+            ),
         )
 
 
-def test_recent_partition_keys():
-    now = datetime(2024, 1, 5, 0, 10, tzinfo=UTC)
-    assert recent_partition_keys(now, "orders", 3) == [
-        "2024-01-04-21:00",
-        "2024-01-04-22:00",
-        "2024-01-04-23:00",
-    ]
-    assert recent_partition_keys(now, "customers", 2) == ["2024-01-03", "2024-01-04"]
+def report(instance, run_id, event_type, data) -> None:
+    instance.report_dagster_event(
+        DagsterEvent(event_type.value, "ingest", event_specific_data=data), run_id=run_id
+    )
 
 
-def test_hourly_schedule_catches_up_only_inside_its_window(pipeline_env):
+def test_hourly_schedule_refreshes_today_and_closes_unfinished_days(pipeline_env):
+    at = datetime(2024, 1, 5, 0, 10, tzinfo=UTC)
     with dg.instance_for_test() as instance:
-        landed(instance, RAW_ORDERS, "2024-01-04-20:00", "2024-01-04-22:00")
-        context = dg.build_schedule_context(
-            instance=instance, scheduled_execution_time=datetime(2024, 1, 5, 0, 10, tzinfo=UTC)
-        )
+        landed(instance, RAW_ORDERS, "2024-01-03", complete=True)
+        landed(instance, RAW_ORDERS, "2024-01-04", complete=False)  # last refresh at 23:10
+        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=at)
         requests = list(hourly_orders_schedule(context))
-    # 6-hour window 18:00..23:00: the missing hours and the latest one; never older gaps
-    assert [r.partition_key for r in requests] == [
-        "2024-01-04-18:00",
-        "2024-01-04-19:00",
-        "2024-01-04-21:00",
-        "2024-01-04-23:00",
-    ]
-    assert len({r.run_key for r in requests}) == 4
+        # 2 catch-up days: 01-03 is closed, 01-04 needs its closing run; and today's refresh
+        assert [(r.partition_key, r.run_key) for r in requests] == [
+            ("2024-01-04", "orders:2024-01-04:closing"),
+            ("2024-01-05", "orders:2024-01-05:00"),
+        ]
+        landed(instance, RAW_ORDERS, "2024-01-04", complete=True)
+        later = dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=at.replace(hour=1)
+        )
+        assert [r.partition_key for r in hourly_orders_schedule(later)] == ["2024-01-05"]
 
 
-def test_a_day_of_marts_waits_for_all_24_hours_and_reruns_on_late_data(pipeline_env):
+def test_customers_schedule_closes_missed_days_only_inside_its_window(pipeline_env):
+    with dg.instance_for_test() as instance:
+        landed(instance, RAW_CUSTOMERS, "2024-01-04", complete=True)
+        context = dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=datetime(2024, 1, 5, 0, 20, tzinfo=UTC)
+        )
+        assert [r.partition_key for r in daily_customers_schedule(context)] == ["2024-01-03"]
+
+
+def test_a_day_of_marts_waits_for_the_day_to_be_complete_and_reruns_on_late_data(pipeline_env):
     defs = build_defs()
     selection = dg.AssetSelection.groups("warehouse")
-    at = datetime(2024, 1, 5, 1, 0, tzinfo=UTC)
-    hours = [f"2024-01-03-{h:02d}:00" for h in range(24)]
+    at = datetime(2024, 1, 4, 1, 0, tzinfo=UTC)
+    day, today = "2024-01-03", "2024-01-04"
+
+    def tick(instance, cursor=None):
+        return dg.evaluate_automation_conditions(
+            defs, instance, selection, evaluation_time=at, cursor=cursor
+        )
+
     with dg.instance_for_test() as instance:
-        landed(instance, dg.AssetKey(["raw", "customers"]), "2024-01-03")
-        landed(instance, RAW_ORDERS, *hours[:23])
-        tick = dg.evaluate_automation_conditions(defs, instance, selection, evaluation_time=at)
-        assert tick.get_requested_partitions(SUMMARY) == set()  # 23 of 24 hours: wait
+        landed(instance, RAW_CUSTOMERS, day, complete=True)
+        landed(instance, RAW_ORDERS, day, complete=False)  # refreshed at 23:10, day not over
+        landed(instance, RAW_ORDERS, today, complete=False)
+        landed(instance, RAW_CUSTOMERS, today, complete=False)
+        result = tick(instance)
+        assert result.get_requested_partitions(SUMMARY) == set()  # wait for the closing run
 
-        landed(instance, RAW_ORDERS, hours[23])
-        tick = dg.evaluate_automation_conditions(
-            defs, instance, selection, evaluation_time=at, cursor=tick.cursor
-        )
-        assert tick.get_requested_partitions(SUMMARY) == {"2024-01-03"}
+        landed(instance, RAW_ORDERS, day, complete=True)  # the closing run after midnight
+        result = tick(instance, result.cursor)
+        assert result.get_requested_partitions(SUMMARY) == {day}  # never today
 
-        tick = dg.evaluate_automation_conditions(
-            defs, instance, selection, evaluation_time=at, cursor=tick.cursor
-        )
-        assert tick.get_requested_partitions(SUMMARY) == set()  # handled: no repeat
+        result = tick(instance, result.cursor)
+        assert result.get_requested_partitions(SUMMARY) == set()  # handled: no repeat
 
-        landed(instance, RAW_ORDERS, hours[5])  # a corrected file for an old hour
-        tick = dg.evaluate_automation_conditions(
-            defs, instance, selection, evaluation_time=at, cursor=tick.cursor
-        )
-        assert tick.get_requested_partitions(SUMMARY) == {"2024-01-03"}
+        landed(instance, RAW_ORDERS, day, complete=True)  # a late or retracted file
+        result = tick(instance, result.cursor)
+        assert result.get_requested_partitions(SUMMARY) == {day}
+
+        landed(instance, RAW_ORDERS, day, complete=True, checks_pass=False)
+        result = tick(instance, result.cursor)
+        assert result.get_requested_partitions(SUMMARY) == set()  # a failed gate blocks
 
 
-def test_marts_are_stale_until_yesterday_is_built(pipeline_env):
-    from datetime import timedelta
+def test_every_warehouse_asset_waits_for_complete_days_and_marts_have_a_freshness_policy():
+    graph = build_defs().resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if key.path[0] in ("staging", "intermediate", "marts", "features"):
+            assert node.automation_condition.get_label() == warehouse_condition().get_label(), key
+        if key in MART_KEYS:
+            policy = node.freshness_policy
+            assert policy is not None and policy.deadline_cron == "0 6 * * *", key
+    assert timedelta(hours=6) == graph.get(MART_KEYS[0]).freshness_policy.lower_bound_delta
 
-    from pipeline_assets.defs.automation.freshness import FRESHNESS_CHECK, MART_KEYS
 
-    checks = [dg.AssetCheckKey(key, FRESHNESS_CHECK) for key in MART_KEYS]
+def test_real_ingest_runs_of_a_past_day_release_its_marts(pipeline_env):
+    """Through real runs: per-day check results that target the day's materialization, and
+    `landing_complete` from the manifest, are what the condition reads."""
+    day = "2024-01-03"
+    pipeline_env.write(
+        f"orders/date={day}/hour=10/a.csv",
+        "order_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total,updated_at\n"
+        f"o1,c1,s01,{day}T10:00:00,100,8,108,\n",
+    )
+    pipeline_env.write(f"customers/date={day}/c.csv", "customer_id,name\nc1,Ann\n")
     defs = build_defs()
-    job = dg.Definitions.merge(
-        defs,
-        dg.Definitions(
-            jobs=[dg.define_asset_job("fresh", selection=dg.AssetSelection.checks(*checks))]
-        ),
-    ).resolve_job_def("fresh")
-
-    def evaluate(instance) -> list[bool]:
-        result = job.execute_in_process(instance=instance)
-        return [e.passed for e in result.get_asset_check_evaluations()]
-
+    at = datetime(2024, 1, 4, 1, 0, tzinfo=UTC)
     with dg.instance_for_test() as instance:
-        assert evaluate(instance) == [False, False]
-        today = datetime.now(UTC).date()
-        for days_ago in (1, 2):
-            day = f"{today - timedelta(days=days_ago):%Y-%m-%d}"
-            for key in MART_KEYS:
-                instance.report_runless_asset_event(dg.AssetMaterialization(key, partition=day))
-        assert evaluate(instance) == [True, True]
+        first = dg.evaluate_automation_conditions(
+            defs, instance, dg.AssetSelection.groups("warehouse"), evaluation_time=at
+        )
+        for dataset in ("orders", "customers"):
+            assert ingest(dataset, day, instance=instance).success
+        result = dg.evaluate_automation_conditions(
+            defs,
+            instance,
+            dg.AssetSelection.groups("warehouse"),
+            evaluation_time=at,
+            cursor=first.cursor,
+        )
+        assert result.get_requested_partitions(SUMMARY) == {day}

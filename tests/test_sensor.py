@@ -9,7 +9,7 @@ import pytest
 
 from pipeline_assets.defs.automation.sensors import landing_zone_sensor
 from pipeline_assets.defs.resources import build_resources
-from pipeline_assets.lib.landing_scan import date_prefixes
+from pipeline_assets.lib.landing_scan import date_prefixes, scan
 
 HEADER = "order_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total,updated_at\n"
 
@@ -40,7 +40,14 @@ def landing(request, pipeline_env, monkeypatch):
     def put(key: str, text: str) -> None:
         client.put_object(Bucket=bucket, Key=f"zone/{key}", Body=text.encode())
 
+    put.delete = lambda key: client.delete_object(Bucket=bucket, Key=f"zone/{key}")
     return put
+
+
+@pytest.fixture
+def delete(landing, pipeline_env):
+    """Deletes a landing object from whichever zone `landing` writes to."""
+    return getattr(landing, "delete", lambda key: (pipeline_env.landing / key).unlink())
 
 
 def tick(cursor: str | None) -> dg.SensorResult:
@@ -50,37 +57,60 @@ def tick(cursor: str | None) -> dg.SensorResult:
         return landing_zone_sensor(context)
 
 
-def test_new_and_changed_files_request_exactly_their_partitions(landing):
+def requested(result: dg.SensorResult) -> set[tuple[str, str]]:
+    return {(r.job_name, r.partition_key) for r in result.run_requests}
+
+
+def test_new_changed_and_deleted_files_request_exactly_their_day(landing, delete):
     day = (datetime.now(UTC) - timedelta(days=1)).date()
     old = day - timedelta(days=10)
     hour_key = f"orders/date={day}/hour=05/part-000.csv"
+    late_key = f"orders/date={day}/hour=23/part-000.csv"
     landing(hour_key, HEADER + f"o1,c1,s01,{day}T05:00:00,100,8,108,\n")
     landing(f"customers/date={day}/c.csv", "customer_id,name\nc1,Ann\n")
     landing(f"orders/date={old}/hour=05/part-000.csv", HEADER)  # outside the lookback
     landing(f"orders/date={day}/hour=05/_SUCCESS", "")  # not a landing file
 
     first = tick(None)
-    requested = {(r.job_name, r.partition_key) for r in first.run_requests}
-    assert requested == {
-        ("ingest_orders_job", f"{day}-05:00"),
-        ("ingest_customers_job", f"{day}"),
-    }
+    assert requested(first) == {("ingest_orders_job", f"{day}"), ("ingest_customers_job", f"{day}")}
     orders = next(r for r in first.run_requests if r.job_name == "ingest_orders_job")
-    assert orders.run_config["ops"]["processing__orders"]["config"]["keys"] == [hour_key]
-    assert set(json.loads(first.cursor)) == {hour_key, f"customers/date={day}/c.csv"}
+    assert orders.tags["pipeline/change"] == "1 new, 0 changed, 0 removed"
+    assert set(json.loads(first.cursor)["objects"]) == {hour_key, f"customers/date={day}/c.csv"}
 
     assert tick(first.cursor).run_requests == []  # a repeated tick launches nothing
 
     landing(hour_key, HEADER + f"o1,c1,s01,{day}T05:00:00,200,16,216,\n")  # re-landed
-    third = tick(first.cursor)
-    assert [(r.partition_key, r.run_key != orders.run_key) for r in third.run_requests] == [
-        (f"{day}-05:00", True)
-    ]
+    landing(late_key, HEADER + f"o2,c1,s01,{day}T23:10:00,100,8,108,\n")  # another hour
+    second = tick(first.cursor)
+    assert requested(second) == {("ingest_orders_job", f"{day}")}
+    assert second.run_requests[0].tags["pipeline/change"] == "1 new, 1 changed, 0 removed"
+
+    delete(late_key)  # a retraction: the day must run again so its rows leave the warehouse
+    third = tick(second.cursor)
+    assert requested(third) == {("ingest_orders_job", f"{day}")}
+    assert third.run_requests[0].tags["pipeline/change"] == "0 new, 0 changed, 1 removed"
+    assert late_key not in json.loads(third.cursor)["objects"]
+
+    # Back to an earlier state: still a new run (its run key must not collide).
+    landing(late_key, HEADER + f"o2,c1,s01,{day}T23:10:00,100,8,108,\n")
+    fourth = tick(third.cursor)
+    keys = [r.run_key for r in (*second.run_requests, *third.run_requests, *fourth.run_requests)]
+    assert len(keys) == len(set(keys)) == 3
+    assert tick(fourth.cursor).run_requests == []
 
 
-def test_files_of_an_unfinished_hour_wait_for_it(landing):
-    now = datetime.now(UTC)
-    landing(f"orders/date={now:%Y-%m-%d}/hour={now:%H}/a.csv", HEADER)
+def test_todays_files_run_today_and_a_future_day_waits(landing):
+    today = datetime.now(UTC).date()
+    landing(f"orders/date={today}/hour=00/a.csv", HEADER)
     result = tick(None)
-    assert result.run_requests == []
-    assert json.loads(result.cursor) == {}  # seen again once the hour is a partition
+    assert requested(result) == {("ingest_orders_job", f"{today}")}  # today is a partition
+
+    tomorrow = today + timedelta(days=1)  # a producer whose clock runs ahead
+    landing(f"orders/date={tomorrow}/hour=00/a.csv", HEADER)
+    changes, cursor = scan(
+        build_resources()["landing"].store(),
+        [f"orders/date={tomorrow}/"],
+        None,
+        exists=lambda day: day <= f"{today}",
+    )
+    assert changes == [] and json.loads(cursor)["objects"] == {}  # seen once the day exists

@@ -22,7 +22,7 @@ from typing import Any
 
 from pipeline_assets.bench.compare import equal_summaries, export_summary
 from pipeline_assets.bench.measure import Measurement, run_measured, tail
-from pipeline_assets.bench.report import machine, write_outputs
+from pipeline_assets.bench.report import bookkeeping, machine, write_outputs
 from pipeline_assets.bench.worker import RESULT_PREFIX
 
 CASES = ("A", "B1", "B2", "C")
@@ -166,13 +166,11 @@ class Bench:
         if remaining is not None and remaining <= 0 and case != "C":  # C takes seconds
             result.status = "skipped (time budget)"
             return result
-        end = self.start + timedelta(days=size.days - 1)
         parquet = self.workdir / "results" / f"{size.slug}-{case}.parquet"
         if case.startswith("B"):
             cmd = self.worker(case.lower(), "--start", str(self.start), "--days", str(k))
-        elif case == "A":
-            cmd = [sys.executable, "-m", "pipeline_assets.cli", "backfill"]
-            cmd += ["--start", str(self.start), "--end", str(end)]
+        elif case == "A":  # `pipeline backfill`, with ingestion's bookkeeping timed inside
+            cmd = self.worker("a", "--start", str(self.start), "--days", str(size.days))
             if self.days_per_run:
                 cmd += ["--days-per-run", str(self.days_per_run)]
         else:
@@ -269,7 +267,14 @@ def describe(r: CaseResult) -> str:
     if r.seconds is None or r.peak_rss_mb is None:  # extrapolated without running
         return f"{r.seconds or 0:.1f}s ({r.note})"
     extra = " (extrapolated)" if r.extrapolated else ""
-    return f"{r.seconds:.1f}s{extra}, peak {r.peak_rss_mb:.0f} MB, {r.rows} mart rows"
+    text = f"{r.seconds:.1f}s{extra}, peak {r.peak_rss_mb:.0f} MB, {r.rows} mart rows"
+    if (b := bookkeeping(r)) is not None:
+        text += (
+            f"; ingestion {b['ingest_wall_seconds']:.1f}s in {b['ingest_runs']} run(s), "
+            f"work {b['work_seconds_per_day']:.3f} s/day, "
+            f"bookkeeping {b['bookkeeping_seconds_per_day']:.3f} s/day"
+        )
+    return text
 
 
 def main(args: Any) -> int:

@@ -2,7 +2,8 @@
 
 The harness sets the pipeline's environment (landing, processing, warehouse, DAGSTER_HOME,
 DBT_TARGET_PATH) and measures this process tree from outside. The last output line is
-`BENCH_RESULT {json}` with what the case measured inside (loop times, latency stages).
+`BENCH_RESULT {json}` with what the case measured inside (loop times, latency stages, ingestion's wall
+and work for A).
 """
 
 import argparse
@@ -32,6 +33,17 @@ def case_c(landing: Path, out: Path) -> dict[str, Any]:
     return {"rows": rows}
 
 
+def case_a(start: date, days: int, days_per_run: int | None) -> dict[str, Any] | None:
+    """`pipeline backfill` itself (the CLI's entry point, in this process), with ingestion's
+    wall and work timed inside it (`bench/ingest_cost.py`); None if the backfill failed."""
+    from pipeline_assets.bench.ingest_cost import run_backfill
+
+    argv = ["--start", str(start), "--end", str(start + timedelta(days=days - 1))]
+    argv += ["--days-per-run", str(days_per_run)] if days_per_run else []
+    code, measured = run_backfill(argv)
+    return measured if code == 0 else None
+
+
 def prepare(target_path: Path) -> dict[str, Any]:
     """Parse dbt once for the benchmark's warehouse path, so every case gets partial parsing."""
     from pipeline_assets.defs.transform.project import prepare_dbt
@@ -43,9 +55,10 @@ def prepare(target_path: Path) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore")
     parser = argparse.ArgumentParser(prog="pipeline_assets.bench.worker")
-    parser.add_argument("case", choices=["prepare", "b1", "b2", "c", "latency"])
+    parser.add_argument("case", choices=["prepare", "a", "b1", "b2", "c", "latency"])
     parser.add_argument("--start", type=date.fromisoformat)
     parser.add_argument("--days", type=int, default=1)
+    parser.add_argument("--days-per-run", type=int)
     parser.add_argument("--landing", type=Path)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--orders-per-day", type=int, default=1000)
@@ -53,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.case == "prepare":
         result = prepare(args.out)
+    elif args.case == "a":
+        result = case_a(args.start, args.days, args.days_per_run)
+        if result is None:
+            return 1
     elif args.case == "c":
         result = case_c(args.landing, args.out)
     elif args.case == "latency":

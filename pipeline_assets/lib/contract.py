@@ -16,10 +16,10 @@ DATASETS = (ORDERS, CUSTOMERS)
 _DATE = r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})"
 _NAME = r"(?P<name>[^/\x00-\x1f]+\.csv)"
 _KEY_PATTERNS = {
-    ORDERS: re.compile(rf"^orders/date={_DATE}/hour=(?P<hour>[0-9]{{2}})/{_NAME}$"),
-    CUSTOMERS: re.compile(rf"^customers/date={_DATE}/{_NAME}$"),
+    ORDERS: re.compile(rf"^orders/date={_DATE}/hour=(?P<hour>[0-9]{{2}})/{_NAME}\Z"),
+    CUSTOMERS: re.compile(rf"^customers/date={_DATE}/{_NAME}\Z"),
 }
-_DAILY_KEY = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})$")
+_DAILY_KEY = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})\Z")  # `$` would allow a trailing "\n"
 
 
 class ContractError(ValueError):

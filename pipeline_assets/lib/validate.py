@@ -20,6 +20,7 @@ from pipeline_assets.lib.contract import (
     ContractError,
     hour_window,
     parse_daily_key,
+    partition_of_key,
     required_columns,
 )
 from pipeline_assets.lib.faults import VALIDATION, maybe_die
@@ -240,6 +241,10 @@ def validate_partition(
     upd_pos = [c.name for c in COLUMNS[dataset]].index("updated_at")
     versions: dict[str, list[tuple]] = {}  # business key -> [(rank, row, raw, key, line)]
     for file_no, (key, data) in enumerate(sorted(files)):
+        if dataset == ORDERS:
+            _file_hour(key)  # a real orders key (its hour folder is the window)
+        if partition_of_key(key) != (dataset, partition_key):  # never load another day's file
+            raise ContractError(f"{key}: not a {dataset} file of {partition_key}")
         stats = FileStats(key)
         result.files.append(stats)
         records = _read_records(key, data)

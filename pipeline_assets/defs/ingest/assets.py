@@ -11,6 +11,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import dagster as dg
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,  # not exported by dagster; see below
+)
 
 from pipeline_assets.defs.partitions import daily_partitions
 from pipeline_assets.defs.resources import WarehouseResource, ZoneResource, setting
@@ -152,7 +155,8 @@ def build_ingest_assets(dataset: str) -> list[dg.AssetsDefinition]:
         yield dg.MaterializeResult()  # after the metadata: it is attached when this is yielded
         for summary, _ in results:
             pk = summary.partition_key
-            yield from _check_evaluations(key, dataset, summary, counts[pk], nulls[pk])
+            target = _latest_materialization(context.instance, key, pk)
+            yield from _check_evaluations(key, dataset, summary, counts[pk], nulls[pk], target)
         for name in (ROW_ACCOUNTING, REQUIRED_COLUMNS, QUARANTINE_RATE):
             check_key = dg.AssetCheckKey(key, name)
             yield dg.Output(None, context.assets_def.get_output_name_for_asset_check_key(check_key))
@@ -189,12 +193,29 @@ def _load_metadata(summary: PartitionSummary, complete: bool) -> dict:
     }
 
 
+def _latest_materialization(
+    instance: dg.DagsterInstance, key: dg.AssetKey, partition: str
+) -> AssetCheckEvaluationTargetMaterializationData | None:
+    """The day's materialization a check result is about. Automation treats a partitioned
+    check as current only when it names the latest materialization; AssetCheckResult would
+    fill this in, but it cannot name a partition inside a range run."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1
+    ).records
+    if not records:
+        return None
+    return AssetCheckEvaluationTargetMaterializationData(
+        storage_id=records[0].storage_id, run_id=records[0].run_id, timestamp=records[0].timestamp
+    )
+
+
 def _check_evaluations(
     key: dg.AssetKey,
     dataset: str,
     summary: PartitionSummary,
     counts: tuple[int, int],
     nulls: int,
+    target: AssetCheckEvaluationTargetMaterializationData | None,
 ) -> Iterator[dg.AssetCheckEvaluation]:
     """The three raw checks of one day, re-counted from the warehouse where they can be."""
     pk = summary.partition_key
@@ -208,6 +229,7 @@ def _check_evaluations(
             blocking=True,
             partition=pk,
             metadata=metadata,
+            target_materialization_data=target,
         )
 
     loaded, quarantined = counts
