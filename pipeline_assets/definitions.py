@@ -39,13 +39,14 @@ def build_defs() -> dg.Definitions:
 
 
 def executor() -> dg.ExecutorDefinition:
-    """Local: a process per step, two at a time (two cores; DuckDB writers queue on their
-    lock). Prod: a Kubernetes job per step. `pipeline backfill` runs in-process either way."""
+    """Local: every step of a run in the run's own process. DuckDB takes one writer per file,
+    so steps could not run in parallel anyway, and a process per step costs seconds each.
+    Prod: a Kubernetes job per step."""
     if target() == "prod":
         from dagster_k8s import k8s_job_executor
 
         return k8s_job_executor.configured({"max_concurrent": 8})
-    return dg.multiprocess_executor.configured({"max_concurrent": 2})
+    return dg.in_process_executor
 
 
 defs = build_defs()

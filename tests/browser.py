@@ -105,8 +105,11 @@ class DagsterUI:
         )
 
     def _nav(self, name: str):
-        # The sidebar's links (Overview, Runs, Catalog, Automation, Lineage, Deployment).
-        return self.page.get_by_role("link", name=name, exact=True).first
+        # The sidebar's links: Overview, Runs, Catalog, Automation, Lineage, Deployment.
+        # Their accessible names start with the icon's label ("lineage Lineage").
+        return self.page.get_by_role("navigation").get_by_role(
+            "link", name=re.compile(rf"(^|\s){name}$")
+        )
 
     def open_lineage(self, asset_names: tuple[str, ...] = ()) -> None:
         """Home page, then the sidebar's "Lineage": the global asset graph."""
@@ -122,7 +125,7 @@ class DagsterUI:
 
     @property
     def materialize_all(self):
-        return self.page.get_by_role("button", name=re.compile(r"^Materialize all"))
+        return self.page.get_by_role("button", name=re.compile(r"Materialize all"))
 
     def open_materialize_all(self):
         """Click "Materialize all…"; returns the launch dialog."""
@@ -172,5 +175,5 @@ class DagsterUI:
             page.get_by_role("link", name="Backfills", exact=True)
         ).first.click()
         page.wait_for_url(re.compile(r"view=backfills"))
-        page.get_by_role("link", name=backfill_id, exact=True).first.click()
+        page.get_by_role("link", name=backfill_id).first.click()
         page.wait_for_url(re.compile(rf"/runs/b/{backfill_id}"))

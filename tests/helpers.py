@@ -1,4 +1,6 @@
-"""Test helpers: run ingestion ranges in-process and fingerprint the DuckDB warehouse."""
+"""Test helpers: run ingestion day ranges in-process and fingerprint the DuckDB warehouse."""
+
+from collections.abc import Sequence
 
 import dagster as dg
 import duckdb
@@ -18,10 +20,14 @@ def ingest(
     run_config: dict | None = None,
     instance: dg.DagsterInstance | None = None,
     raise_on_error: bool = True,
+    *,
+    selection: Sequence[dg.AssetKey] | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """Materialize copy + raw load for one partition range of one dataset."""
+    """Materialize a dataset's copy + raw load for the day range `first`..`last` (YYYY-MM-DD,
+    inclusive) in one run; `selection` runs only some of the two assets (e.g. the raw load)."""
     return dg.materialize(
         ASSETS[dataset],
+        selection=list(selection) if selection is not None else None,
         resources=build_resources(),
         run_config=run_config,
         instance=instance or dg.DagsterInstance.ephemeral(),
@@ -31,6 +37,35 @@ def ingest(
         },
         raise_on_error=raise_on_error,
     )
+
+
+def day_metadata(result: dg.ExecuteInProcessResult, node: str) -> dict[str, dict]:
+    """{day: {metadata key: plain value}} of one step's materializations, e.g. `raw__orders`."""
+    return {
+        m.partition: {k: v.value for k, v in m.metadata.items()}
+        for m in result.asset_materializations_for_node(node)
+    }
+
+
+def day_checks(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
+    """{(check name, day): evaluation}; a day evaluated twice would be a bug, so it fails."""
+    out: dict[tuple[str, str], dg.AssetCheckEvaluation] = {}
+    for e in result.get_asset_check_evaluations():
+        assert (e.check_name, e.partition) not in out, f"{e.check_name} {e.partition} twice"
+        out[(e.check_name, e.partition)] = e
+    return out
+
+
+def failure_message(result: dg.ExecuteInProcessResult) -> str:
+    """The message of the run's (single) step failure."""
+    failures = [e for e in result.all_events if e.is_step_failure]
+    assert len(failures) == 1, [e.step_key for e in failures]
+    return failures[0].step_failure_data.error.message
+
+
+def restarts(result: dg.ExecuteInProcessResult) -> int:
+    """How many times a step was retried in this run."""
+    return sum(e.event_type_value == "STEP_RESTARTED" for e in result.all_events)
 
 
 def fingerprints(path, tables=RAW_TABLES, schema: str = "raw") -> dict[str, list[tuple]]:

@@ -13,7 +13,7 @@ HEADER = "order_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total
 
 def failed_run_context(pipeline_env, instance):
     pipeline_env.write("orders/date=2024-01-01/hour=10/bad.csv", b"\xff\xfe not utf-8")
-    result = ingest("orders", "2024-01-01-10:00", instance=instance, raise_on_error=False)
+    result = ingest("orders", "2024-01-01", instance=instance, raise_on_error=False)
     assert not result.success
     run = instance.get_run_by_id(result.run_id)
     failure = next(e for e in result.all_events if e.event_type_value == "PIPELINE_FAILURE")
@@ -32,7 +32,7 @@ def test_failed_run_is_written_to_the_alerts_file(pipeline_env, monkeypatch):
     with dg.instance_for_test() as instance:
         run_failure_alert_sensor(failed_run_context(pipeline_env, instance))
     (record,) = [json.loads(line) for line in alerts.read_text().splitlines()]
-    assert record["partition"] == "2024-01-01-10:00"
+    assert record["partition"] == "2024-01-01"
     assert record["job"] and record["run_id"]
     assert "raw__orders" in record["error"]
 
@@ -48,5 +48,5 @@ def test_failed_run_goes_to_slack_when_a_token_is_set(pipeline_env, monkeypatch)
     post = client.return_value.chat_postMessage
     post.assert_called_once()
     assert post.call_args.kwargs["channel"] == "#data-alerts"
-    assert "2024-01-01-10:00" in post.call_args.kwargs["text"]
+    assert "2024-01-01" in post.call_args.kwargs["text"]
     assert not (pipeline_env.root / "alerts.jsonl").exists()

@@ -1,11 +1,13 @@
 """The `pipeline` console script, run as a user runs it: a subprocess with env settings."""
 
 import os
+import re
 import subprocess
 import sys
 
 import dagster as dg
-from helpers import fingerprints
+import pytest
+from helpers import fingerprints, query
 
 
 def pipeline(*args: str, env: dict) -> subprocess.CompletedProcess:
@@ -18,6 +20,7 @@ def pipeline(*args: str, env: dict) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_seed_then_backfill_is_idempotent_and_recorded(pipeline_env):
     env = {}
     seed = pipeline("seed", "--start", "2024-01-01", "--end", "2024-01-02", env=env)
@@ -29,17 +32,49 @@ def test_seed_then_backfill_is_idempotent_and_recorded(pipeline_env):
 
     first = pipeline("backfill", "--start", "2024-01-01", "--end", "2024-01-02", env=env)
     assert first.returncode == 0, first.stderr + first.stdout
-    assert "partitions done   52/52" in first.stdout
-    assert "[48/52 partitions]" in first.stdout
+    out = first.stdout
+    assert "backfill 2024-01-01..2024-01-02: OK" in out
+    assert "  days done         2/2" in out
+    # one ingest run (both datasets, 3 checks per raw asset and day), then one warehouse run
+    assert re.search(
+        r"^ingest    2024-01-01\.\.2024-01-02 \(2 days\)  loaded \d+, "
+        r"quarantined \d+, checks passed 12/12",
+        out,
+        re.M,
+    ), out
+    assert re.search(
+        r"^warehouse 2024-01-01\.\.2024-01-02 \(2 days\)  .*checks passed "
+        r"(\d+)/\1 ",
+        out,
+        re.M,
+    ), out
+    assert "  dagster runs      2" in out and "  checks failed     0" in out
+    # the summary's counts are the warehouse's
+    (raw_rows,) = query(
+        pipeline_env.duckdb,
+        "select (select count(*) from raw.orders) + (select count(*) from raw.customers)",
+    )[0]
+    (quarantined,) = query(pipeline_env.duckdb, "select count(*) from raw.quarantine")[0]
+    assert raw_rows > 1900 and f"  rows loaded       {raw_rows}\n" in out
+    assert f"  rows quarantined  {quarantined}\n" in out
+    summary = "select count(*) from marts.orders_daily_summary"
+    (summary_rows,) = query(pipeline_env.duckdb, summary)[0]
+    assert f"  rows in marts.orders_daily_summary: {summary_rows}\n" in out
+    days = query(pipeline_env.duckdb, "select distinct _partition from raw.orders order by 1")
+    assert days == [("2024-01-01",), ("2024-01-02",)]
+
     prints = fingerprints(pipeline_env.duckdb)
     second = pipeline("backfill", "--start", "2024-01-01", "--end", "2024-01-02", env=env)
-    assert second.returncode == 0
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "  days done         2/2" in second.stdout
     assert fingerprints(pipeline_env.duckdb) == prints
     assert {p: p.read_bytes() for p in pipeline_env.landing.rglob("*.csv")} == landing
 
     with dg.DagsterInstance.from_config(str(pipeline_env.dagster_home)) as instance:
         runs = instance.get_runs(filters=dg.RunsFilter(tags={"pipeline/command": "backfill"}))
-        assert len(runs) >= 4 and all(r.is_success for r in runs)
+        assert len(runs) == 4 and all(r.is_success for r in runs)  # 2 backfills x 2 runs
+        for key in (dg.AssetKey(["raw", "orders"]), dg.AssetKey(["marts", "fct_orders"])):
+            assert instance.get_materialized_partitions(key) == {"2024-01-01", "2024-01-02"}
 
 
 def test_bad_arguments_are_rejected_before_any_io(pipeline_env):
@@ -52,6 +87,7 @@ def test_bad_arguments_are_rejected_before_any_io(pipeline_env):
     assert not pipeline_env.landing.exists() and not pipeline_env.duckdb.exists()
 
 
+@pytest.mark.slow
 def test_overlapping_backfills_equal_a_sequential_run(pipeline_env):
     """Two `pipeline backfill` processes at once, sharing one DuckDB file and instance."""
     assert pipeline("seed", "--start", "2024-01-01", "--end", "2024-01-02", env={}).returncode == 0

@@ -2,7 +2,11 @@
 
 The invariant (issue 6): after the re-run, every raw, intermediate and mart table equals a
 clean run's, no temporary or staging relation is left behind, and the processing zone never
-shows a half-written file under a name readers use. Transactional points (the raw load, the
+shows a half-written file under a name readers use: every data file is a whole landing file
+(or a whole, not yet removed retracted one), every manifest is whole and matches the files
+it lists. The two copy points start from a processing zone holding a file of the day that
+was since retracted from the landing zone, so they also prove when a retraction is applied
+(with the manifest, not before) and that a re-run removes it. Transactional points (the raw load, the
 dbt merge) start from an already loaded day, so the kill also proves that the deleted rows
 come back: the warehouse right after the kill equals the warehouse before it.
 
@@ -27,6 +31,7 @@ import pytest
 
 from pipeline_assets.lib.faults import (
     AFTER_COPY,
+    AFTER_MANIFEST,
     DBT_MERGE,
     FAULT_ENV,
     FEATURES_BEFORE_POINTER,
@@ -35,6 +40,7 @@ from pipeline_assets.lib.faults import (
     VALIDATION,
 )
 from pipeline_assets.lib.features import latest
+from pipeline_assets.lib.manifest import MANIFEST_PREFIX, Manifest, manifest_key, read_files
 from pipeline_assets.lib.objectstore import LocalStore
 from pipeline_assets.lib.sample import seed_landing
 from pipeline_assets.lib.warehouse import Db
@@ -49,6 +55,20 @@ STARTS_LOADED = (
     FEATURES_BEFORE_POINTER,
 )  # the day is in the warehouse before the kill
 WAREHOUSE_FILES = {"warehouse.duckdb", "warehouse.duckdb.wal", "warehouse.duckdb.writer.lock"}
+COPY_POINTS = (AFTER_COPY, AFTER_MANIFEST)  # these start with retracted files in processing
+# Processing files of the day from an earlier copy whose landing files were since deleted:
+# valid rows, so loading them by mistake would change the warehouse.
+RETRACTED = {
+    "orders": (
+        f"orders/date={DAY}/hour=05/retracted.csv",
+        b"order_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total,updated_at\n"
+        b"retracted-1,c-retracted,s01,2024-01-01T05:10:00Z,1000,80,1080,\n",
+    ),
+    "customers": (
+        f"customers/date={DAY}/retracted.csv",
+        b"customer_id,name,updated_at\nc-retracted,Retracted,2024-01-01T05:10:00Z\n",
+    ),
+}
 
 
 class Lab:
@@ -117,13 +137,34 @@ def relations(path: Path) -> set[tuple[str, str, str]]:
     return {tuple(r) for r in rows}
 
 
-def assert_no_half_written_files(landing: Path, processing: Path) -> int:
-    """Every object a reader can see in the processing zone is its landing file, whole."""
-    visible = LocalStore(processing).list("") if processing.exists() else []
+def assert_no_half_written_files(landing: Path, processing: Path) -> dict[str, set[str]]:
+    """Every object a reader can see in the processing zone is whole: a landing file (or a
+    retracted one not yet removed) byte for byte, or a manifest whose files match it.
+
+    Returns the data keys per dataset and the datasets that have a manifest.
+    """
+    store = LocalStore(processing)
+    visible = store.list("") if processing.exists() else []
+    retracted = dict(RETRACTED.values())
+    out: dict[str, set[str]] = {"orders": set(), "customers": set(), "manifests": set()}
     for obj in visible:
         assert not Path(obj.key).name.startswith(".tmp-")
-        assert (processing / obj.key).read_bytes() == (landing / obj.key).read_bytes(), obj.key
-    return len(visible)
+        if obj.key.startswith(f"{MANIFEST_PREFIX}/"):
+            manifest = Manifest.from_bytes(store.read(obj.key))
+            assert obj.key == manifest_key(manifest.dataset, manifest.partition)
+            read_files(store, manifest)  # every listed file present, sha256 as recorded
+            landed = {o.key for o in LocalStore(landing).list(f"{manifest.dataset}/date={DAY}/")}
+            assert {f.key for f in manifest.files} == landed, obj.key
+            out["manifests"].add(manifest.dataset)
+            continue
+        whole = retracted.get(obj.key) or (landing / obj.key).read_bytes()
+        assert (processing / obj.key).read_bytes() == whole, obj.key
+        out[obj.key.split("/")[0]].add(obj.key)
+    return out
+
+
+def landing_keys(landing: Path, dataset: str) -> set[str]:
+    return {o.key for o in LocalStore(landing).list(f"{dataset}/")}
 
 
 @pytest.fixture(scope="module")
@@ -158,6 +199,9 @@ def test_sigkill_then_rerun_equals_a_clean_run(lab, point):
         shutil.copyfile(lab.reference / "warehouse.duckdb", lab.warehouse)
         shutil.copytree(lab.reference / "processing", case / "processing")
         shutil.copytree(lab.reference / "features", case / "features")
+    if point in COPY_POINTS:
+        for key, data in RETRACTED.values():
+            LocalStore(case / "processing").write(key, data)
     before = warehouse_state(lab.warehouse)
     published = latest(LocalStore(case / "features"), DAY)
 
@@ -169,9 +213,21 @@ def test_sigkill_then_rerun_equals_a_clean_run(lab, point):
     # Nothing half-done is visible: the killed transaction rolled back, and the processing
     # zone only shows whole files (after the copy: all of them).
     assert warehouse_state(lab.warehouse) == before
-    copied = assert_no_half_written_files(lab.landing, case / "processing")
-    if point == AFTER_COPY:
-        assert copied == len(LocalStore(lab.landing).list("orders/"))
+    seen = assert_no_half_written_files(lab.landing, case / "processing")
+    if point in COPY_POINTS:
+        assert before == {}  # nothing was loaded
+        # The first copy (one dataset) got this far; the other has not started.
+        first, second = sorted(
+            ("orders", "customers"), key=lambda ds: seen[ds] == {RETRACTED[ds][0]}
+        )
+        assert seen[second] == {RETRACTED[second][0]}
+        copied = landing_keys(lab.landing, first)
+        if point == AFTER_COPY:  # files copied; retraction not yet removed, no manifest yet
+            assert seen[first] == copied | {RETRACTED[first][0]}
+            assert seen["manifests"] == set()
+        else:  # the retraction removed and the manifest written, nothing loaded
+            assert seen[first] == copied
+            assert seen["manifests"] == {first}
     if point == VALIDATION:
         assert before == {}  # the raw load never started
     # Readers of the features still see what they saw before (the reference run's output),
@@ -188,12 +244,14 @@ def test_sigkill_then_rerun_equals_a_clean_run(lab, point):
     assert warehouse_state(lab.warehouse) == reference
     assert relations(lab.warehouse) == relations(lab.reference / "warehouse.duckdb")
     assert {p.name for p in lab.warehouse.parent.iterdir()} <= WAREHOUSE_FILES  # no FIFO left
-    visible = assert_no_half_written_files(lab.landing, case / "processing")
-    assert visible == len(LocalStore(lab.landing).list(""))
+    seen = assert_no_half_written_files(lab.landing, case / "processing")
+    for dataset in ("orders", "customers"):  # retractions removed, every landing file copied
+        assert seen[dataset] == landing_keys(lab.landing, dataset)
+    assert seen["manifests"] == {"orders", "customers"}
     assert not list((case / "processing").rglob(".tmp-*"))
     features = latest(LocalStore(case / "features"), DAY)
     assert features.sha256 == latest(LocalStore(lab.reference / "features"), DAY).sha256
     with dg.DagsterInstance.from_config(str(case / "dagster_home")) as instance:
-        newest = [r.status for r in instance.get_runs(limit=4)]
-    # the re-run's three runs succeeded; the killed one before them is still "started"
-    assert newest == [dg.DagsterRunStatus.SUCCESS] * 3 + [dg.DagsterRunStatus.STARTED]
+        newest = [r.status for r in instance.get_runs(limit=3)]
+    # the re-run's two runs (ingest, warehouse) succeeded; the killed one is still "started"
+    assert newest == [dg.DagsterRunStatus.SUCCESS] * 2 + [dg.DagsterRunStatus.STARTED]

@@ -1,231 +1,492 @@
-"""Ingestion assets end to end on a real DuckDB file: idempotency, corrections, failures."""
+"""Ingestion assets end to end on a real DuckDB file, one UTC day per partition.
 
-import hashlib
-from datetime import date
+Idempotency, corrections, quarantine and its accounting, the run manifest that ties the copy
+to the load, retractions, per-day metadata and check results, failures, and the S3 path.
+"""
 
-import dagster as dg
+import json
+import shutil
+import uuid
+from datetime import UTC, date, datetime
+
 import pytest
-from helpers import fingerprints, ingest, query
+from helpers import (
+    day_checks,
+    day_metadata,
+    failure_message,
+    fingerprints,
+    ingest,
+    query,
+    restarts,
+)
 
 from pipeline_assets.defs.ingest.assets import (
     QUARANTINE_RATE,
+    REQUIRED_COLUMNS,
     ROW_ACCOUNTING,
-    _materialization_and_checks,
+    _check_evaluations,
+    files_key,
+    raw_key,
 )
+from pipeline_assets.lib.manifest import manifest_key
 from pipeline_assets.lib.objectstore import LocalStore
 from pipeline_assets.lib.sample import seed_landing
 from pipeline_assets.lib.validate import PartitionSummary
 
 HEADER = "order_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total,updated_at\n"
-HOUR = "orders/date=2024-01-01/hour=10/"
+DAY = "2024-01-01"
+H10 = "orders/date=2024-01-01/hour=10/"
+H11 = "orders/date=2024-01-01/hour=11/"
+CHECKS = (ROW_ACCOUNTING, REQUIRED_COLUMNS, QUARANTINE_RATE)
 
 
-def checks(result) -> dict[str, bool]:
-    return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+def order(order_id, at, subtotal=100, customer="c1", total=None, updated=""):
+    """One CSV line of an order; tax is 8 %, the total adds up unless `total` says otherwise."""
+    tax = subtotal * 8 // 100
+    total = subtotal + tax if total is None else total
+    return f"{order_id},{customer},s01,{at},{subtotal},{tax},{total},{updated}\n"
 
 
-def test_any_order_any_number_of_times_gives_the_same_warehouse(pipeline_env):
-    seed_landing(LocalStore(pipeline_env.landing), date(2024, 1, 1), date(2024, 1, 2), 300)
-    ingest("orders", "2024-01-01-00:00", "2024-01-02-23:00")
-    ingest("customers", "2024-01-01", "2024-01-02")
+def csv(*lines: str) -> str:
+    return HEADER + "".join(lines)
+
+
+def orders_rows(env, day=None):
+    sql = "select order_id, customer_id, order_total, _source_key, _partition from raw.orders"
+    if day:
+        return query(env.duckdb, sql + " where _partition = ? order by 1", [day])
+    return query(env.duckdb, sql + " order by 1")
+
+
+def quarantine_rows(env):
+    return query(
+        env.duckdb,
+        "select _partition, source_key, line_number, reason_code from raw.quarantine "
+        "where dataset = 'orders' order by 1, 2, 3",
+    )
+
+
+# 1. Idempotency ---------------------------------------------------------------------------
+
+
+def test_any_day_any_number_of_times_in_any_order_gives_the_same_warehouse(pipeline_env):
+    seed_landing(LocalStore(pipeline_env.landing), date(2024, 1, 1), date(2024, 1, 3), 60)
+    # a contract violation and a correction re-landed in a later hour folder of day 2
+    pipeline_env.write(
+        "orders/date=2024-01-02/hour=23/late.csv",
+        csv(
+            order("bad1", "2024-01-02T23:10:00", total=1),
+            order("o202401020800", "2024-01-02T23:20:00", subtotal=5000),
+        ),
+    )
+    days = ["2024-01-01", "2024-01-02", "2024-01-03"]
+
+    ingest("orders", days[0], days[-1])
+    ingest("customers", days[0], days[-1])
     first = fingerprints(pipeline_env.duckdb)
-    assert first["orders"][0][1] > 400 and first["quarantine"][0][1] > 0
+    assert first["orders"][0][1] > 150 and first["customers"][0][1] > 20
+    reasons = {r[3] for r in quarantine_rows(pipeline_env)}
+    assert {"superseded_duplicate", "total_mismatch"} <= reasons
+    assert {r[4] for r in orders_rows(pipeline_env)} == set(days)  # day keys in _partition
 
-    for pk in ["2024-01-02-13:00", "2024-01-01-09:00", "2024-01-02-13:00", "2024-01-01-03:00"]:
-        ingest("orders", pk)
-    ingest("orders", "2024-01-01-12:00", "2024-01-02-01:00")
+    # again: single days out of order and repeated, and an overlapping range
+    for day in ["2024-01-03", "2024-01-01", "2024-01-03"]:
+        ingest("orders", day)
+    ingest("orders", "2024-01-02", "2024-01-03")
     ingest("customers", "2024-01-02")
-    ingest("customers", "2024-01-01", "2024-01-02")
     assert fingerprints(pipeline_env.duckdb) == first
 
-    # a fresh warehouse built backwards, in pieces, is identical too
+    # a fresh warehouse and processing zone, built backwards in pieces, is identical too
     pipeline_env.duckdb.unlink()
-    ingest("customers", "2024-01-02")
-    ingest("orders", "2024-01-01-12:00", "2024-01-02-23:00")
-    for hour in (11, 10, 9):
-        ingest("orders", f"2024-01-01-{hour:02d}:00")
-    ingest("orders", "2024-01-01-00:00", "2024-01-01-08:00")
-    ingest("customers", "2024-01-01")
+    shutil.rmtree(pipeline_env.processing)
+    ingest("customers", "2024-01-03")
+    ingest("customers", "2024-01-01", "2024-01-02")
+    ingest("orders", "2024-01-02", "2024-01-03")
+    ingest("orders", "2024-01-01")
     assert fingerprints(pipeline_env.duckdb) == first
 
 
-def test_corrected_order_relanded_newer_values_win(pipeline_env):
-    pipeline_env.write(HOUR + "part-000.csv", HEADER + "o1,c1,s01,2024-01-01T10:15:00,100,8,108,\n")
-    ingest("orders", "2024-01-01-10:00")
-    pipeline_env.write(
-        HOUR + "part-001.csv",
-        HEADER + "o1,c2,s01,2024-01-01T10:15:00,200,16,216,2024-01-01T12:00:00Z\n",
-    )
-    result = ingest("orders", "2024-01-01-10:00")
-    rows = query(pipeline_env.duckdb, "select order_id, customer_id, order_total from raw.orders")
-    assert rows == [("o1", "c2", 216)]
-    q = query(
-        pipeline_env.duckdb, "select source_key, line_number, reason_code from raw.quarantine"
-    )
-    assert q == [(HOUR + "part-000.csv", 2, "superseded_duplicate")]
-    assert checks(result)[ROW_ACCOUNTING]
+# 2. Corrections ---------------------------------------------------------------------------
 
 
-def test_bad_rows_quarantined_and_accounted(pipeline_env, monkeypatch):
-    monkeypatch.setenv("PIPELINE_QUARANTINE_FAIL_RATE", "0.9")  # 3 of 4 bad: warn, don't block
+def test_corrected_order_relanded_in_the_same_hour_wins(pipeline_env):
+    pipeline_env.write(H10 + "part-000.csv", csv(order("o1", "2024-01-01T10:15:00")))
+    ingest("orders", DAY)
     pipeline_env.write(
-        HOUR + "mixed.csv",
-        HEADER
-        + "o1,c1,s01,2024-01-01T10:00:00,100,8,108,\n"
-        + "o2,c1,s01,2024-01-01T10:00:00,-1,0,-1,\n"
-        + "o3,c1,s01,2024-01-01T11:00:00,1,0,1,\n"
-        + "o4,c1,s01,2024-01-01T10:00:00,1,0,2,\n",
+        H10 + "part-001.csv",
+        csv(order("o1", "2024-01-01T10:15:00", 200, "c2", updated="2024-01-01T12:00:00Z")),
     )
-    result = ingest("orders", "2024-01-01-10:00")
-    q = query(
-        pipeline_env.duckdb,
-        "select _partition, line_number, reason_code, raw_line from raw.quarantine order by 2",
+    result = ingest("orders", DAY)
+    assert orders_rows(pipeline_env) == [("o1", "c2", 216, H10 + "part-001.csv", DAY)]
+    assert quarantine_rows(pipeline_env) == [(DAY, H10 + "part-000.csv", 2, "superseded_duplicate")]
+    meta = day_metadata(result, "raw__orders")[DAY]
+    assert (meta["rows_read"], meta["rows_loaded"], meta["rows_quarantined"]) == (2, 1, 1)
+    assert meta["quarantine_reasons"] == {"superseded_duplicate": 1}
+    checks = day_checks(result)
+    assert checks[(ROW_ACCOUNTING, DAY)].passed
+    assert checks[(QUARANTINE_RATE, DAY)].passed  # a superseded row is not an invalid one
+
+
+@pytest.mark.parametrize("updated", ["", "2024-01-01T11:30:00Z"], ids=["tie", "newer"])
+def test_corrected_order_relanded_in_a_later_hour_of_the_day_wins(pipeline_env, updated):
+    """The dedup rule spans the day: without updated_at the later hour folder wins the tie."""
+    pipeline_env.write(
+        H10 + "a.csv", csv(order("o1", "2024-01-01T10:15:00"), order("o2", "2024-01-01T10:20:00"))
     )
-    assert q == [
-        ("2024-01-01-10:00", 3, "negative_amount", "o2,c1,s01,2024-01-01T10:00:00,-1,0,-1,"),
-        ("2024-01-01-10:00", 4, "outside_partition_hour", "o3,c1,s01,2024-01-01T11:00:00,1,0,1,"),
-        ("2024-01-01-10:00", 5, "total_mismatch", "o4,c1,s01,2024-01-01T10:00:00,1,0,2,"),
+    pipeline_env.write(
+        H11 + "a.csv", csv(order("o1", "2024-01-01T11:05:00", 300, "c3", updated=updated))
+    )
+    result = ingest("orders", DAY)
+    assert orders_rows(pipeline_env) == [
+        ("o1", "c3", 324, H11 + "a.csv", DAY),
+        ("o2", "c1", 108, H10 + "a.csv", DAY),
     ]
-    raw = result.asset_materializations_for_node("raw__orders")[0].metadata
-    assert (raw["rows_read"].value, raw["rows_loaded"].value, raw["rows_quarantined"].value) == (
-        4,
-        1,
-        3,
+    assert quarantine_rows(pipeline_env) == [(DAY, H10 + "a.csv", 2, "superseded_duplicate")]
+    meta = day_metadata(result, "raw__orders")[DAY]
+    assert meta["rows_read"] == meta["rows_loaded"] + meta["rows_quarantined"] == 3
+    assert day_checks(result)[(ROW_ACCOUNTING, DAY)].passed
+
+
+def test_later_hour_correction_still_obeys_its_hour_folder(pipeline_env):
+    """A re-landed order whose ordered_at is outside its new file's hour is quarantined; the
+    original stays."""
+    pipeline_env.write(H10 + "a.csv", csv(order("o1", "2024-01-01T10:15:00")))
+    pipeline_env.write(H11 + "a.csv", csv(order("o1", "2024-01-01T10:15:00", 300)))
+    ingest("orders", DAY)
+    assert orders_rows(pipeline_env) == [("o1", "c1", 108, H10 + "a.csv", DAY)]
+    assert quarantine_rows(pipeline_env) == [(DAY, H11 + "a.csv", 2, "outside_partition_hour")]
+
+
+# 3. Quarantine and accounting -------------------------------------------------------------
+
+
+def test_bad_rows_quarantined_with_reasons_and_accounted_per_day(pipeline_env, monkeypatch):
+    monkeypatch.setenv("PIPELINE_QUARANTINE_FAIL_RATE", "0.9")  # warn, don't block
+    pipeline_env.write(
+        H10 + "mixed.csv",
+        csv(
+            order("o1", "2024-01-01T10:00:00"),
+            order("o2", "2024-01-01T10:00:00", -100),
+            order("o3", "2024-01-01T11:00:00"),
+            order("o4", "2024-01-01T10:00:00", total=2),
+            "o5,c1,s01,2024-01-01T10:00:00,１０００,0,１０００,\n",
+            order("o6", "2024-01-01T10:00:00", customer=""),
+        ),
     )
-    assert checks(result) == {
-        ROW_ACCOUNTING: True,
-        "required_columns_present": True,
-        QUARANTINE_RATE: False,  # 3 of 4 rows invalid: warn
+    pipeline_env.write(
+        "orders/date=2024-01-02/hour=00/x.csv",
+        csv(order("p1", "2024-01-02T00:01:00"), order("p2", "not-a-time")),
+    )
+    result = ingest("orders", DAY, "2024-01-02")
+
+    assert quarantine_rows(pipeline_env) == [
+        (DAY, H10 + "mixed.csv", 3, "negative_amount"),
+        (DAY, H10 + "mixed.csv", 4, "outside_partition_hour"),
+        (DAY, H10 + "mixed.csv", 5, "total_mismatch"),
+        (DAY, H10 + "mixed.csv", 6, "invalid_amount"),
+        (DAY, H10 + "mixed.csv", 7, "missing_required_value"),
+        ("2024-01-02", "orders/date=2024-01-02/hour=00/x.csv", 3, "invalid_timestamp"),
+    ]
+    raw_line = query(
+        pipeline_env.duckdb,
+        "select raw_line from raw.quarantine where line_number = 3 and _partition = ?",
+        [DAY],
+    )
+    assert raw_line == [("o2,c1,s01,2024-01-01T10:00:00,-100,-8,-108,",)]
+
+    meta = day_metadata(result, "raw__orders")
+    expected = {DAY: (6, 1, 5), "2024-01-02": (2, 1, 1)}
+    for day, (_, loaded, quarantined) in expected.items():
+        m = meta[day]
+        assert (m["rows_read"], m["rows_loaded"], m["rows_quarantined"]) == expected[day]
+        assert m["dagster/row_count"] == loaded
+        assert sum(m["quarantine_reasons"].values()) == quarantined
+    assert meta[DAY]["quarantine_reasons"] == {
+        "invalid_amount": 1,
+        "missing_required_value": 1,
+        "negative_amount": 1,
+        "outside_partition_hour": 1,
+        "total_mismatch": 1,
     }
 
-
-def test_unreadable_file_fails_naming_it_and_leaves_warehouse_unchanged(pipeline_env):
-    pipeline_env.write(HOUR + "a.csv", HEADER + "o1,c1,s01,2024-01-01T10:00:00,100,8,108,\n")
-    ingest("orders", "2024-01-01-10:00")
-    before = fingerprints(pipeline_env.duckdb)
-    pipeline_env.write(HOUR + "b.csv", HEADER.encode() + "o2,Jos\xe9,,x,1,0,1,\n".encode("latin-1"))
-    pipeline_env.write(HOUR + "c.csv", HEADER + "o3,c1,s01,2024-01-01T10:00:00,100,8,108,\n")
-    result = ingest("orders", "2024-01-01-10:00", raise_on_error=False)
-    assert not result.success
-    failure = next(e for e in result.all_events if e.is_step_failure)
-    assert f"{HOUR}b.csv: line 2: not valid UTF-8" in failure.step_failure_data.error.message
-    assert fingerprints(pipeline_env.duckdb) == before
-    assert (pipeline_env.landing / HOUR / "b.csv").read_bytes().endswith(b"\xe9,,x,1,0,1,\n")
-
-
-def test_quiet_hour_is_an_empty_partition(pipeline_env):
-    result = ingest("orders", "2024-01-01-03:00")
+    checks = day_checks(result)
+    assert set(checks) == {(c, d) for c in CHECKS for d in expected}
+    for day, (read, loaded, quarantined) in expected.items():
+        accounting = checks[(ROW_ACCOUNTING, day)]
+        assert accounting.passed
+        assert {
+            k: accounting.metadata[k].value
+            for k in ("rows_read", "rows_loaded", "rows_quarantined")
+        } == {
+            "rows_read": read,
+            "rows_loaded": loaded,
+            "rows_quarantined": quarantined,
+        }
+        assert checks[(REQUIRED_COLUMNS, day)].passed
+        assert not checks[(QUARANTINE_RATE, day)].passed  # above the warn rate: a warning
+        assert checks[(QUARANTINE_RATE, day)].severity.value == "WARN"
     assert result.success
-    meta = result.asset_materializations_for_node("raw__orders")[0].metadata
-    assert meta["rows_read"].value == 0
-    assert checks(result)[ROW_ACCOUNTING]
 
 
-def test_missing_source_key_fails_loudly(pipeline_env):
-    key = HOUR + "gone.csv"
-    result = ingest(
-        "orders",
-        "2024-01-01-10:00",
-        run_config={"ops": {"processing__orders": {"config": {"keys": [key]}}}},
-        raise_on_error=False,
-    )
-    assert not result.success
-    failure = next(e for e in result.all_events if e.is_step_failure)
-    assert f"source key not found: {pipeline_env.landing}/{key}" in (
-        failure.step_failure_data.error.message
-    )
+def test_accounting_check_fails_when_the_warehouse_disagrees():
+    summary = PartitionSummary(DAY, 3, 2, {"total_mismatch": 1}, [])
+    evaluations = list(_check_evaluations(raw_key("orders"), "orders", summary, (2, 0), 0))
+    accounting = next(e for e in evaluations if e.check_name == ROW_ACCOUNTING)
+    assert accounting.partition == DAY and not accounting.passed
+    required = next(e for e in evaluations if e.check_name == REQUIRED_COLUMNS)
+    assert required.passed
+    broken = _check_evaluations(raw_key("orders"), "orders", summary, (2, 1), 1)
+    assert [e.passed for e in broken if e.check_name in (ROW_ACCOUNTING, REQUIRED_COLUMNS)] == [
+        True,
+        False,
+    ]
+
+
+# 4. Run manifests tie the copy to the load -------------------------------------------------
+
+
+def _delete_processing_file(env):
+    key = H11 + "b.csv"
+    (env.processing / key).unlink()
+    return [f"{env.processing}/{key}", "missing from the processing zone"]
+
+
+def _change_processing_file(env):
+    key = H10 + "a.csv"
+    (env.processing / key).write_text(csv(order("forged", "2024-01-01T10:00:00")))
+    return [f"{env.processing}/{key}", "changed since the copy"]
+
+
+def _delete_manifest(env):
+    key = manifest_key("orders", DAY)
+    assert key == "_manifests/orders/date=2024-01-01.json"
+    (env.processing / key).unlink()
+    return [f"{env.processing}/{key}", "no manifest"]
 
 
 @pytest.mark.parametrize(
-    "key", [HOUR + "../../../../x.csv", "orders/date=2024-01-02/hour=10/a.csv", "x'; drop--.csv"]
+    "tamper", [_delete_processing_file, _change_processing_file, _delete_manifest]
 )
-def test_keys_outside_the_run_are_rejected(pipeline_env, key):
-    result = ingest(
-        "orders",
-        "2024-01-01-10:00",
-        run_config={"ops": {"processing__orders": {"config": {"keys": [key]}}}},
-        raise_on_error=False,
+def test_load_reads_exactly_the_manifest_or_fails_naming_the_key(pipeline_env, tamper):
+    pipeline_env.write(
+        H10 + "a.csv",
+        csv(order("o1", "2024-01-01T10:00:00"), order("o2", "2024-01-01T10:30:00")),
     )
+    pipeline_env.write(H11 + "b.csv", csv(order("o3", "2024-01-01T11:00:00")))
+    ingest("orders", DAY)
+    before = fingerprints(pipeline_env.duckdb)
+    assert len(orders_rows(pipeline_env)) == 3
+
+    expected = tamper(pipeline_env)
+    result = ingest("orders", DAY, raise_on_error=False, selection=[raw_key("orders")])
+
     assert not result.success
-    assert not pipeline_env.processing.exists()
+    assert not result.asset_materializations_for_node("processing__order_files")  # not re-copied
+    assert not result.asset_materializations_for_node("raw__orders")
+    message = failure_message(result)
+    for part in expected:
+        assert part in message
+    assert restarts(result) == 0  # never retried: re-reading cannot fix it
+    assert fingerprints(pipeline_env.duckdb) == before  # no empty or forged day loaded
+
+    # re-running the copy heals it
+    ingest("orders", DAY)
+    assert fingerprints(pipeline_env.duckdb) == before
 
 
-def test_no_overwrite_mode_skips_and_reports(pipeline_env):
-    pipeline_env.write(HOUR + "a.csv", HEADER + "o1,c1,s01,2024-01-01T10:00:00,100,8,108,\n")
-    config = {"ops": {"processing__orders": {"config": {"replace": False}}}}
-    first = ingest("orders", "2024-01-01-10:00", run_config=config)
-    second = ingest("orders", "2024-01-01-10:00", run_config=config)
-    meta = [
-        r.asset_materializations_for_node("processing__orders")[0].metadata for r in (first, second)
+def test_quiet_day_is_an_empty_partition_with_an_empty_manifest(pipeline_env):
+    pipeline_env.write(H10 + "a.csv", csv(order("o1", "2024-01-01T10:00:00")))
+    ingest("orders", DAY)
+    before = fingerprints(pipeline_env.duckdb)
+
+    result = ingest("orders", "2024-01-02")  # nothing landed at all that day
+    assert result.success
+    manifest = json.loads(
+        (pipeline_env.processing / manifest_key("orders", "2024-01-02")).read_text()
+    )
+    assert (manifest["partition"], manifest["files"], manifest["complete"]) == (
+        "2024-01-02",
+        [],
+        True,
+    )
+    copy = day_metadata(result, "processing__order_files")["2024-01-02"]
+    assert (copy["files"], copy["keys"], copy["retracted"]) == (0, [], [])
+    meta = day_metadata(result, "raw__orders")["2024-01-02"]
+    assert (meta["files"], meta["rows_read"], meta["rows_loaded"], meta["dagster/row_count"]) == (
+        0,
+        0,
+        0,
+        0,
+    )
+    assert all(day_checks(result)[(c, "2024-01-02")].passed for c in CHECKS)
+    assert orders_rows(pipeline_env, "2024-01-02") == []
+    assert fingerprints(pipeline_env.duckdb) == before  # the other day is untouched
+
+
+def test_today_is_a_partition_that_is_not_complete(pipeline_env):
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    result = ingest("orders", today)
+    assert day_metadata(result, "processing__order_files")[today]["landing_complete"] is False
+    assert day_metadata(result, "raw__orders")[today]["landing_complete"] is False
+    done = ingest("orders", DAY)
+    assert day_metadata(done, "raw__orders")[DAY]["landing_complete"] is True
+
+
+# 5. Retractions ---------------------------------------------------------------------------
+
+
+def test_retracted_landing_file_disappears_from_the_day(pipeline_env):
+    pipeline_env.write(
+        H10 + "part-000.csv",
+        csv(order("o1", "2024-01-01T10:15:00"), order("o2", "2024-01-01T10:20:00", total=1)),
+    )
+    retracted = H10 + "part-001.csv"
+    pipeline_env.write(
+        retracted,
+        csv(
+            order("o1", "2024-01-01T10:15:00", 200, "c2", updated="2024-01-01T12:00:00Z"),
+            order("o3", "2024-01-01T10:30:00", -5),
+        ),
+    )
+    other_day = "orders/date=2024-01-02/hour=08/a.csv"
+    pipeline_env.write(other_day, csv(order("p1", "2024-01-02T08:00:00")))
+    ingest("orders", DAY, "2024-01-02")
+    assert [r[:3] for r in orders_rows(pipeline_env, DAY)] == [("o1", "c2", 216)]
+    assert quarantine_rows(pipeline_env) == [
+        (DAY, H10 + "part-000.csv", 2, "superseded_duplicate"),
+        (DAY, H10 + "part-000.csv", 3, "total_mismatch"),
+        (DAY, retracted, 3, "negative_amount"),
     ]
-    assert [(m["copied"].value, m["skipped"].value) for m in meta] == [(1, 0), (0, 1)]
+    day_two = orders_rows(pipeline_env, "2024-01-02")
+
+    (pipeline_env.landing / retracted).unlink()
+    result = ingest("orders", DAY)
+
+    # the original o1 is back; nothing of the retracted file is left anywhere
+    assert orders_rows(pipeline_env, DAY) == [("o1", "c1", 108, H10 + "part-000.csv", DAY)]
+    assert quarantine_rows(pipeline_env) == [(DAY, H10 + "part-000.csv", 3, "total_mismatch")]
+    assert not (pipeline_env.processing / retracted).exists()
+    copy = day_metadata(result, "processing__order_files")[DAY]
+    assert copy["retracted"] == [retracted]
+    assert copy["keys"] == [H10 + "part-000.csv"]
+    manifest = json.loads((pipeline_env.processing / manifest_key("orders", DAY)).read_text())
+    assert [f["key"] for f in manifest["files"]] == [H10 + "part-000.csv"]
+    assert orders_rows(pipeline_env, "2024-01-02") == day_two
+
+    # retracting the last file leaves an empty day, not the old rows
+    (pipeline_env.landing / H10 / "part-000.csv").unlink()
+    result = ingest("orders", DAY)
+    assert day_metadata(result, "processing__order_files")[DAY]["retracted"] == [
+        H10 + "part-000.csv"
+    ]
+    assert orders_rows(pipeline_env, DAY) == [] and quarantine_rows(pipeline_env) == []
+    assert day_metadata(result, "raw__orders")[DAY]["rows_read"] == 0
+    assert orders_rows(pipeline_env, "2024-01-02") == day_two
 
 
-def test_copy_metadata_lists_files_only_for_one_partition(pipeline_env):
-    """A range run's metadata is copied into every partition: counts and a digest, no lists."""
-    body = HEADER + "o1,c1,s01,2024-01-01T10:00:00,100,8,108,\n"
-    pipeline_env.write(HOUR + "a.csv", body)
-    pipeline_env.write("orders/date=2024-01-01/hour=11/b.csv", body.replace("T10", "T11"))
-    one = ingest("orders", "2024-01-01-10:00").asset_materializations_for_node("processing__orders")
-    sha = hashlib.sha256(body.encode()).hexdigest()
-    assert one[0].metadata["keys"].value == [HOUR + "a.csv"]
-    assert one[0].metadata["sha256"].value == {HOUR + "a.csv": sha}
-    digest = hashlib.sha256(f"{HOUR}a.csv\t{sha}\n".encode()).hexdigest()
-    assert one[0].metadata["inputs_sha256"].value == digest
+# 6. Per-partition truth -------------------------------------------------------------------
 
-    both = ingest("orders", "2024-01-01-10:00", "2024-01-01-11:00")
-    mats = both.asset_materializations_for_node("processing__orders")
-    assert [m.partition for m in mats] == ["2024-01-01-10:00", "2024-01-01-11:00"]
-    for m in mats:
-        assert "keys" not in m.metadata and "sha256" not in m.metadata
-        assert (m.metadata["partitions"].value, m.metadata["copied"].value) == (2, 2)
-    digests = {m.metadata["inputs_sha256"].value for m in mats}
-    assert len(digests) == 1 and digests != {one[0].metadata["inputs_sha256"].value}
+
+def test_range_run_records_each_days_own_metadata_and_checks(pipeline_env, monkeypatch):
+    d2 = "2024-01-02"
+    day1 = {
+        H10 + "a.csv": csv(order("a1", "2024-01-01T10:00:00"), order("a2", "2024-01-01T10:01:00")),
+        H11 + "b.csv": csv(order("a3", "2024-01-01T11:00:00")),
+    }
+    day2 = {
+        "orders/date=2024-01-02/hour=09/a.csv": csv(
+            *(order(f"b{i}", f"2024-01-02T09:0{i}:00") for i in range(3))
+        ),
+        "orders/date=2024-01-02/hour=20/a.csv": csv(
+            order("b3", "2024-01-02T20:00:00"), order("b4", "2024-01-02T20:01:00")
+        ),
+    }
+    for key, body in {**day1, **day2}.items():
+        pipeline_env.write(key, body)
+    result = ingest("orders", DAY, d2)
+
+    raw = day_metadata(result, "raw__orders")
+    assert set(raw) == {DAY, d2}
+    for day, n in ((DAY, 3), (d2, 5)):
+        assert (raw[day]["files"], raw[day]["rows_read"], raw[day]["rows_loaded"]) == (2, n, n)
+        assert raw[day]["dagster/row_count"] == n
+    copy = day_metadata(result, "processing__order_files")
+    assert set(copy) == {DAY, d2}
+    for day, files in ((DAY, day1), (d2, day2)):
+        assert copy[day]["files"] == 2
+        assert copy[day]["keys"] == sorted(files)
+        assert set(copy[day]["sha256"]) == set(files)
+        assert copy[day]["bytes"] == sum(len(b) for b in files.values())
+    assert copy[DAY]["inputs_sha256"] != copy[d2]["inputs_sha256"]
+    checks = day_checks(result)
+    assert checks[(ROW_ACCOUNTING, DAY)].metadata["rows_read"].value == 3
+    assert checks[(ROW_ACCOUNTING, d2)].metadata["rows_read"].value == 5
+
+    # day 2 turns bad: only its quarantine-rate evaluation fails, and it blocks the run
+    monkeypatch.setenv("PIPELINE_QUARANTINE_FAIL_RATE", "0.2")
+    pipeline_env.write(
+        "orders/date=2024-01-02/hour=20/a.csv",
+        csv(order("b3", "2024-01-02T20:00:00", -1), order("b4", "2024-01-02T21:01:00")),
+    )
+    result = ingest("orders", DAY, d2, raise_on_error=False)
+    assert not result.success
+    assert "quarantine_rate_below_threshold" in failure_message(result)
+    checks = day_checks(result)
+    assert set(checks) == {(c, d) for c in CHECKS for d in (DAY, d2)}
+    failed = {k for k, e in checks.items() if not e.passed}
+    assert failed == {(QUARANTINE_RATE, d2)}
+    assert checks[(QUARANTINE_RATE, d2)].severity.value == "ERROR"
+    assert checks[(QUARANTINE_RATE, d2)].metadata["invalid_rows"].value == 2
+    assert checks[(QUARANTINE_RATE, DAY)].metadata["invalid_rows"].value == 0
+    raw = day_metadata(result, "raw__orders")
+    assert (raw[d2]["rows_read"], raw[d2]["rows_loaded"], raw[d2]["rows_quarantined"]) == (5, 3, 2)
+    assert (raw[DAY]["rows_read"], raw[DAY]["rows_loaded"]) == (3, 3)
+
+
+# 7. Failures ------------------------------------------------------------------------------
+
+
+def test_unreadable_file_fails_naming_file_and_line_and_changes_nothing(pipeline_env):
+    pipeline_env.write(H10 + "a.csv", csv(order("o1", "2024-01-01T10:00:00")))
+    ingest("orders", DAY)
+    before = fingerprints(pipeline_env.duckdb)
+    bad = HEADER.encode() + b"o2,Jos\xe9,,x,1,0,1,\n"
+    pipeline_env.write(H11 + "b.csv", bad)
+    pipeline_env.write(H11 + "c.csv", csv(order("o3", "2024-01-01T11:00:00")))
+
+    result = ingest("orders", DAY, raise_on_error=False)
+
+    assert not result.success
+    assert f"{H11}b.csv: line 2: not valid UTF-8" in failure_message(result)
+    assert restarts(result) == 0
+    assert fingerprints(pipeline_env.duckdb) == before
+    assert (pipeline_env.landing / H11 / "b.csv").read_bytes() == bad
 
 
 def test_hostile_file_names_are_loaded_as_data(pipeline_env):
-    name = HOUR + "o'brien; drop table raw.orders; --.csv"
-    pipeline_env.write(name, HEADER + "o'1,c1,s01,2024-01-01T10:00:00,100,8,108,\n")
-    ingest("orders", "2024-01-01-10:00")
-    assert query(pipeline_env.duckdb, "select order_id, _source_key from raw.orders") == [
-        ("o'1", name)
+    names = [
+        H10 + "o'brien; drop table raw.orders; --.csv",
+        H10 + "$(touch pwned) ünï 名前 %s.csv",
     ]
-
-
-def test_accounting_check_fails_when_warehouse_disagrees():
-    summary = PartitionSummary("2024-01-01-10:00", 3, 2, {"total_mismatch": 1}, [])
-    results = list(
-        _materialization_and_checks("orders", [summary], {"2024-01-01-10:00": (2, 0)}, {})
-    )
-    accounting = next(r for r in results if isinstance(r, dg.AssetCheckResult))
-    assert accounting.check_name == ROW_ACCOUNTING and not accounting.passed
-
-
-def test_s3_landing_and_processing(pipeline_env, s3_env, monkeypatch):
-    client = s3_env()
-    client.create_bucket(Bucket="shop")
-    client.put_object(
-        Bucket="shop",
-        Key="landing/" + HOUR + "a.csv",
-        Body=(HEADER + "o1,c1,s01,2024-01-01T10:00:00,100,8,108,\n").encode(),
-    )
-    monkeypatch.setenv("PIPELINE_LANDING_URI", "s3://shop/landing")
-    monkeypatch.setenv("PIPELINE_PROCESSING_URI", "s3://shop/processing")
-    result = ingest("orders", "2024-01-01-10:00")
-    meta = result.asset_materializations_for_node("processing__orders")[0].metadata
-    assert meta["copied"].value == 1
-    copied = client.get_object(Bucket="shop", Key="processing/" + HOUR + "a.csv")["Body"].read()
-    assert copied.startswith(b"order_id,")
-    assert query(pipeline_env.duckdb, "select order_id, order_total from raw.orders") == [
-        ("o1", 108)
+    for i, name in enumerate(names):
+        pipeline_env.write(name, csv(order(f"o'{i}", "2024-01-01T10:00:00")))
+    result = ingest("orders", DAY)
+    assert query(
+        pipeline_env.duckdb, "select order_id, _source_key from raw.orders order by 1"
+    ) == [
+        ("o'0", names[0]),
+        ("o'1", names[1]),
     ]
+    assert day_metadata(result, "processing__order_files")[DAY]["keys"] == sorted(names)
+    assert not (pipeline_env.root / "pwned").exists()
 
 
 def test_transient_read_failures_are_retried_to_the_same_result(pipeline_env, monkeypatch):
-    seed_landing(LocalStore(pipeline_env.landing), date(2024, 1, 1), date(2024, 1, 1), 100)
-    ingest("orders", "2024-01-01-09:00", "2024-01-01-12:00")
+    seed_landing(LocalStore(pipeline_env.landing), date(2024, 1, 1), date(2024, 1, 1), 60)
+    ingest("orders", DAY)
     clean = fingerprints(pipeline_env.duckdb)
     pipeline_env.duckdb.unlink()
+    shutil.rmtree(pipeline_env.processing)
 
     real_read, failures = LocalStore.read, []
 
@@ -236,7 +497,85 @@ def test_transient_read_failures_are_retried_to_the_same_result(pipeline_env, mo
         return real_read(self, key)
 
     monkeypatch.setattr(LocalStore, "read", flaky_read)
-    result = ingest("orders", "2024-01-01-09:00", "2024-01-01-12:00")
-    retries = [e for e in result.all_events if e.event_type_value == "STEP_RESTARTED"]
-    assert len(failures) == 2 and len(retries) == 2
+    result = ingest("orders", DAY)
+    assert len(failures) == 2 and restarts(result) == 2
     assert fingerprints(pipeline_env.duckdb) == clean
+
+
+def test_permission_error_fails_at_once_naming_the_path(pipeline_env, monkeypatch):
+    pipeline_env.write(H10 + "a.csv", csv(order("o1", "2024-01-01T10:00:00")))
+    ingest("orders", DAY)
+    before = fingerprints(pipeline_env.duckdb)
+    pipeline_env.write(H11 + "locked.csv", csv(order("o2", "2024-01-01T11:00:00")))
+    real_read, calls = LocalStore.read, []
+
+    def denied(self, key):
+        if key.endswith("locked.csv"):
+            calls.append(key)
+            raise PermissionError(13, "Permission denied", str(self.root / key))
+        return real_read(self, key)
+
+    monkeypatch.setattr(LocalStore, "read", denied)
+    result = ingest("orders", DAY, raise_on_error=False)
+
+    assert not result.success
+    assert restarts(result) == 0 and len(calls) == 1
+    assert f"{pipeline_env.landing}/{H11}locked.csv: Permission denied" in failure_message(result)
+    assert fingerprints(pipeline_env.duckdb) == before
+
+
+# 8. S3 ------------------------------------------------------------------------------------
+
+
+def test_s3_landing_and_processing_load_the_same_rows_and_honour_retractions(
+    pipeline_env, s3_env, monkeypatch
+):
+    files = {
+        H10 + "a.csv": csv(
+            order("o1", "2024-01-01T10:00:00"), order("o2", "2024-01-01T10:05:00", total=7)
+        ),
+        H11 + "b.csv": csv(order("o1", "2024-01-01T11:00:00", 300, "c9")),
+    }
+    for key, body in files.items():
+        pipeline_env.write(key, body)
+    ingest("orders", DAY)
+    local = fingerprints(pipeline_env.duckdb)
+    pipeline_env.duckdb.unlink()
+
+    client = s3_env()
+    suffix = uuid.uuid4().hex[:12]
+    landing, processing = f"landing-{suffix}", f"processing-{suffix}"
+    for bucket in (landing, processing):
+        client.create_bucket(Bucket=bucket)
+    for key, body in files.items():
+        client.put_object(Bucket=landing, Key=f"in/{key}", Body=body.encode())
+    monkeypatch.setenv("PIPELINE_LANDING_URI", f"s3://{landing}/in")
+    monkeypatch.setenv("PIPELINE_PROCESSING_URI", f"s3://{processing}")
+
+    result = ingest("orders", DAY)
+    assert fingerprints(pipeline_env.duckdb) == local
+    mkey = "_manifests/orders/date=2024-01-01.json"
+    manifest = json.loads(client.get_object(Bucket=processing, Key=mkey)["Body"].read())
+    assert [f["key"] for f in manifest["files"]] == [H10 + "a.csv", H11 + "b.csv"]
+    assert manifest["files"] == [
+        {"key": k, "size": len(files[k]), "sha256": v}
+        for k, v in day_metadata(result, "processing__order_files")[DAY]["sha256"].items()
+    ]
+    stored = {o["Key"] for o in client.list_objects_v2(Bucket=processing)["Contents"]}
+    assert {H10 + "a.csv", H11 + "b.csv", mkey} <= stored
+
+    client.delete_object(Bucket=landing, Key=f"in/{H11}b.csv")
+    result = ingest("orders", DAY)
+    assert day_metadata(result, "processing__order_files")[DAY]["retracted"] == [H11 + "b.csv"]
+    stored = {o["Key"] for o in client.list_objects_v2(Bucket=processing)["Contents"]}
+    assert H11 + "b.csv" not in stored and H10 + "a.csv" in stored
+    assert orders_rows(pipeline_env) == [("o1", "c1", 108, H10 + "a.csv", DAY)]
+    assert quarantine_rows(pipeline_env) == [(DAY, H10 + "a.csv", 3, "total_mismatch")]
+
+
+def test_asset_keys_and_ops():
+    from pipeline_assets.defs.ingest.assets import orders_assets
+
+    assert files_key("orders").to_user_string() == "processing/order_files"
+    assert raw_key("customers").to_user_string() == "raw/customers"
+    assert [a.op.name for a in orders_assets] == ["processing__order_files", "raw__orders"]

@@ -15,8 +15,9 @@ import pytest
 import snowflake.connector
 
 from pipeline_assets.defs.transform.project import DBT_PROJECT_DIR, dbt_executable
+from pipeline_assets.lib.contract import partition_of_key
 from pipeline_assets.lib.validate import validate_partition
-from pipeline_assets.lib.warehouse import SnowflakeDb, load_partitions
+from pipeline_assets.lib.warehouse import SnowflakeDb, load_partition
 
 HEADER = "order_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total,updated_at\n"
 RUNNER = Path(__file__).with_name("fakesnow_dbt.py")
@@ -51,12 +52,8 @@ def _load(db_dir: Path, files: dict[str, str]) -> None:
         conn.cursor().execute("use database SHOP")
         db = SnowflakeDb(conn)
         for key, text in files.items():
-            dataset, pk = (
-                ("orders", key.split("date=")[1][:10] + "-" + key.split("hour=")[1][:2] + ":00")
-                if key.startswith("orders/")
-                else ("customers", key.split("date=")[1][:10])
-            )
-            load_partitions(db, [validate_partition(dataset, pk, [(key, text.encode())])])
+            dataset, pk = partition_of_key(key)
+            load_partition(db, validate_partition(dataset, pk, [(key, text.encode())]))
         conn.close()
 
 

@@ -5,11 +5,11 @@ import pytest
 import snowflake.connector
 
 from pipeline_assets.lib.validate import validate_partition
-from pipeline_assets.lib.warehouse import SnowflakeDb, load_partitions, partition_counts
+from pipeline_assets.lib.warehouse import SnowflakeDb, load_partition, partition_counts
 
 HEADER = "order_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total,updated_at\n"
 KEY = "orders/date=2024-01-01/hour=10/a.csv"
-PK = "2024-01-01-10:00"
+PK = "2024-01-01"
 
 
 @pytest.fixture
@@ -26,12 +26,55 @@ def test_partition_replace_is_exact_on_snowflake_dialect(sf):
     text = (
         HEADER + "o1,c1,s01,2024-01-01T10:00:00,100,8,108,\no'2,c2,,2024-01-01T10:30:00Z,5,0,6,\n"
     )
-    load_partitions(sf, [validate_partition("orders", PK, [(KEY, text.encode())])])
+    load_partition(sf, validate_partition("orders", PK, [(KEY, text.encode())]))
     fixed = text.replace("5,0,6", "5,0,5").replace("o1,c1", "o1,c9")
-    load_partitions(sf, [validate_partition("orders", PK, [(KEY, fixed.encode())])])
-    load_partitions(sf, [validate_partition("orders", PK, [(KEY, fixed.encode())])])
+    load_partition(sf, validate_partition("orders", PK, [(KEY, fixed.encode())]))
+    load_partition(sf, validate_partition("orders", PK, [(KEY, fixed.encode())]))
     rows = sf.execute("select order_id, customer_id, order_total from raw.orders order by 1")
     assert rows == [("o'2", "c2", 5), ("o1", "c9", 108)]
     assert partition_counts(sf, "orders", [PK]) == {PK: (2, 0)}
     quarantine = sf.execute("select count(*) from raw.quarantine")
     assert quarantine == [(0,)]
+
+
+def test_a_day_is_replaced_whole_and_other_days_are_untouched_on_snowflake_dialect(sf):
+    """A day = all its hour files; reloading it without one hour drops exactly those rows."""
+    day1 = {
+        "orders/date=2024-01-01/hour=09/a.csv": HEADER + "o1,c1,s01,2024-01-01T09:00:00,100,8,108,\n",
+        "orders/date=2024-01-01/hour=10/a.csv": HEADER
+        + "o2,c2,s01,2024-01-01T10:00:00,5,0,5,\n"
+        + "o3,c3,s01,2024-01-01T09:59:59,5,0,5,\n",  # outside its hour folder
+        # The same order again an hour later: the later hour wins within the day.
+        "orders/date=2024-01-01/hour=11/a.csv": HEADER + "o1,c9,s02,2024-01-01T11:00:00,100,8,108,\n",
+    }
+    day2 = {"orders/date=2024-01-02/hour=00/a.csv": HEADER + "o4,c4,,2024-01-02T00:00:00,1,0,1,\n"}
+
+    def load(day: str, files: dict[str, str]) -> None:
+        encoded = [(k, v.encode()) for k, v in sorted(files.items())]
+        load_partition(sf, validate_partition("orders", day, encoded))
+
+    load("2024-01-01", day1)
+    load("2024-01-02", day2)
+    rows = sf.execute("select order_id, customer_id, _partition from raw.orders order by 1")
+    assert rows == [("o1", "c9", "2024-01-01"), ("o2", "c2", "2024-01-01"), ("o4", "c4", "2024-01-02")]
+    reasons = sf.execute(
+        "select _partition, source_key, reason_code from raw.quarantine order by 2, 3"
+    )
+    assert reasons == [
+        ("2024-01-01", "orders/date=2024-01-01/hour=09/a.csv", "superseded_duplicate"),
+        ("2024-01-01", "orders/date=2024-01-01/hour=10/a.csv", "outside_partition_hour"),
+    ]
+    assert partition_counts(sf, "orders", ["2024-01-01", "2024-01-02"]) == {
+        "2024-01-01": (2, 2),
+        "2024-01-02": (1, 0),
+    }
+
+    # Hour 10's file is retracted: the reloaded day loses its rows, day 2 keeps its own.
+    del day1["orders/date=2024-01-01/hour=10/a.csv"]
+    load("2024-01-01", day1)
+    rows = sf.execute("select order_id, _partition from raw.orders order by 1")
+    assert rows == [("o1", "2024-01-01"), ("o4", "2024-01-02")]
+    assert partition_counts(sf, "orders", ["2024-01-01", "2024-01-02"]) == {
+        "2024-01-01": (1, 1),
+        "2024-01-02": (1, 0),
+    }

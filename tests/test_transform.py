@@ -1,7 +1,7 @@
 """dbt models as Dagster assets on a real DuckDB file, run by real dbt invocations."""
 
 import shutil
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -10,6 +10,8 @@ import pytest
 from helpers import fingerprints, query
 
 from pipeline_assets.definitions import build_defs
+from pipeline_assets.defs.ingest.assets import files_key, raw_key
+from pipeline_assets.defs.partitions import daily_partitions
 from pipeline_assets.defs.transform.assets import dbt_window_args
 from pipeline_assets.lib.objectstore import LocalStore
 from pipeline_assets.lib.sample import seed_landing
@@ -128,16 +130,46 @@ def test_out_of_order_backfills_and_corrections_equal_a_scratch_build(pipeline_e
         [old],
     )
     assert rows == []  # the row that no longer exists upstream is gone
+
+    # Retract day 4's hour 12 (all its files): re-running the day removes exactly its orders.
+    hour12 = "orders/date=2024-01-04/hour=12/"
+    retracted = query(
+        pipeline_env.duckdb,
+        "select order_id from raw.orders where starts_with(_source_key, ?)",
+        [hour12],
+    )
+    assert len(retracted) > 5
+    day4 = query(
+        pipeline_env.duckdb, "select count(*) from marts.fct_orders where order_date = '2024-01-04'"
+    )
+    shutil.rmtree(pipeline_env.landing / hour12)
+    build(date(2024, 1, 4), date(2024, 1, 4))
+    ids = [o for (o,) in retracted]
+    for table in ("raw.orders", "marts.fct_orders"):
+        assert query(
+            pipeline_env.duckdb,
+            f"select count(*) from {table} where list_contains(?, order_id)",  # noqa: S608
+            [ids],
+        ) == [(0,)]
+    assert query(
+        pipeline_env.duckdb, "select count(*) from marts.fct_orders where order_date = '2024-01-04'"
+    ) == [(day4[0][0] - len(ids),)]
     incremental = dbt_fingerprints(pipeline_env.duckdb)
+    incremental_raw = fingerprints(pipeline_env.duckdb)
 
     # Re-running any day range changes nothing.
     run_range(build_defs(), _dbt_keys(), "2024-01-02", "2024-01-04", dg.DagsterInstance.ephemeral())
     assert dbt_fingerprints(pipeline_env.duckdb) == incremental
 
-    # A from-scratch build of the same landing data is identical.
+    # A from-scratch build of the same landing data is identical, raw tables included.
     pipeline_env.duckdb.unlink()
     build(date(2024, 1, 1), date(2024, 1, 5))
     assert dbt_fingerprints(pipeline_env.duckdb) == incremental
+    assert fingerprints(pipeline_env.duckdb) == incremental_raw
+
+
+def _ingest_keys() -> list[dg.AssetKey]:
+    return [key(ds) for ds in ("orders", "customers") for key in (files_key, raw_key)]
 
 
 def _dbt_keys() -> list[dg.AssetKey]:
@@ -159,31 +191,21 @@ def test_failing_mart_check_blocks_downstream_and_fails_the_run(pipeline_env):
     pipeline_env.write("customers/date=2024-01-01/c.csv", "customer_id,name\nc1,Ann\n")
     defs = build_defs()
     instance = dg.DagsterInstance.ephemeral()
-    for keys, first, last in (
-        (
-            [dg.AssetKey(["processing", "orders"]), dg.AssetKey(["raw", "orders"])],
-            "2024-01-01-00:00",
-            "2024-01-01-23:00",
-        ),
-        (
-            [dg.AssetKey(["processing", "customers"]), dg.AssetKey(["raw", "customers"])],
-            "2024-01-01",
-            "2024-01-01",
-        ),
-    ):
-        assert run_range(defs, keys, first, last, instance).success
+    assert run_range(defs, _ingest_keys(), "2024-01-01", "2024-01-01", instance).success
     result = run_range(defs, _dbt_keys(), "2024-01-01", "2024-01-01", instance)
     assert not result.success
     failed = [c.check_name for c in result.get_asset_check_evaluations() if not c.passed]
-    assert failed == ["column_values_between_fct_orders_order_total__100000__0"]
+    assert failed == ["fct_orders__order_total__between_0_and_100000"]
     built = {e.asset_key for e in result.get_asset_materialization_events()}
     assert dg.AssetKey(["marts", "fct_orders"]) in built
     assert dg.AssetKey(["marts", "orders_daily_summary"]) not in built
-    fct = next(
-        e.materialization.metadata
+    (fct_event,) = [
+        e
         for e in result.get_asset_materialization_events()
         if e.asset_key == dg.AssetKey(["marts", "fct_orders"])
-    )
+    ]
+    assert fct_event.partition == "2024-01-01"
+    fct = fct_event.materialization.metadata
     assert fct["dagster/row_count"].value == 2
     columns = [c.name for c in fct["dagster/column_schema"].value.columns]
     assert columns[:3] == ["order_id", "order_date", "customer_id"]
@@ -197,7 +219,7 @@ def test_failed_raw_check_stops_dbt_in_the_same_run(pipeline_env, monkeypatch):
     monkeypatch.setenv("PIPELINE_QUARANTINE_FAIL_RATE", "0.5")
     pipeline_env.write("customers/date=2024-01-01/c.csv", "customer_id,name\nc1,Ann\n,x\n,y\n")
     defs = build_defs()
-    keys = [dg.AssetKey(["processing", "customers"]), dg.AssetKey(["raw", "customers"])]
+    keys = [files_key("customers"), raw_key("customers")]
     keys += [
         dg.AssetKey(["staging", "stg_shop__customers"]),
         dg.AssetKey(["marts", "dim_customers"]),
@@ -210,17 +232,103 @@ def test_failed_raw_check_stops_dbt_in_the_same_run(pipeline_env, monkeypatch):
         if c.check_name == "quarantine_rate_below_threshold"
     )
     assert not rate.passed and rate.severity == dg.AssetCheckSeverity.ERROR
+    assert rate.partition == "2024-01-01"
     built = {e.asset_key.path[0] for e in result.get_asset_materialization_events()}
     assert built == {"processing", "raw"}
 
 
-def test_a_day_depends_on_exactly_its_24_hours():
-    graph = build_defs().resolve_asset_graph()
-    summary = dg.AssetKey(["staging", "stg_shop__orders"])
-    raw = dg.AssetKey(["raw", "orders"])
-    parents = graph.get_parent_partition_keys_for_child(
-        partition_key="2024-01-03", parent_asset_key=raw, child_asset_key=summary
-    )
-    assert sorted(parents.partitions_subset.get_partition_keys()) == [
-        f"2024-01-03-{h:02d}:00" for h in range(24)
-    ]
+def test_every_asset_shares_one_daily_partitions_definition_and_one_job_holds_them_all():
+    defs = build_defs()
+    graph = defs.resolve_asset_graph()
+    keys = {k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable}
+    assert {k.to_user_string() for k in keys} == {
+        "processing/order_files",
+        "processing/customer_files",
+        "raw/orders",
+        "raw/customers",
+        "staging/stg_shop__orders",
+        "staging/stg_shop__customers",
+        "intermediate/int_orders_deduplicated",
+        "marts/fct_orders",
+        "marts/orders_daily_summary",
+        "marts/dim_customers",
+        "features/customer_features",
+    }
+    for key in keys:
+        assert defs.resolve_assets_def(key).partitions_def == daily_partitions, key
+    assert isinstance(daily_partitions, dg.DailyPartitionsDefinition)
+    assert daily_partitions.end_offset == 1 and daily_partitions.timezone == "UTC"
+    # end_offset=1: today (UTC) is a partition, tomorrow is not yet.
+    today = datetime.now(UTC).date()
+    assert daily_partitions.get_last_partition_key() == f"{today:%Y-%m-%d}"
+
+    # One job can hold every asset (it raises if two partitions definitions were mixed),
+    # and a day of one asset depends on exactly the same day of its parents.
+    job = defs.resolve_implicit_global_asset_job_def()
+    assert job.partitions_def == daily_partitions
+    assert {k for k in job.asset_layer.selected_asset_keys} >= keys
+    for child, parent in (
+        (dg.AssetKey(["raw", "orders"]), files_key("orders")),
+        (dg.AssetKey(["staging", "stg_shop__orders"]), raw_key("orders")),
+        (dg.AssetKey(["features", "customer_features"]), dg.AssetKey(["marts", "fct_orders"])),
+    ):
+        parents = graph.get_parent_partition_keys_for_child(
+            partition_key="2024-01-03", parent_asset_key=parent, child_asset_key=child
+        )
+        assert list(parents.partitions_subset.get_partition_keys()) == ["2024-01-03"]
+
+
+def test_mart_row_counts_are_each_days_own_rows(pipeline_env):
+    """One 2-day dbt run: each day's materialization carries that day's rows, not the table's."""
+    orders = {
+        # day 1: 4 orders, 3 customers (one at the day's last second)
+        "orders/date=2024-01-01/hour=10/a.csv": "o1,c1,s01,2024-01-01T10:00:00,100,8,108,\n"
+        "o2,c1,s01,2024-01-01T10:05:00,200,16,216,\n",
+        "orders/date=2024-01-01/hour=11/a.csv": "o3,c2,s02,2024-01-01T11:00:00,300,24,324,\n",
+        "orders/date=2024-01-01/hour=23/a.csv": "o4,c3,,2024-01-01T23:59:59,50,4,54,\n",
+        # day 2: 1 order, at the day's first second
+        "orders/date=2024-01-02/hour=00/a.csv": "o5,c1,s01,2024-01-02T00:00:00,10,0,10,\n",
+    }
+    for key, rows in orders.items():
+        pipeline_env.write(key, HEADER + rows)
+    customers = "customer_id,name\nc1,Ann\nc2,Bob\nc3,Cy\n"
+    pipeline_env.write("customers/date=2024-01-01/c.csv", customers)
+    pipeline_env.write("customers/date=2024-01-02/c.csv", "customer_id,name\nc1,Ann\n")
+    defs, instance = build_defs(), dg.DagsterInstance.ephemeral()
+    assert run_range(defs, _ingest_keys(), "2024-01-01", "2024-01-02", instance).success
+    result = run_range(defs, _dbt_keys(), "2024-01-01", "2024-01-02", instance)
+    assert result.success
+
+    counts = {
+        (e.asset_key.to_user_string(), e.partition): e.materialization.metadata[
+            "dagster/row_count"
+        ].value
+        for e in result.get_asset_materialization_events()
+        if "dagster/row_count" in e.materialization.metadata
+    }
+    expected = {}
+    for table in ("fct_orders", "orders_daily_summary"):
+        per_day = dict(
+            query(
+                pipeline_env.duckdb,
+                f"select strftime(order_date, '%Y-%m-%d'), count(*) from marts.{table} group by 1",  # noqa: S608
+            )
+        )
+        for day in ("2024-01-01", "2024-01-02"):
+            expected[(f"marts/{table}", day)] = per_day[day]
+    assert expected == {
+        ("marts/fct_orders", "2024-01-01"): 4,
+        ("marts/fct_orders", "2024-01-02"): 1,
+        ("marts/orders_daily_summary", "2024-01-01"): 3,
+        ("marts/orders_daily_summary", "2024-01-02"): 1,
+    }
+    assert {k: v for k, v in counts.items() if k in expected} == expected
+    dedup = {
+        d: counts[("intermediate/int_orders_deduplicated", d)] for d in ("2024-01-01", "2024-01-02")
+    }
+    assert dedup == {"2024-01-01": 4, "2024-01-02": 1}
+    # dim_customers has no day: each partition reports the whole table.
+    whole = query(pipeline_env.duckdb, "select count(*) from marts.dim_customers")[0][0]
+    assert whole == 3
+    assert counts[("marts/dim_customers", "2024-01-01")] == whole
+    assert counts[("marts/dim_customers", "2024-01-02")] == whole

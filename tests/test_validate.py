@@ -3,11 +3,12 @@
 import pytest
 
 from pipeline_assets.lib import validate as v
+from pipeline_assets.lib.contract import ContractError
 from pipeline_assets.lib.validate import FileRejected, validate_partition
 
 HEADER = "order_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total,updated_at\n"
 KEY = "orders/date=2024-01-01/hour=05/a.csv"
-PK = "2024-01-01-05:00"
+PK = "2024-01-01"
 
 
 def run(text: str, key: str = KEY, extra_files=()):
@@ -36,6 +37,13 @@ def test_good_rows_accepted_and_timestamps_normalised():
         ("o1,c1,s01,2024-01-01T05:10:00,-100,8,-92,", v.NEGATIVE_AMOUNT),
         ("o1,c1,s01,2024-01-01T05:10:00,12.5,8,20.5,", v.INVALID_AMOUNT),
         ("o1,c1,s01,2024-01-01T05:10:00,abc,8,108,", v.INVALID_AMOUNT),
+        # ASCII digits only: int() would read these, the contract does not.
+        ("o1,c1,s01,2024-01-01T05:10:00,１０００,0,1000,", v.INVALID_AMOUNT),  # full-width
+        ("o1,c1,s01,2024-01-01T05:10:00,٨٠,0,80,", v.INVALID_AMOUNT),  # Arabic-Indic
+        ("o1,c1,s01,2024-01-01T05:10:00,80,0,٨٠,", v.INVALID_AMOUNT),
+        ("o1,c1,s01,2024-01-01T05:10:00,80,０,80,", v.INVALID_AMOUNT),
+        ("o1,c1,s01,2024-01-01T05:10:00,1_000,0,1000,", v.INVALID_AMOUNT),  # int() reads "1_000"
+        ("o1,c1,s01,2024-01-01T05:10:00,1e3,0,1000,", v.INVALID_AMOUNT),
         ("o1,c1,s01,2024-01-01T05:10:00,100,8,109,", v.TOTAL_MISMATCH),
         ("o1,c1,s01,2024-01-01T05:10:00,999999999999999,0,999999999999999,", v.AMOUNT_OUT_OF_RANGE),
         ("o1,c1,s01,yesterday,100,8,108,", v.INVALID_TIMESTAMP),
@@ -43,6 +51,9 @@ def test_good_rows_accepted_and_timestamps_normalised():
         ("o1,c1,s01,2024-01-01T05:10:00+02:00,100,8,108,", v.NON_UTC_TIMEZONE),
         ("o1,c1,s01,2024-01-01T06:00:00,100,8,108,", v.OUTSIDE_PARTITION),
         ("o1,c1,s01,2024-01-01T04:59:59Z,100,8,108,", v.OUTSIDE_PARTITION),
+        # Inside the day but not the file's hour folder: the hour rule holds per file.
+        ("o1,c1,s01,2024-01-01T12:00:00,100,8,108,", v.OUTSIDE_PARTITION),
+        ("o1,c1,s01,2024-01-02T05:10:00,100,8,108,", v.OUTSIDE_PARTITION),
         (",c1,s01,2024-01-01T05:10:00,100,8,108,", v.MISSING_VALUE),
         ("o1,,s01,2024-01-01T05:10:00,100,8,108,", v.MISSING_VALUE),
         ("o1,c1,s01,2024-01-01T05:10:00,100,8,108", v.MALFORMED_ROW),
@@ -139,3 +150,96 @@ def test_customers_rules():
     )
     assert [row[:2] for row in r.accepted] == [("c1", "Ann B")]
     assert reasons(r) == [(2, v.SUPERSEDED), (3, v.MISSING_VALUE)]
+
+
+def test_plus_sign_and_padding_are_ascii_integers():
+    r = run(HEADER + "o1,c1,s01,2024-01-01T05:00:00, +100 ,8,108,\n")
+    assert not r.quarantined and r.accepted[0][4:7] == (100, 8, 108)
+
+
+H = "orders/date=2024-01-01/hour={:02d}/{}"
+
+
+def test_a_day_checks_each_file_against_its_own_hour_folder():
+    files = [
+        (H.format(h, "a.csv"), (HEADER + f"o{h},c1,s01,2024-01-01T{h:02d}:30:00,1,0,1,\n").encode())
+        for h in range(24)
+    ]
+    # 07:30 is inside the day but in the 08 folder: quarantined, naming that file and line.
+    files.append(
+        (H.format(8, "b.csv"), (HEADER + "x,c1,s01,2024-01-01T07:30:00,1,0,1,\n").encode())
+    )
+    r = validate_partition("orders", PK, files)
+    assert sorted(row[0] for row in r.accepted) == sorted(f"o{h}" for h in range(24))
+    assert [(q.source_key, q.line_number, q.reason_code) for q in r.quarantined] == [
+        (H.format(8, "b.csv"), 2, v.OUTSIDE_PARTITION)
+    ]
+    assert r.rows_read == 25 and len(r.files) == 25
+    assert {row[-2] for row in r.accepted} == {H.format(h, "a.csv") for h in range(24)}
+
+
+def test_dedup_spans_the_whole_day_and_a_later_hour_wins_a_tie():
+    early = HEADER + "o1,c-early,s01,2024-01-01T03:00:00,1,0,1,\n"
+    late = HEADER + "o1,c-late,s01,2024-01-01T14:00:00,1,0,1,\n"
+    # Given in reverse order: lexical key order decides, so hour=14 is the later file.
+    r = validate_partition(
+        "orders",
+        PK,
+        [(H.format(14, "a.csv"), late.encode()), (H.format(3, "z.csv"), early.encode())],
+    )
+    assert [(row[0], row[1], row[-2]) for row in r.accepted] == [
+        ("o1", "c-late", H.format(14, "a.csv"))
+    ]
+    assert [(q.source_key, q.reason_code) for q in r.quarantined] == [
+        (H.format(3, "z.csv"), v.SUPERSEDED)
+    ]
+    assert "superseded by " + H.format(14, "a.csv") + " line 2" == r.quarantined[0].reason_detail
+
+
+def test_a_greater_updated_at_beats_a_later_hour():
+    early = HEADER + "o1,c-early,s01,2024-01-01T03:00:00,1,0,1,2024-01-01T20:00:00\n"
+    late = HEADER + "o1,c-late,s01,2024-01-01T14:00:00,1,0,1,2024-01-01T15:00:00\n"
+    r = validate_partition(
+        "orders",
+        PK,
+        [(H.format(3, "a.csv"), early.encode()), (H.format(14, "a.csv"), late.encode())],
+    )
+    assert [row[1] for row in r.accepted] == ["c-early"]
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "a.csv",  # no folder at all
+        "orders/date=2024-01-01/a.csv",  # no hour folder
+        "orders/date=2024-01-01/hour=24/a.csv",  # no such hour
+        "orders/date=2024-01-01/hour=05/a.txt",
+        "customers/date=2024-01-01/a.csv",  # a customers key given as orders
+        "orders/date=2024-01-02/hour=05/a.csv",  # another day's file
+    ],
+)
+def test_orders_files_must_have_real_orders_keys_of_the_day(key):
+    with pytest.raises(ContractError) as e:
+        validate_partition("orders", PK, [(KEY, HEADER.encode()), (key, HEADER.encode())])
+    assert key in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["c.csv", "customers/date=2024-01-02/c.csv", "orders/date=2024-01-01/hour=05/c.csv"],
+)
+def test_customers_files_must_be_customers_keys_of_the_day(key):
+    with pytest.raises(ContractError) as e:
+        validate_partition("customers", PK, [(key, b"customer_id,name\nc1,Ann\n")])
+    assert key in str(e.value)
+
+
+@pytest.mark.parametrize("pk", ["2024-01-01-05:00", "2024-01-01\n", "２０２４-０１-０１", ""])
+def test_partition_key_must_be_a_day(pk):
+    with pytest.raises(ContractError, match="invalid daily partition key"):
+        validate_partition("orders", pk, [(KEY, HEADER.encode())])
+
+
+def test_an_empty_day_is_valid():
+    r = validate_partition("orders", PK, [])
+    assert (r.rows_read, r.accepted, r.quarantined, r.files) == (0, [], [], [])

@@ -1,16 +1,40 @@
-"""`pipeline verify`: the comparison, the re-run plan, and a real run that finds no change."""
+"""`pipeline verify`: the comparison, the re-run plan, and real runs that find (no) change."""
 
+import os
+import subprocess
+import sys
 from datetime import date
 
 import dagster as dg
 import pytest
+from helpers import query
 
 from pipeline_assets.definitions import build_defs
 from pipeline_assets.defs.automation.verify import VerifyConfig, verify_job, verify_range
 from pipeline_assets.lib.objectstore import LocalStore
 from pipeline_assets.lib.sample import seed_landing
 from pipeline_assets.runner import backfill
-from pipeline_assets.verify import compare, render, rerun_plan
+from pipeline_assets.verify import compare, render, rerun_plan, verify
+
+
+def pipeline(*args: str) -> subprocess.CompletedProcess:
+    """The `pipeline` console script as a user runs it, with this test's environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline_assets.cli", *args],
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def report_lines(report: str) -> list[str]:
+    """The table rows of a rendered report (without its header and summary line)."""
+    return report.strip().splitlines()[1:-1]
+
+
+def differences(report: str) -> set[tuple[str, str]]:
+    return {tuple(line.split()[:2]) for line in report_lines(report) if line.endswith(" NO")}
 
 
 def test_rerun_plan_mixes_a_single_run_with_shuffled_days_some_twice():
@@ -51,17 +75,22 @@ def test_verify_job_passes_on_a_rerun_and_names_a_partition_that_changed(pipelin
     passed = verify_job.execute_in_process(run_config=config, instance=instance)
     output = next(e for e in passed.all_events if e.is_successful_output).step_output_data
     report = output.metadata["report"].value
-    assert passed.output_for_node("verify_idempotency") > 25  # 24 hours of raw.orders alone
     assert output.metadata["different"].value == 0
-    for table in (
-        "raw.orders",
-        "raw.quarantine",
-        "marts.orders_daily_summary",
-        "features.customer_features",
-    ):
-        assert table in report
+    # One row per table and day (the day grain), dim_customers as a whole table.
+    compared = {tuple(line.split()[:2]) for line in report_lines(report)}
+    assert compared == {
+        ("raw.orders", "2024-01-01"),
+        ("raw.customers", "2024-01-01"),
+        ("raw.quarantine", "2024-01-01"),
+        ("intermediate.int_orders_deduplicated", "2024-01-01"),
+        ("marts.fct_orders", "2024-01-01"),
+        ("marts.orders_daily_summary", "2024-01-01"),
+        ("marts.dim_customers", "*"),
+        ("features.customer_features", "2024-01-01"),
+    }
+    assert passed.output_for_node("verify_idempotency") == len(compared)
 
-    # A file re-landed with different content: the re-run changes that hour, and verify says so.
+    # A file re-landed with different content: the re-run changes that day, and verify says so.
     hour = sorted(pipeline_env.landing.glob("orders/date=2024-01-01/hour=10/*.csv"))[0]
     hour.write_text(hour.read_text().replace(",s01,", ",s02,"))
     failed = verify_job.execute_in_process(
@@ -69,5 +98,46 @@ def test_verify_job_passes_on_a_rerun_and_names_a_partition_that_changed(pipelin
     )
     assert not failed.success
     failure = next(e for e in failed.all_events if e.is_step_failure).step_failure_data
-    assert "raw.orders 2024-01-01-10:00" in failure.user_failure_data.description
+    assert "raw.orders 2024-01-01" in failure.user_failure_data.description
     assert failure.user_failure_data.metadata["different"].value >= 1
+
+
+@pytest.mark.slow
+def test_verify_reports_a_retraction_that_was_not_applied_then_passes(pipeline_env):
+    """A landing file deleted after its day was loaded: the warehouse still holds its rows.
+
+    Verify's re-run applies the retraction, so it reports raw.orders of exactly that day
+    (and exits 1); the next verify finds nothing left to change.
+    """
+    seed_landing(LocalStore(pipeline_env.landing), date(2024, 1, 1), date(2024, 1, 2), 100)
+    defs = build_defs()
+    with dg.DagsterInstance.from_config(str(pipeline_env.dagster_home)) as instance:
+        report = backfill(
+            date(2024, 1, 1), date(2024, 1, 2), echo=lambda _: None, defs=defs, instance=instance
+        )
+    assert report.ok, report.errors
+    key = "orders/date=2024-01-01/hour=10/part-000.csv"
+    stale = "select count(*) from raw.orders where _source_key = ?"
+    (loaded,) = query(pipeline_env.duckdb, stale, [key])[0]
+    assert loaded > 0
+    (pipeline_env.landing / key).unlink()  # retracted upstream; nothing re-runs the day
+
+    failed = pipeline("verify", "--start", "2024-01-01", "--end", "2024-01-02")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    changed = differences(failed.stdout)
+    assert ("raw.orders", "2024-01-01") in changed
+    assert ("marts.fct_orders", "2024-01-01") in changed
+    # Day 2's own tables did not change (its features may: lifetime counts include day 1).
+    assert not {(t, p) for t, p in changed if p == "2024-01-02" and not t.startswith("features")}
+    assert query(pipeline_env.duckdb, stale, [key]) == [(0,)]  # the re-run applied it
+    assert not (pipeline_env.processing / key).exists()
+
+    with dg.DagsterInstance.from_config(str(pipeline_env.dagster_home)) as instance:
+        rows = verify(
+            date(2024, 1, 1), date(2024, 1, 2), echo=lambda _: None, defs=defs, instance=instance
+        )
+    assert rows and all(r.equal for r in rows), render(rows)
+    assert {(r.table, r.partition) for r in rows} >= {
+        ("raw.orders", "2024-01-01"),
+        ("raw.orders", "2024-01-02"),
+    }
