@@ -21,35 +21,31 @@ from dagster_pipes import PipesContext, open_dagster_pipes
 
 from pipeline_assets.lib.features import FEATURES_SQL, features_params, write_output
 from pipeline_assets.lib.objectstore import open_store
+from pipeline_assets.lib.warehouse import connect_duckdb, connect_snowflake
 
 
 @contextmanager
 def _warehouse(extras: dict[str, Any]) -> Iterator[Any]:
-    """A read-only DuckDB connection (dev), or Snowflake from the pod's environment (prod)."""
-    if extras["target"] == "prod":
-        import snowflake.connector
-
-        conn = snowflake.connector.connect(
+    """A read-only DuckDB connection, or Snowflake with the pod's environment (its secret)."""
+    if extras["engine"] == "snowflake":
+        conn = connect_snowflake(
+            extras["snowflake_database"],
             account=os.environ["SNOWFLAKE_ACCOUNT"],
             user=os.environ["SNOWFLAKE_USER"],
             password=os.environ["DBT_ENV_SECRET_SNOWFLAKE_PASSWORD"],
             role=os.environ.get("SNOWFLAKE_ROLE"),
             warehouse=os.environ.get("SNOWFLAKE_WAREHOUSE"),
-            database=extras["snowflake_database"],
-            paramstyle="qmark",
         )
     else:
-        import duckdb
-
-        conn = duckdb.connect(extras["duckdb_path"], read_only=True)
+        conn = connect_duckdb(extras["duckdb_path"], {}, read_only=True)
     try:
         yield conn
     finally:
         conn.close()
 
 
-def _query(conn: Any, target: str, day: date) -> pa.Table:
-    if target == "prod":
+def _query(conn: Any, engine: str, day: date) -> pa.Table:
+    if engine == "snowflake":
         cursor = conn.cursor()
         cursor.execute(FEATURES_SQL, features_params(day))
         table = cursor.fetch_arrow_all(force_return_table=True)
@@ -64,7 +60,7 @@ def run(pipes: PipesContext) -> None:
     outputs = []
     with _warehouse(extras) as conn:
         for day in extras["days"]:
-            table = _query(conn, extras["target"], date.fromisoformat(day))
+            table = _query(conn, extras["engine"], date.fromisoformat(day))
             output = write_output(store, day, pipes.run_id, table)
             pipes.log.info(f"wrote {output.rows} rows to {store.uri}/{output.key}")
             outputs.append(asdict(output))

@@ -6,17 +6,22 @@ secrets (Snowflake) arrive only through `dg.EnvVar`.
 
 import os
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import dagster as dg
-import duckdb
 from dagster_aws.s3 import S3Resource
-from dagster_duckdb import DuckDBResource
 from dagster_k8s import PipesK8sClient
 
 from pipeline_assets.lib.objectstore import ObjectStore, open_store
-from pipeline_assets.lib.warehouse import Db, SnowflakeDb, WarehouseLockedError, exclusive_writer
+from pipeline_assets.lib.warehouse import (
+    Db,
+    SnowflakeDb,
+    WarehouseUnavailableError,
+    connect_duckdb,
+    connect_snowflake,
+    exclusive_writer,
+)
 
 DEFAULTS = {
     "PIPELINE_LANDING_URI": "./data/landing",
@@ -101,88 +106,104 @@ def _log_wait(message: str) -> None:
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """DuckDB (dev) or Snowflake (prod), handed out as a short-lived `Db`."""
+    """The warehouse, handed out as a short-lived `Db`. One class per engine, below."""
 
-    target: str = "dev"
-    duckdb_resource: DuckDBResource
-    snowflake_account: str | None = None
-    snowflake_user: str | None = None
-    snowflake_password: str | None = None
-    snowflake_role: str | None = None
-    snowflake_warehouse: str | None = None
-    snowflake_database: str | None = None
+    def db(self) -> AbstractContextManager[Db]:
+        raise NotImplementedError
 
     @contextmanager
     def writer_lock(self) -> Iterator[None]:
-        """Hold the warehouse's writer lock (dev: DuckDB) while something else writes, e.g. dbt."""
-        if self.target == "prod":
-            yield
-            return
-        with exclusive_writer(self.duckdb_resource.database, on_wait=_log_wait):
+        """Hold the warehouse's writer lock while something else writes to it, e.g. dbt."""
+        yield
+
+    def pipes_extras(self) -> dict[str, str]:
+        """What an external process (features_job) needs to read the warehouse."""
+        raise NotImplementedError
+
+
+class DuckDBWarehouse(WarehouseResource):
+    """A local DuckDB file: one writing process at a time, serialized by an OS file lock."""
+
+    path: str
+    memory_limit: str = "1GB"
+
+    @contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        with _fail_fast(), exclusive_writer(self.path, on_wait=_log_wait):
             yield
 
     @contextmanager
     def db(self) -> Iterator[Db]:
-        """Open, yield and always close: DuckDB allows one writer per file."""
-        if self.target == "prod":
-            import snowflake.connector
-
-            conn = snowflake.connector.connect(
-                account=self.snowflake_account,
-                user=self.snowflake_user,
-                password=self.snowflake_password,
-                role=self.snowflake_role,
-                warehouse=self.snowflake_warehouse,
-                database=self.snowflake_database,
-                paramstyle="qmark",
-            )
+        """Lock, open, yield and always close: DuckDB allows one writer per file."""
+        # DuckDB's default is 80 % of RAM; a limit makes it spill big windows and sorts.
+        with self.writer_lock():
+            with _fail_fast():
+                conn = connect_duckdb(self.path, {"memory_limit": self.memory_limit})
             try:
-                yield SnowflakeDb(conn)
+                yield Db(conn)
             finally:
                 conn.close()
-            return
+
+    def pipes_extras(self) -> dict[str, str]:
+        return {"engine": "duckdb", "duckdb_path": self.path}
+
+
+class SnowflakeWarehouse(WarehouseResource):
+    """Snowflake: concurrent writers are fine, transactions isolate them."""
+
+    account: str
+    user: str
+    password: str
+    role: str | None = None
+    warehouse: str | None = None
+    database: str
+
+    @contextmanager
+    def db(self) -> Iterator[Db]:
+        conn = connect_snowflake(
+            self.database,
+            account=self.account,
+            user=self.user,
+            password=self.password,
+            role=self.role,
+            warehouse=self.warehouse,
+        )
         try:
-            with (
-                exclusive_writer(self.duckdb_resource.database, on_wait=_log_wait),
-                self.duckdb_resource.get_connection() as conn,
-            ):
-                try:
-                    yield Db(conn)
-                finally:
-                    # get_connection() skips close() when the body raises; a leaked
-                    # connection would hold DuckDB's file lock against dbt.
-                    conn.close()
-        except duckdb.IOException as e:
-            if "lock" in str(e).lower():
-                raise WarehouseLockedError(
-                    f"DuckDB warehouse {self.duckdb_resource.database} is locked by another "
-                    f"process (DuckDB allows one writer per file): {e}"
-                ) from e
-            raise
+            yield SnowflakeDb(conn)
+        finally:
+            conn.close()
+
+    def pipes_extras(self) -> dict[str, str]:
+        return {"engine": "snowflake", "snowflake_database": self.database}
+
+
+@contextmanager
+def _fail_fast() -> Iterator[None]:
+    """A warehouse that cannot be opened for writing fails the step at once, no retries."""
+    try:
+        yield
+    except WarehouseUnavailableError as e:
+        raise dg.Failure(description=str(e), allow_retries=False) from e
 
 
 def build_resources() -> dict[str, object]:
     """Resources for the current environment (`PIPELINE_TARGET`)."""
-    # DuckDB's default is 80 % of RAM; a limit makes it spill big windows and sorts to disk.
-    warehouse_file = DuckDBResource(
-        database=local_or_uri("PIPELINE_DUCKDB_PATH"),
-        connection_config={"memory_limit": setting("PIPELINE_DUCKDB_MEMORY_LIMIT")},
-    )
     s3 = S3Resource()
     if target() == "prod":
-        warehouse = WarehouseResource(
-            target="prod",
-            duckdb_resource=warehouse_file,
-            snowflake_account=dg.EnvVar("SNOWFLAKE_ACCOUNT"),
-            snowflake_user=dg.EnvVar("SNOWFLAKE_USER"),
-            snowflake_password=dg.EnvVar("DBT_ENV_SECRET_SNOWFLAKE_PASSWORD"),
-            snowflake_role=dg.EnvVar("SNOWFLAKE_ROLE"),
-            snowflake_warehouse=dg.EnvVar("SNOWFLAKE_WAREHOUSE"),
-            snowflake_database=snowflake_database(),
+        warehouse: WarehouseResource = SnowflakeWarehouse(
+            account=dg.EnvVar("SNOWFLAKE_ACCOUNT"),
+            user=dg.EnvVar("SNOWFLAKE_USER"),
+            password=dg.EnvVar("DBT_ENV_SECRET_SNOWFLAKE_PASSWORD"),
+            role=dg.EnvVar("SNOWFLAKE_ROLE"),
+            warehouse=dg.EnvVar("SNOWFLAKE_WAREHOUSE"),
+            database=snowflake_database(),
         )
         pipes_client: dg.PipesClient = PipesK8sClient()
     else:
-        warehouse = WarehouseResource(target="dev", duckdb_resource=warehouse_file)
+        warehouse = DuckDBWarehouse(
+            path=local_or_uri("PIPELINE_DUCKDB_PATH"),
+            memory_limit=setting("PIPELINE_DUCKDB_MEMORY_LIMIT"),
+        )
         pipes_client = dg.PipesSubprocessClient()
     return {
         "landing": ZoneResource(uri=local_or_uri("PIPELINE_LANDING_URI"), s3=s3),

@@ -47,7 +47,38 @@ def split_statements(sql: str) -> list[str]:
 
 
 class WarehouseLockedError(RuntimeError):
-    """Another process holds DuckDB's single-writer lock on the warehouse file."""
+    """Another process holds DuckDB's single-writer lock on the warehouse file (transient)."""
+
+
+class WarehouseUnavailableError(RuntimeError):
+    """The warehouse file cannot be opened for writing for a reason waiting will not fix:
+    permissions, a read-only or immutable file, a missing directory."""
+
+
+def connect_duckdb(path: str, config: dict[str, str], read_only: bool = False) -> Any:
+    """Open the DuckDB file once, without retries; say which kind of failure it was.
+
+    A lock held by another process is transient (`WarehouseLockedError`, retried by the
+    asset's policy); anything else names the path and the OS error and is not retried.
+    """
+    import duckdb
+
+    try:
+        return duckdb.connect(path, read_only=read_only, config=config)
+    except duckdb.IOException as e:
+        if "lock" in str(e).lower():
+            raise WarehouseLockedError(
+                f"DuckDB warehouse {path} is locked by another process "
+                f"(DuckDB allows one writer per file): {e}"
+            ) from e
+        raise WarehouseUnavailableError(f"cannot open DuckDB warehouse {path}: {e}") from e
+
+
+def connect_snowflake(database: str, **credentials: str | None) -> Any:
+    """A Snowflake connection with qmark parameters, the style every query here uses."""
+    import snowflake.connector
+
+    return snowflake.connector.connect(database=database, paramstyle="qmark", **credentials)
 
 
 @contextmanager
@@ -60,8 +91,12 @@ def exclusive_writer(
     so a crashed run can never leave the warehouse locked.
     """
     lock_path = f"{database}.writer.lock"
-    os.makedirs(os.path.dirname(os.path.abspath(lock_path)), exist_ok=True)
-    with open(lock_path, "a+") as handle:
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(lock_path)), exist_ok=True)
+        handle = open(lock_path, "a+")  # noqa: SIM115 (closed below, after the lock)
+    except OSError as e:
+        raise WarehouseUnavailableError(f"cannot create the writer lock {lock_path}: {e}") from e
+    with handle:
         deadline = time.monotonic() + timeout
         while True:
             try:

@@ -76,13 +76,9 @@ def customer_features(
     # The days travel as extras: Pipes' own partition context is empty for a range run.
     extras = {
         "days": context.partition_keys,
-        "target": warehouse.target,
         "features_uri": features.uri,
+        **warehouse.pipes_extras(),
     }
-    if warehouse.target == "prod":
-        extras["snowflake_database"] = warehouse.snowflake_database
-    else:
-        extras["duckdb_path"] = warehouse.duckdb_resource.database
     # The process reads DuckDB; a writer of another run would make its connect fail.
     with warehouse.writer_lock():
         result = pipes_client.run(
