@@ -9,6 +9,7 @@ import shutil
 import uuid
 from datetime import UTC, date, datetime
 
+import dagster as dg
 import pytest
 from helpers import (
     day_checks,
@@ -230,12 +231,12 @@ def test_bad_rows_quarantined_with_reasons_and_accounted_per_day(pipeline_env, m
 
 def test_accounting_check_fails_when_the_warehouse_disagrees():
     summary = PartitionSummary(DAY, 3, 2, {"total_mismatch": 1}, [])
-    evaluations = list(_check_evaluations(raw_key("orders"), "orders", summary, (2, 0), 0))
+    evaluations = list(_check_evaluations(raw_key("orders"), "orders", summary, (2, 0), 0, None))
     accounting = next(e for e in evaluations if e.check_name == ROW_ACCOUNTING)
     assert accounting.partition == DAY and not accounting.passed
     required = next(e for e in evaluations if e.check_name == REQUIRED_COLUMNS)
     assert required.passed
-    broken = _check_evaluations(raw_key("orders"), "orders", summary, (2, 1), 1)
+    broken = _check_evaluations(raw_key("orders"), "orders", summary, (2, 1), 1, None)
     assert [e.passed for e in broken if e.check_name in (ROW_ACCOUNTING, REQUIRED_COLUMNS)] == [
         True,
         False,
@@ -403,7 +404,8 @@ def test_range_run_records_each_days_own_metadata_and_checks(pipeline_env, monke
     }
     for key, body in {**day1, **day2}.items():
         pipeline_env.write(key, body)
-    result = ingest("orders", DAY, d2)
+    instance = dg.DagsterInstance.ephemeral()
+    result = ingest("orders", DAY, d2, instance=instance)
 
     raw = day_metadata(result, "raw__orders")
     assert set(raw) == {DAY, d2}
@@ -421,6 +423,13 @@ def test_range_run_records_each_days_own_metadata_and_checks(pipeline_env, monke
     checks = day_checks(result)
     assert checks[(ROW_ACCOUNTING, DAY)].metadata["rows_read"].value == 3
     assert checks[(ROW_ACCOUNTING, d2)].metadata["rows_read"].value == 5
+    for day in (DAY, d2):  # each day's results are about that day's own materialization
+        (mat,) = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=raw_key("orders"), asset_partitions=[day]), limit=5
+        ).records
+        for name in CHECKS:
+            target = checks[(name, day)].target_materialization_data
+            assert (target.storage_id, target.run_id) == (mat.storage_id, result.run_id)
 
     # day 2 turns bad: only its quarantine-rate evaluation fails, and it blocks the run
     monkeypatch.setenv("PIPELINE_QUARANTINE_FAIL_RATE", "0.2")

@@ -136,18 +136,29 @@ def build_ingest_assets(dataset: str) -> list[dg.AssetsDefinition]:
     )
     def raw_asset(
         context: dg.AssetExecutionContext, processing: ZoneResource, warehouse: WarehouseResource
-    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckEvaluation | dg.Output]:
+    ) -> Iterator[
+        dg.MaterializeResult | dg.AssetMaterialization | dg.AssetCheckEvaluation | dg.Output
+    ]:
         store = processing.store()
         partition_keys = list(context.partition_keys)
         results: list[tuple[PartitionSummary, bool]] = []
-        with _bad_input_fails_without_retry(), warehouse.db() as db:
-            for pk in partition_keys:
-                manifest = read_manifest(store, dataset, pk)
-                result = validate_partition(dataset, pk, read_files(store, manifest))
-                load_partition(db, result)
-                results.append((result.summary(), manifest.complete))
-            counts = partition_counts(db, dataset, partition_keys)
-            nulls = null_required_counts(db, dataset, partition_keys)
+        try:
+            with _bad_input_fails_without_retry(), warehouse.db() as db:
+                for pk in partition_keys:
+                    manifest = read_manifest(store, dataset, pk)
+                    result = validate_partition(dataset, pk, read_files(store, manifest))
+                    load_partition(db, result)
+                    results.append((result.summary(), manifest.complete))
+                counts = partition_counts(db, dataset, partition_keys)
+                nulls = null_required_counts(db, dataset, partition_keys)
+        except Exception:
+            # The days already committed are recorded before the run fails, so the event log
+            # never disagrees with the warehouse (their checks run with their next load).
+            for summary, complete in results:
+                yield dg.AssetMaterialization(
+                    key, partition=summary.partition_key, metadata=_load_metadata(summary, complete)
+                )
+            raise
         for summary, complete in results:
             context.add_asset_metadata(
                 _load_metadata(summary, complete), partition_key=summary.partition_key
