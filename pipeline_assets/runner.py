@@ -15,7 +15,13 @@ import dagster as dg
 
 from pipeline_assets.defs.ingest.assets import files_key, raw_key
 from pipeline_assets.defs.transform.assets import day_columns
-from pipeline_assets.lib.contract import CUSTOMERS, ORDERS, day_window, days_between
+from pipeline_assets.lib.contract import (
+    CUSTOMERS,
+    ORDERS,
+    day_window,
+    days_between,
+    parse_daily_key,
+)
 
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
@@ -68,6 +74,8 @@ def run_range(
     tags: dict[str, str] | None = None,
 ) -> dg.ExecuteInProcessResult:
     """One Dagster run materializing `selection`, and their checks, for [first, last]."""
+    for key in (first, last):  # Dagster reads "2024-01-01-10:00" as a day at UTC-10:00,
+        parse_daily_key(key)  # i.e. 2024-01-02: refuse anything but YYYY-MM-DD first
     checks = {
         key for key in defs.resolve_asset_graph().asset_check_keys if key.asset_key in selection
     }

@@ -5,11 +5,17 @@ Playwright's own browser builds cannot be downloaded here, so it launches the sy
 bounded by the page's default timeout.
 
 The click path, as of Dagster 1.13:
-  sidebar "Lineage" (/asset-groups, "Global asset lineage") -> "Materialize all…"
-  -> dialog "Launch runs to materialize N assets": "Show all partitions" (the dialog shows
-  only the last 90 days by default), type `[first...last]` into the partition text box,
-  "Launch backfill" -> toast "Created backfill <id>" with a "View" link (/runs/b/<id>);
-  later: sidebar "Runs" -> tab "Backfills" (/runs?view=backfills) -> the backfill's id.
+  sidebar "Lineage" (/asset-groups, "Global asset lineage"); with several asset groups the
+  graph starts collapsed, so the graph's settings button (bottom right) -> "Expand all
+  groups"; then "Materialize all…" -> dialog "Launch runs to materialize N assets":
+  "Show all partitions" (the dialog offers only the last 90 days by default), type
+  `[first...last]` into the partition text box, wait for "2 partitions", "Launch backfill"
+  -> toast "Created backfill <id>" with a "View" link (/runs/b/<id>); later: sidebar
+  "Runs" -> tab "Backfills" (/runs?view=backfills) -> the backfill's id.
+
+A fresh Dagster instance first greets with a "Join the Dagster community" dialog; a
+locator handler clicks its "Skip" whenever it is in the way. The sidebar's accessible
+names carry their icon's label ("lineage Lineage"), hence the regular expressions.
 """
 
 import os
@@ -33,7 +39,7 @@ CHROMIUM_ARGS = (
     "--disable-sync",
 )
 TIMEOUT_MS = 60_000
-VIEWPORT = {"width": 1600, "height": 1000}
+VIEWPORT = {"width": 1920, "height": 1200}  # the whole expanded graph fits
 
 
 def require_chromium() -> None:
@@ -77,14 +83,12 @@ class Screenshots:
         self.folders = [Path(f) for f in folders if f]
         for folder in self.folders:
             folder.mkdir(parents=True, exist_ok=True)
-        self.taken: list[Path] = []
 
     def __call__(self, page, name: str) -> Path:
         first = self.folders[0] / f"{name}.png"
         page.screenshot(path=str(first))
         for folder in self.folders[1:]:
             shutil.copyfile(first, folder / first.name)
-        self.taken.append(first)
         return first
 
 
@@ -105,23 +109,41 @@ class DagsterUI:
         )
 
     def _nav(self, name: str):
-        # The sidebar's links: Overview, Runs, Catalog, Automation, Lineage, Deployment.
+        # The sidebar's links: Overview, Runs, Catalog, Jobs (if any), Automation, Lineage,
+        # Deployment.
         # Their accessible names start with the icon's label ("lineage Lineage").
         return self.page.get_by_role("navigation").get_by_role(
             "link", name=re.compile(rf"(^|\s){name}$")
         )
 
     def open_lineage(self, asset_names: tuple[str, ...] = ()) -> None:
-        """Home page, then the sidebar's "Lineage": the global asset graph."""
+        """Home page, then the sidebar's "Lineage": the global asset graph, groups expanded."""
         page = self.page
         page.goto(self.base_url + "/")
         self._nav("Lineage").click()
         page.wait_for_url(re.compile(r"/asset-groups"))
         self.expect(page.get_by_text("Global asset lineage")).to_be_visible()
+        self.expect(self.materialize_all).to_be_enabled()
+        self.expand_all_groups()
         for name in asset_names:
             self.expect(page.get_by_text(name, exact=True).first).to_be_visible()
-        self.expect(self.materialize_all).to_be_enabled()
+        # The nodes fill in their partition counts after the graph is drawn.
+        self.expect(page.get_by_text(re.compile(r"^Loading"))).to_have_count(0)
         self.expect(self.community).to_be_hidden()
+
+    def expand_all_groups(self) -> None:
+        """With several asset groups the graph starts collapsed to one box per group: the
+        graph's own settings button (bottom right) -> "Expand all groups"."""
+        self.page.get_by_role("button", name="settings", exact=True).click()
+        menu = self.page.get_by_role("menu")
+        self.expect(menu).to_be_visible()
+        expand = menu.get_by_role("menuitem", name=re.compile("Expand all groups"))
+        if expand.count():
+            expand.click()
+            collapse = menu.get_by_role("menuitem", name=re.compile("Collapse all groups"))
+            self.expect(collapse).to_be_visible()
+        self.page.keyboard.press("Escape")
+        self.expect(menu).to_be_hidden()
 
     @property
     def materialize_all(self):
@@ -138,11 +160,13 @@ class DagsterUI:
         """Type `[first...last]` into the dialog's partition box; wait for "N partitions"."""
         box = dialog.get_by_role("textbox")
         self.expect(box).to_be_visible()
-        # By default the dialog offers only the last 90 days: older keys would not match.
-        show_all = dialog.get_by_role("button", name="Show all partitions")
-        if show_all.is_visible():
-            show_all.click()
-            self.expect(show_all).to_be_hidden()
+        # By default the dialog offers only the last 90 days, and a range older than that is
+        # refused ("Could not find partitions for provided range"): widen it to all time.
+        window = dialog.get_by_role("button", name=re.compile(r"Last 90 days|All time"))
+        self.expect(window).to_be_visible()
+        if "All time" not in window.inner_text():
+            dialog.get_by_role("button", name="Show all partitions").click()
+            self.expect(window).to_have_text(re.compile("All time"))
         box.fill(f"[{first}...{last}]")
         box.press("Enter")
         self.expect(dialog.get_by_text(f"{count} partitions", exact=True)).to_be_visible()
@@ -167,8 +191,9 @@ class DagsterUI:
         self.expect(self.page.get_by_text(backfill_id).first).to_be_visible()
 
     def open_backfill_from_runs(self, backfill_id: str) -> None:
-        """Sidebar "Runs" -> tab "Backfills" -> the backfill's id."""
+        """From the home page: sidebar "Runs" -> tab "Backfills" -> the backfill's id."""
         page = self.page
+        page.goto(self.base_url + "/")  # a fresh page: the launch toast stays until reload
         self._nav("Runs").click()
         page.wait_for_url(re.compile(r"/runs"))
         page.get_by_role("tab", name="Backfills").or_(
@@ -177,3 +202,9 @@ class DagsterUI:
         page.wait_for_url(re.compile(r"view=backfills"))
         page.get_by_role("link", name=backfill_id).first.click()
         page.wait_for_url(re.compile(rf"/runs/b/{backfill_id}"))
+
+    def expect_backfill_page_done(self, first: str, last: str, assets: int) -> None:
+        """The backfill's page: its range, and every asset row at "100% completed"."""
+        page = self.page
+        self.expect(page.get_by_text(f"{first}...{last}").first).to_be_visible()
+        self.expect(page.get_by_text("100% completed")).to_have_count(assets)

@@ -1,8 +1,10 @@
 """The bad-input corpus (tests/data/bad/): each file ends in exactly its expected outcome.
 
-Every case runs through the real ingestion assets on a real DuckDB file. After each one the
-accounting holds (rows read = loaded + quarantined), a failed partition wrote nothing, and
-the landing file is byte-for-byte unchanged.
+Every case runs through the real ingestion assets on a real DuckDB file. Each case file lands
+in hour 10 of a day that was already loaded with one good row in hour 09, and the day is
+re-materialized. After each case the accounting holds (rows read = loaded + quarantined), the
+quarantined rows are exactly the case's reason codes from the case file, a failed day kept
+its earlier rows untouched (nothing written), and the landing file is byte-for-byte unchanged.
 """
 
 import json
@@ -19,27 +21,33 @@ CORPUS = Path(__file__).parent / "data" / "bad"
 CASES = {k: v for k, v in json.loads((CORPUS / "cases.json").read_text()).items() if k[0] != "_"}
 HOUR = "orders/date=2024-01-01/hour=10/"
 HEADER = "order_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total,updated_at\n"
-PK = "2024-01-01-10:00"
+PK = "2024-01-01"
+GOOD = "orders/date=2024-01-01/hour=09/good.csv"
 
 
 def test_the_corpus_is_complete():
     on_disk = {p.name for p in CORPUS.glob("*.csv")}
-    assert on_disk == set(CASES) and len(on_disk) >= 25
+    assert on_disk == set(CASES) and len(on_disk) >= 28
+    outcomes = {"quarantined", "failed", "accepted", "empty"}
+    assert all(c["outcome"] in outcomes for c in CASES.values())
+    assert all("reason" in c for c in CASES.values() if c["outcome"] == "quarantined")
+    assert all("message" in c for c in CASES.values() if c["outcome"] == "failed")
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_bad_input_case(pipeline_env, monkeypatch, name):
     monkeypatch.setenv("PIPELINE_QUARANTINE_FAIL_RATE", "1.0")  # judge rows, not the batch
     case = CASES[name]
+    # An earlier, good hour of the same day, loaded first: the day is not empty when a case
+    # fails, and a failed re-load must leave it exactly as it was.
+    pipeline_env.write(GOOD, HEADER + "g1,c1,s01,2024-01-01T09:00:00,1,0,1,\n")
+    ingest("orders", PK)
+    warehouse_before = fingerprints(pipeline_env.duckdb)
+    assert query(pipeline_env.duckdb, "select order_id from raw.orders") == [("g1",)]
     landed = pipeline_env.landing / HOUR / name
     landed.parent.mkdir(parents=True)
     shutil.copyfile(CORPUS / name, landed)
     before = landed.read_bytes()
-    pipeline_env.write(  # an earlier, good hour: the warehouse is not empty when a case fails
-        "orders/date=2024-01-01/hour=09/good.csv", HEADER + "g1,c1,s01,2024-01-01T09:00:00,1,0,1,\n"
-    )
-    ingest("orders", "2024-01-01-09:00")
-    warehouse_before = fingerprints(pipeline_env.duckdb)
 
     result = ingest("orders", PK, raise_on_error=False)
 
@@ -57,25 +65,39 @@ def test_bad_input_case(pipeline_env, monkeypatch, name):
         meta[k].value for k in ("rows_read", "rows_loaded", "rows_quarantined")
     )
     assert read == loaded + quarantined  # nothing lost
-    assert loaded == case.get("loaded", 0)
-    reasons = query(
-        pipeline_env.duckdb, "select reason_code from raw.quarantine where _partition = ?", [PK]
+    assert loaded == case.get("loaded", 0) + 1  # the case's rows and the good hour's row
+    quarantine = query(
+        pipeline_env.duckdb,
+        "select source_key, line_number, reason_code, reason_detail from raw.quarantine "
+        "where _partition = ?",
+        [PK],
     )
     if case["outcome"] == "quarantined":
-        assert reasons == [(case["reason"],)]
+        assert [(k, r) for k, _, r, _ in quarantine] == [(HOUR + name, case["reason"])]
+        assert meta["quarantine_reasons"].value == {case["reason"]: 1}
+        assert quarantine[0][1] == case.get("line", quarantine[0][1])
+        assert case.get("detail", "") in quarantine[0][3]
     else:
-        assert reasons == []
+        assert quarantine == [] and meta["quarantine_reasons"].value == {}
+    from_case = query(
+        pipeline_env.duckdb,
+        "select order_id, customer_id from raw.orders where _partition = ? and _source_key = ?",
+        [PK, HOUR + name],
+    )
+    assert len(from_case) == case.get("loaded", 0)
     if "winner" in case:
-        winner = query(
-            pipeline_env.duckdb,
-            "select order_id, customer_id from raw.orders where _partition = ?",
-            [PK],
-        )
-        assert winner == [tuple(case["winner"])]
+        assert from_case == [tuple(case["winner"])]
+    good = query(pipeline_env.duckdb, "select _source_key from raw.orders where order_id = 'g1'")
+    assert good == [(GOOD,)]  # the day's other hour is still loaded
 
 
 @pytest.mark.parametrize(
-    "partition_key", ["2024-01-01-10:00'; drop table raw.orders; --", "../../etc/passwd"]
+    "partition_key",
+    [
+        "2024-01-01'; drop table raw.orders; --",
+        "../../etc/passwd",
+        "２０２４-０１-０１",
+    ],
 )
 def test_hostile_partition_keys_are_rejected_before_any_io(pipeline_env, partition_key):
     with pytest.raises(ContractError):

@@ -1,6 +1,6 @@
 """Hostile strings through every entry point: CLI arguments, partition keys, object keys, CSV.
 
-Each test starts from a warehouse holding one good hour and one good day, then throws the same
+Each test starts from a warehouse holding one good day of each dataset, then throws the same
 list of hostile strings at one entry point, and ends with the `Guard`'s two checks: the
 warehouse has the same tables with the same contents (no unintended statement ran), and
 nothing changed outside the configured roots (landing, processing, the warehouse file and
@@ -14,17 +14,19 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from helpers import ingest, query
+from helpers import day_metadata, failure_message, ingest, query
 
 from pipeline_assets.cli import main
 from pipeline_assets.definitions import build_defs
-from pipeline_assets.defs.partitions import daily_partitions, hourly_partitions
+from pipeline_assets.defs.ingest.assets import files_key, raw_key
+from pipeline_assets.defs.partitions import daily_partitions
 from pipeline_assets.lib.contract import (
     ContractError,
+    day_window,
     partition_of_key,
     partition_prefix,
-    partition_window,
 )
+from pipeline_assets.lib.manifest import read_manifest
 from pipeline_assets.lib.objectstore import LocalStore
 from pipeline_assets.lib.validate import validate_partition
 from pipeline_assets.lib.warehouse import Db, partition_counts
@@ -42,11 +44,15 @@ HOSTILE = [
     "2024-01-01\n2024-01-02",
     "x" * 10_000,
     "２０２４-０１-０１",  # full-width digits
+    "٢٠٢٤-٠١-٠١",  # Arabic-Indic digits
+    "2024-01-01-10:00",  # an old hourly key: Dagster would read "-10:00" as a UTC offset
+    "2024-01-01\n",
     "☃ 🚀 ' \" \\ %s {0} {{ var('x') }}",
     "",
 ]
 HEADER = "order_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total,updated_at\n"
 HOUR = "orders/date=2024-01-01/hour=10/"
+DAY = "2024-01-01"
 
 
 class Guard:
@@ -102,8 +108,8 @@ class Guard:
 def guard(pipeline_env) -> Guard:
     pipeline_env.write(HOUR + "good.csv", HEADER + "o1,c1,s01,2024-01-01T10:00:00,100,8,108,\n")
     pipeline_env.write("customers/date=2024-01-01/good.csv", "customer_id,name\nc1,Ada\n")
-    ingest("orders", "2024-01-01-10:00")
-    ingest("customers", "2024-01-01")
+    ingest("orders", DAY)
+    ingest("customers", DAY)
     yield Guard(pipeline_env)
     SENTINEL.unlink(missing_ok=True)
 
@@ -148,13 +154,13 @@ def test_partition_keys(guard):
     """Dagster's partition definitions, the runner and the contract refuse every key."""
     defs = build_defs()
     selections = [
-        [dg.AssetKey(["processing", "orders"]), dg.AssetKey(["raw", "orders"])],
-        [dg.AssetKey(["processing", "customers"]), dg.AssetKey(["raw", "customers"])],
+        [files_key("orders"), raw_key("orders")],
+        [files_key("customers"), raw_key("customers")],
         [dg.AssetKey(["marts", "fct_orders"]), dg.AssetKey(["marts", "dim_customers"])],
     ]
+    assert daily_partitions.has_partition_key(DAY)
     with dg.DagsterInstance.ephemeral() as instance:
         for key in HOSTILE:
-            assert not hourly_partitions.has_partition_key(key)
             assert not daily_partitions.has_partition_key(key)
             for selection in selections:
                 with pytest.raises((ValueError, dg.DagsterError)):
@@ -165,9 +171,11 @@ def test_partition_keys(guard):
                 with pytest.raises(ContractError):
                     partition_prefix(dataset, key)
                 with pytest.raises(ContractError):
-                    partition_window(dataset, key)
+                    day_window(key)
                 with pytest.raises(ContractError):
                     validate_partition(dataset, key, [(HOUR + "good.csv", HEADER.encode())])
+                with pytest.raises(ContractError):
+                    read_manifest(LocalStore(guard.env.processing), dataset, key)
         assert instance.get_runs() == []  # no run even started
     # Below the asset layer, keys are bind parameters: a hostile one matches nothing.
     with duckdb.connect(str(guard.env.duckdb)) as conn:
@@ -185,8 +193,9 @@ def test_identifiers_are_an_allow_list():
     assert db.table("raw", "orders") == '"raw"."orders"'
 
 
-def test_object_keys_in_the_store_and_the_copy_config(guard):
-    """Unsafe keys are refused by the store and by the copy's `keys`; odd names stay data."""
+def test_object_keys_in_the_store_and_the_landing_zone(guard):
+    """Unsafe keys are refused by the store; keys outside the contract that land anyway are
+    ignored and reported; the copy takes no key list at all; odd valid names stay data."""
     store = LocalStore(guard.env.landing)
     escapes = [
         "/etc/passwd",
@@ -207,17 +216,42 @@ def test_object_keys_in_the_store_and_the_copy_config(guard):
         assert guard.env.landing in written.parents and store.read(key) == b"x"
         written.unlink()
 
-    # The copy asset's `keys` config: each one fails its run before anything is copied.
-    zones = guard.files_in_zones()
-    for key in [*HOSTILE, *escapes]:
-        result = ingest(
-            "orders",
-            "2024-01-01-10:00",
-            run_config={"ops": {"processing__orders": {"config": {"keys": [key]}}}},
-            raise_on_error=False,
-        )
-        assert not result.success, key
-    assert guard.files_in_zones() == zones  # nothing copied
+    # The copy takes no key list any more (the old `keys` config is gone): Dagster passes an
+    # op without a config schema any config, and the copy never reads it. A stale run config
+    # naming hostile keys copies exactly the day's contract files, nothing else.
+    result = ingest(
+        "orders",
+        DAY,
+        run_config={"ops": {"processing__order_files": {"config": {"keys": escapes}}}},
+    )
+    assert day_metadata(result, "processing__order_files")[DAY]["keys"] == [HOUR + "good.csv"]
+    processing = sorted(
+        p.relative_to(guard.env.processing).as_posix()
+        for p in guard.env.processing.rglob("*")
+        if p.is_file()
+    )
+    assert processing == sorted(
+        [
+            HOUR + "good.csv",
+            "customers/date=2024-01-01/good.csv",
+            "_manifests/orders/date=2024-01-01.json",
+            "_manifests/customers/date=2024-01-01.json",
+        ]
+    )
+    assert not SENTINEL.exists() and guard.files_outside_roots() == guard.outside
+
+    # Names a producer can create but the contract does not allow: listed, reported as
+    # ignored, never copied or loaded.
+    outside = [
+        HOUR + "a\nb.csv",
+        HOUR + "tab\there.csv",
+        HOUR + "upper.CSV",
+        HOUR + "sub/deep.csv",
+        "orders/date=2024-01-01/hour=99/a.csv",
+        "orders/date=2024-01-01/loose.csv",
+    ]
+    for key in outside:
+        guard.env.write(key, f"{HEADER}bad,c1,s01,2024-01-01T10:30:00,1,0,1,\n")
 
     # Names with quotes, semicolons or shell syntax are valid keys: copied and loaded as data.
     names = [
@@ -227,9 +261,15 @@ def test_object_keys_in_the_store_and_the_copy_config(guard):
     ]
     for i, key in enumerate(names):
         store.write(key, f"{HEADER}n{i},c1,s01,2024-01-01T10:30:00,1,0,1,\n".encode())
-    ingest("orders", "2024-01-01-10:00")
+    result = ingest("orders", DAY)
     sources = query(guard.env.duckdb, "select _source_key from raw.orders")
     assert sorted(k for (k,) in sources) == sorted([HOUR + "good.csv", *names])
+    copy = day_metadata(result, "processing__order_files")[DAY]
+    assert sorted(copy["keys"]) == sorted([HOUR + "good.csv", *names])
+    assert sorted(copy["ignored_keys"]) == sorted(outside)
+    manifest = read_manifest(LocalStore(guard.env.processing), "orders", DAY)
+    assert sorted(manifest.ignored) == sorted(outside)
+    assert not any((guard.env.processing / key).exists() for key in outside)
     guard.assert_untouched({("raw", "orders")})
 
 
@@ -240,12 +280,12 @@ def test_a_symlink_out_of_the_landing_zone_fails_without_reading_it(guard, tmp_p
     (guard.env.landing / HOUR / "link.csv").symlink_to(secret)
     guard.outside, guard.zones = guard.files_outside_roots(), guard.files_in_zones()
 
-    result = ingest("orders", "2024-01-01-10:00", raise_on_error=False)
+    result = ingest("orders", DAY, raise_on_error=False)
 
     assert not result.success
-    failure = next(e for e in result.all_events if e.is_step_failure)
-    assert "resolves outside" in failure.step_failure_data.error.message
-    assert len([e for e in result.all_events if e.is_step_failure]) == 1  # not retried
+    message = failure_message(result)  # exactly one step failure: not retried
+    assert "orders/date=2024-01-01/hour=10/link.csv" in message and "resolves outside" in message
+    assert "stolen" not in message
     guard.assert_untouched()
 
 
@@ -264,7 +304,7 @@ def test_csv_cells_full_of_sql_are_stored_verbatim(guard):
     ]
     guard.env.write(HOUR + "evil.csv", HEADER + "\n".join(lines) + "\n")
 
-    ingest("orders", "2024-01-01-10:00")
+    ingest("orders", DAY)
 
     rows = query(
         guard.env.duckdb,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pipeline_assets.lib.contract import (
     ContractError,
@@ -93,7 +93,8 @@ def snapshot(
 ) -> tuple[Manifest, list[str]]:
     """Mirror one day of the landing zone into the processing zone; return the manifest and
     the processing keys removed because their landing file is gone."""
-    listed_at = now.replace(tzinfo=None)
+    # Naive UTC; an aware `now` in another zone is converted, not just stripped of its zone.
+    listed_at = now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now
     keys, ignored = list_day(landing, dataset, partition_key)
     files = []
     for key in keys:
