@@ -3,11 +3,37 @@
 import os
 import subprocess
 import sys
+from datetime import date
 
+import dagster as dg
 import pytest
 
-from pipeline_assets.bench.report import headline, results_table, write_outputs
+import pipeline_assets.defs.ingest.assets as ingest_assets
+import pipeline_assets.runner as runner
+from pipeline_assets.bench.ingest_cost import WORK_FUNCTIONS, IngestClock, IngestRun, summarize
+from pipeline_assets.bench.report import (
+    bookkeeping_table,
+    headline,
+    results_table,
+    write_outputs,
+)
 from pipeline_assets.bench.run import CaseResult, Size, describe, extrapolate, parse_size
+from pipeline_assets.defs.ingest.assets import customers_assets, orders_assets
+from pipeline_assets.defs.resources import build_resources
+from pipeline_assets.lib.objectstore import LocalStore
+from pipeline_assets.lib.sample import seed_landing
+
+
+def measured_a(days: int, wall: float, work: float, runs: int = 1) -> dict:
+    """What case A's worker reports: `runs` equal ingest runs over `days` days; the
+    CPU split is half the wall one."""
+    per = [
+        IngestRun(
+            "d", "d", days // runs, wall / runs, work / runs, wall / runs / 2, work / runs / 2
+        )
+        for _ in range(runs)
+    ]
+    return summarize(per, {"validate_partition": work})
 
 
 def test_b_is_extrapolated_from_its_day_loop_and_labeled():
@@ -28,6 +54,64 @@ def test_sizes_parse_as_days_by_orders():
     assert Size(365, 20000).label == "365 d × 20k"
 
 
+def test_ingest_clock_times_the_asset_bodies_work_inside_real_runs(pipeline_env):
+    """The clock wraps exactly what the ingest assets call: every work function gets time,
+    each run's work is inside its wall time, and the originals are back afterwards."""
+    seed_landing(LocalStore(pipeline_env.landing), date(2024, 1, 1), date(2024, 1, 2), 50)
+    defs = dg.Definitions(assets=[*orders_assets, *customers_assets], resources=build_resources())
+    originals = {name: getattr(ingest_assets, name) for name in WORK_FUNCTIONS}
+    run_range = runner.run_range
+    clock = IngestClock()
+    with clock.installed(), dg.DagsterInstance.ephemeral() as instance:
+        report = runner.backfill(
+            date(2024, 1, 1), date(2024, 1, 2), 1, lambda _: None, defs, instance
+        )
+    assert report.ok and report.days_done == 2, report.summary()
+    got = clock.result()
+    assert (got["ingest_runs"], got["ingest_days"]) == (2, 2)  # one run per day here
+    assert [(r["first"], r["days"]) for r in got["per_run"]] == [
+        ("2024-01-01", 1),
+        ("2024-01-02", 1),
+    ]
+    assert set(got["work_by_function"]) == set(WORK_FUNCTIONS)
+    assert all(seconds > 0 for seconds in got["work_by_function"].values())
+    assert all(0 < r["work"] < r["wall"] for r in got["per_run"])
+    assert all(0 < r["work_cpu"] <= r["cpu"] for r in got["per_run"])
+    assert got["ingest_work_seconds"] == pytest.approx(sum(got["work_by_function"].values()))
+    assert got["bookkeeping_seconds_per_day"] == pytest.approx(
+        (got["ingest_wall_seconds"] - got["ingest_work_seconds"]) / 2
+    )
+    assert got["warehouse_runs_seconds"] == 0  # no dbt assets in these definitions
+    assert {n: getattr(ingest_assets, n) for n in WORK_FUNCTIONS} == originals
+    assert runner.run_range is run_range
+
+
+def test_bookkeeping_is_reported_per_day_at_the_longest_a_run():
+    a7 = CaseResult(Size(7, 1000), "A", seconds=40.0, peak_rss_mb=500.0, rows=2207)
+    a7.inside = measured_a(7, wall=10.0, work=3.0)
+    a365 = CaseResult(Size(365, 1000), "A", seconds=400.0, peak_rss_mb=600.0, rows=115431)
+    a365.inside = measured_a(365, wall=219.0, work=146.0, runs=5)
+    c = CaseResult(Size(365, 1000), "C", seconds=20.0, peak_rss_mb=400.0, rows=115431)
+    b = CaseResult(Size(7, 1000), "B1", seconds=100.0, peak_rss_mb=600.0, rows=2207)
+    b.inside = {"loop_seconds": 90.0}
+    lines = "\n".join(headline([a7, a365, c, b], None))
+    assert (
+        "| ingestion bookkeeping per day above the work, at 365 d × 1k | ≤ 0.3 s "
+        "| **0.200 s per day** ((219.0 s wall − 146.0 s work) / 365 days, 5 runs; "
+        "CPU 0.100 s per day; quietest run 0.200 s per day) |"
+    ) in lines
+    table = bookkeeping_table([a7, b, a365])  # one row per A that measured it
+    assert table[2:] == [
+        "| 7 d × 1k | 1 | 7 | 10.0 | 3.0 | 0.429 | **1.000** | 0.500 | 1.000 – 1.000 |",
+        "| 365 d × 1k | 5 | 365 | 219.0 | 146.0 | 0.400 | **0.200** | 0.100 | 0.200 – 0.200 |",
+    ]
+    assert describe(a365).endswith(
+        "; ingestion 219.0s in 5 run(s), work 0.400 s/day, bookkeeping 0.200 s/day "
+        "(CPU 0.100 s/day)"
+    )
+    assert bookkeeping_table([b]) == ["Not measured in this run (no case A ran)."]
+
+
 @pytest.mark.slow
 def test_quick_bench_runs_and_a_equals_c(pipeline_env):
     out = pipeline_env.root / "out"
@@ -44,6 +128,12 @@ def test_quick_bench_runs_and_a_equals_c(pipeline_env):
     assert "| A == C |" in report and "| A == C |" in done.stdout
     assert "= A on its days" in report  # B1, run with --vars run_date, built the same mart
     assert "reflects it: yes" in report and "fingerprints equal: yes" in report
+    # ingestion's bookkeeping per day, from inside A's own runs
+    assert "| ingestion bookkeeping per day above the work, at 2 d × 1k | ≤ 0.3 s |" in report
+    row = next(line for line in report.splitlines() if line.startswith("| 2 d × 1k | 1 | 2 |"))
+    wall, work = (float(x) for x in row.split("|")[4:6])
+    assert 0 < work < wall
+    assert "bookkeeping" in done.stdout and "s/day" in done.stdout
     assert (out / "benchmarks.png").stat().st_size > 0
 
 
@@ -65,6 +155,7 @@ def test_report_renders_every_kind_of_row(tmp_path):
     """Extrapolated-without-running, failed and skipped rows have no memory or rows to show."""
     measured = CaseResult(Size(7, 1000), "A", seconds=36.0, peak_rss_mb=550.0, rows=2207)
     measured.equal = True
+    measured.inside = measured_a(7, wall=8.4, work=2.1)
     c = CaseResult(Size(7, 1000), "C", seconds=0.9, peak_rss_mb=90.0, rows=2207)
     b = extrapolate(
         CaseResult(Size(7, 1000), "B1", seconds=130.0, peak_rss_mb=660.0, rows=2207),
@@ -103,6 +194,12 @@ def test_report_renders_every_kind_of_row(tmp_path):
     text = write_outputs(tmp_path, results, latency, meta)
     assert "| 365 d × 1k | 0 | A | 900.0 *(extrapolated)* | – | – |" in text
     assert "| A == C |" in text and "**Incremental latency: 11.0 s**" in text
+    assert "| 7 d × 1k | 1 | 7 | 8.4 | 2.1 | 0.300 | **0.900** | 0.450 | 0.900 – 0.900 |" in text
+    assert (  # the guessed A at 365 days measured nothing
+        "| ingestion bookkeeping per day above the work, at 7 d × 1k | ≤ 0.3 s "
+        "| **0.900 s per day** ((8.4 s wall − 2.1 s work) / 7 days, 1 run, whose fixed "
+        "start-up is spread over only 7 days; CPU 0.450 s per day) |"
+    ) in text
     assert (tmp_path / "benchmarks.png").stat().st_size > 0
     again = write_outputs(tmp_path, results, None, meta)  # only the generated part changes
     assert (tmp_path / "benchmarks.md").read_text().count("<!-- bench:start -->") == 1

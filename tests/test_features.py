@@ -112,7 +112,7 @@ client = defs.resources["pipes_client"]
 print(json.dumps({
     "executor": job.executor_def.name,
     "client": type(client).__name__,
-    "database": defs.resources["warehouse"].snowflake_database,
+    "database": defs.resources["warehouse"].database,
     "launch": _launch_options(client),
 }))
 """

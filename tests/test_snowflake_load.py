@@ -40,12 +40,14 @@ def test_partition_replace_is_exact_on_snowflake_dialect(sf):
 def test_a_day_is_replaced_whole_and_other_days_are_untouched_on_snowflake_dialect(sf):
     """A day = all its hour files; reloading it without one hour drops exactly those rows."""
     day1 = {
-        "orders/date=2024-01-01/hour=09/a.csv": HEADER + "o1,c1,s01,2024-01-01T09:00:00,100,8,108,\n",
+        "orders/date=2024-01-01/hour=09/a.csv": HEADER
+        + "o1,c1,s01,2024-01-01T09:00:00,100,8,108,\n",
         "orders/date=2024-01-01/hour=10/a.csv": HEADER
         + "o2,c2,s01,2024-01-01T10:00:00,5,0,5,\n"
         + "o3,c3,s01,2024-01-01T09:59:59,5,0,5,\n",  # outside its hour folder
         # The same order again an hour later: the later hour wins within the day.
-        "orders/date=2024-01-01/hour=11/a.csv": HEADER + "o1,c9,s02,2024-01-01T11:00:00,100,8,108,\n",
+        "orders/date=2024-01-01/hour=11/a.csv": HEADER
+        + "o1,c9,s02,2024-01-01T11:00:00,100,8,108,\n",
     }
     day2 = {"orders/date=2024-01-02/hour=00/a.csv": HEADER + "o4,c4,,2024-01-02T00:00:00,1,0,1,\n"}
 
@@ -56,7 +58,11 @@ def test_a_day_is_replaced_whole_and_other_days_are_untouched_on_snowflake_diale
     load("2024-01-01", day1)
     load("2024-01-02", day2)
     rows = sf.execute("select order_id, customer_id, _partition from raw.orders order by 1")
-    assert rows == [("o1", "c9", "2024-01-01"), ("o2", "c2", "2024-01-01"), ("o4", "c4", "2024-01-02")]
+    assert rows == [
+        ("o1", "c9", "2024-01-01"),
+        ("o2", "c2", "2024-01-01"),
+        ("o4", "c4", "2024-01-02"),
+    ]
     reasons = sf.execute(
         "select _partition, source_key, reason_code from raw.quarantine order by 2, 3"
     )

@@ -154,6 +154,11 @@ def test_out_of_order_backfills_and_corrections_equal_a_scratch_build(pipeline_e
     assert query(
         pipeline_env.duckdb, "select count(*) from marts.fct_orders where order_date = '2024-01-04'"
     ) == [(day4[0][0] - len(ids),)]
+
+    build(date(2024, 1, 2), date(2024, 1, 2))  # the closed day last: customers, no orders
+    assert query(
+        pipeline_env.duckdb, "select count(*) from raw.orders where _partition = '2024-01-02'"
+    ) == [(0,)]
     incremental = dbt_fingerprints(pipeline_env.duckdb)
     incremental_raw = fingerprints(pipeline_env.duckdb)
 

@@ -1,4 +1,5 @@
-"""Incremental latency (a late hourly file lands -> the mart shows it) and the no-op re-run.
+"""Incremental latency (a late file lands in an hour of yesterday -> the mart shows it) and the
+no-op re-run.
 
 The path is production's, stage by stage, against the real instance: the landing-zone
 sensor's evaluation, the ingest run it requests, the automation conditions' evaluation, and
@@ -66,6 +67,21 @@ class Pipeline:
         self.defs, self.instance = defs, instance
         self.sensor_cursor: str | None = None
         self.automation_cursor = None
+        self.last_evaluation: Any = None
+
+    def unmet(self, key: dg.AssetKey, partition: str) -> list[str]:
+        """Why the last automation tick did not request `partition` of `key`: the first part
+        of its condition that was false for it, and which of that part's own parts were
+        false. (The condition is an AND evaluated in order, each part only on what the
+        previous ones let through, so the parts after the first false one say nothing.)"""
+        for result in self.last_evaluation.results if self.last_evaluation else []:
+            if result.key == key:
+                return [
+                    _label(part) + (f" ({', '.join(map(_label, inner))} false)" if inner else "")
+                    for part in _false(result, partition)[:1]
+                    for inner in [_false(part, partition)]
+                ]
+        return [f"{key.to_user_string()} was not evaluated"]
 
     def sensor_tick(self) -> list[dg.RunRequest]:
         resources = {"landing": build_resources()["landing"]}
@@ -86,6 +102,7 @@ class Pipeline:
             cursor=self.automation_cursor,
         )
         self.automation_cursor = result.cursor
+        self.last_evaluation = result
         runs: dict[str, list[dg.AssetKey]] = {}
         for key in WAREHOUSE.resolve(self.defs.resolve_asset_graph()):
             for partition in result.get_requested_partitions(key):
@@ -107,6 +124,19 @@ class Pipeline:
         result = run_range(self.defs, keys, partition, partition, self.instance)
         if not result.success:
             raise RuntimeError(failure_message(result))
+
+
+def _label(result: Any) -> str:
+    condition = result.condition
+    return condition.get_label() or condition.name
+
+
+def _false(result: Any, partition: str) -> list[Any]:
+    return [
+        child
+        for child in result.child_results
+        if partition not in child.true_subset.expensively_compute_partition_keys()
+    ]
 
 
 def latency_and_noop(landing: Path, orders_per_day: int) -> dict[str, Any]:
@@ -142,6 +172,8 @@ def latency_and_noop(landing: Path, orders_per_day: int) -> dict[str, Any]:
         after, _ = day_orders(day)
         stage("query")
         latency = time.perf_counter() - start
+        summary_key = dg.AssetKey(["marts", "orders_daily_summary"])
+        not_requested = [] if dbt_requests else pipeline.unmet(summary_key, str(day))
 
         noop: dict[str, float] = {}
         t = time.perf_counter()
@@ -164,6 +196,7 @@ def latency_and_noop(landing: Path, orders_per_day: int) -> dict[str, Any]:
         "ingest_runs": len(ingest_requests),
         "dbt_runs": len(dbt_requests),
         "mart_reflects_file": after == before + LATE_ORDERS,
+        "not_requested_because": not_requested,  # empty when the dbt run was requested
         "noop": noop,
         "noop_requests": len(idle_sensor) + len(idle_automation),
         "noop_unchanged": unchanged,

@@ -4,9 +4,11 @@ Every case runs in its own process tree (timed and RSS-polled from here) against
 warehouse, processing zone and Dagster instance under `<workdir>/run`, which is the same
 path for every case: the DuckDB path is in dbt's partial-parse hash, so one `dbt parse` up
 front serves them all. Cases alternate order from one size to the next so that machine noise
-does not always hit the same one. B is measured on at most `--b-days` days and extrapolated
-linearly, and labeled so; its first days are identical at every size (the sample data is
-seeded per day), so one measurement per orders/day serves every size.
+does not always hit the same one. A is `pipeline backfill`'s own entry point, run by the
+worker with ingestion's clock on (`ingest_cost.py`: Dagster's bookkeeping per day). B is
+measured on at most `--b-days` days and extrapolated linearly, and labeled so; its first
+days are identical at every size (the sample data is seeded per day), so one measurement per
+orders/day serves every size.
 """
 
 import json
@@ -272,7 +274,8 @@ def describe(r: CaseResult) -> str:
         text += (
             f"; ingestion {b['ingest_wall_seconds']:.1f}s in {b['ingest_runs']} run(s), "
             f"work {b['work_seconds_per_day']:.3f} s/day, "
-            f"bookkeeping {b['bookkeeping_seconds_per_day']:.3f} s/day"
+            f"bookkeeping {b['bookkeeping_seconds_per_day']:.3f} s/day "
+            f"(CPU {b.get('bookkeeping_cpu_seconds_per_day') or 0:.3f} s/day)"
         )
     return text
 

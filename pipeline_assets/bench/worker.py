@@ -2,8 +2,8 @@
 
 The harness sets the pipeline's environment (landing, processing, warehouse, DAGSTER_HOME,
 DBT_TARGET_PATH) and measures this process tree from outside. The last output line is
-`BENCH_RESULT {json}` with what the case measured inside (loop times, latency stages, ingestion's wall
-and work for A).
+`BENCH_RESULT {json}` with what the case measured inside (loop times, latency stages, and for
+A ingestion's wall time and the work inside it).
 """
 
 import argparse
