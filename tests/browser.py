@@ -101,8 +101,8 @@ class DagsterUI:
         self.page = page
         self.base_url = base_url.rstrip("/")
         self.expect = expect
-        # A fresh instance greets with "Join the Dagster community" once; skip it
-        # whenever it covers what we click.
+        # A fresh instance greets with "Join the Dagster community" once (test_ui marks it
+        # seen through GraphQL first); should it still appear, skip it.
         self.community = page.get_by_role("dialog").filter(has_text="Join the Dagster community")
         page.add_locator_handler(
             self.community, lambda dialog: dialog.get_by_role("button", name="Skip").click()

@@ -26,7 +26,7 @@ RULES: dict[str, re.Pattern[str]] = {
     "github_token": re.compile(r"\b(?:gh[pousr]_[0-9A-Za-z]{30,}|github_pat_\w{30,})"),
     # `name = "literal"`, `"NAME": "literal"`, setenv("NAME", "literal"); not {{ }} or ${ }
     "secret_literal": re.compile(
-        rf"(?i)\b{_SECRET_NAME}[\"']?\s*[=:,]\s*[\"'](?!\{{\{{|\$\{{)([^\"'\s]+)[\"']"
+        rf"(?i)(?<![/.])\b{_SECRET_NAME}[\"']?\s*[=:,]\s*[\"'](?!\{{\{{|\$\{{)([^\"'\s]+)[\"']"
     ),
     # shell / Dockerfile: NAME=literal (unquoted, not a $VARIABLE)
     "secret_env_assignment": re.compile(

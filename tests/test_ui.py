@@ -133,6 +133,9 @@ def dagster_dev(pipeline_env, monkeypatch):
                 assert server.poll() is None, (pipeline_env.root / "dagster-dev.log").read_text()
                 assert time.monotonic() < deadline, "dagster dev did not answer"
                 time.sleep(1)
+            # The UI greets a fresh instance on localhost with a "Join the Dagster community"
+            # dialog a second after load, which can close a menu mid-click: mark it seen.
+            assert graphql("mutation { setNuxSeen }")["setNuxSeen"]
             yield graphql
         finally:
             stop(server)
