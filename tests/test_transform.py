@@ -1,5 +1,6 @@
 """dbt models as Dagster assets on a real DuckDB file, run by real dbt invocations."""
 
+import json
 import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ from pipeline_assets.definitions import build_defs
 from pipeline_assets.defs.ingest.assets import files_key, raw_key
 from pipeline_assets.defs.partitions import daily_partitions
 from pipeline_assets.defs.transform.assets import dbt_window_args
+from pipeline_assets.defs.transform.project import dbt_project
 from pipeline_assets.lib.objectstore import LocalStore
 from pipeline_assets.lib.sample import seed_landing
 from pipeline_assets.runner import backfill, run_range
@@ -179,6 +181,7 @@ def _ingest_keys() -> list[dg.AssetKey]:
 
 def _dbt_keys() -> list[dg.AssetKey]:
     return [dg.AssetKey([s, t]) for s, tables in DBT_TABLES.items() for t in tables] + [
+        dg.AssetKey(["intermediate", "int_orders_affected"]),  # a run's scratch, not compared
         dg.AssetKey(["staging", "stg_shop__orders"]),
         dg.AssetKey(["staging", "stg_shop__customers"]),
     ]
@@ -220,6 +223,82 @@ def test_failing_mart_check_blocks_downstream_and_fails_the_run(pipeline_env):
     ) == [(0,)]
 
 
+def test_an_order_for_an_unknown_customer_blocks_the_summary_and_names_the_order(pipeline_env):
+    """relationships has two parents (fct_orders, dim_customers): it must still block."""
+    pipeline_env.write(
+        "orders/date=2024-01-01/hour=10/a.csv",
+        HEADER + "o1,c1,s01,2024-01-01T10:00:00,100,8,108,\n",
+    )
+    pipeline_env.write(
+        "orders/date=2024-01-02/hour=09/a.csv",
+        HEADER
+        + "o2,c1,s01,2024-01-02T09:00:00,100,8,108,\n"
+        + "o-ghost,c-ghost,s01,2024-01-02T09:30:00,500,40,540,\n",
+    )
+    for day in ("2024-01-01", "2024-01-02"):
+        pipeline_env.write(f"customers/date={day}/c.csv", "customer_id,name\nc1,Ann\n")
+    defs, instance = build_defs(), dg.DagsterInstance.ephemeral()
+    warehouse = [*_dbt_keys(), dg.AssetKey(["features", "customer_features"])]
+    assert run_range(defs, _ingest_keys(), "2024-01-01", "2024-01-02", instance).success
+    assert run_range(defs, warehouse, "2024-01-01", "2024-01-01", instance).success
+    before = summary_by_day(pipeline_env.duckdb)
+
+    result = run_range(defs, warehouse, "2024-01-02", "2024-01-02", instance)
+    assert not result.success
+    (check,) = [c for c in result.get_asset_check_evaluations() if not c.passed]
+    assert check.check_name == "fct_orders__customer_id__in_dim_customers"
+    assert check.metadata["failing_rows"].value == 1
+    sample = check.metadata["failing_rows_sample"].value
+    assert sample.splitlines()[0] == "| order_id | customer_id | order_date |"
+    assert sample.splitlines()[2] == "| o-ghost | c-ghost | 2024-01-02 |"
+    assert check.description == (
+        "1 failing row: order_id=o-ghost customer_id=c-ghost order_date=2024-01-02"
+    )
+    built = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "marts/fct_orders" in built  # the model under test holds the row; nothing after it
+    assert not built & {"marts/orders_daily_summary", "features/customer_features"}
+    assert summary_by_day(pipeline_env.duckdb) == before  # day 2 was not published
+    message = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error
+    assert "test fct_orders__customer_id__in_dim_customers: 1 failing row: order_id=o-ghost" in (
+        message.message
+    )
+    assert "not built (downstream of a failure): orders_daily_summary" in message.message
+
+
+def test_every_error_test_has_all_its_parents_upstream_of_what_it_guards():
+    """dbt build skips a model after a failed test only if every parent of the test is the
+    model's ancestor. So for each error-severity test and each model downstream of any of its
+    parents, all of its parents must be upstream of that model: else the model is built from
+    the failing rows."""
+    manifest = json.loads(Path(dbt_project.manifest_path).read_text())
+    nodes = manifest["nodes"]
+    parents = {uid: set(n["depends_on"]["nodes"]) for uid, n in nodes.items()}
+
+    def ancestors(uid: str, seen: set[str] | None = None) -> set[str]:
+        seen = set() if seen is None else seen
+        for parent in parents.get(uid, ()):
+            if parent not in seen:
+                seen.add(parent)
+                ancestors(parent, seen)
+        return seen
+
+    models = [uid for uid, n in nodes.items() if n["resource_type"] == "model"]
+    tests = [
+        (uid, n)
+        for uid, n in nodes.items()
+        if n["resource_type"] == "test" and n["config"]["severity"].lower() == "error"
+    ]
+    assert len(tests) > 20
+    unguarded = []
+    for _, test in tests:
+        tested = set(test["depends_on"]["nodes"])
+        for model in models:
+            upstream = ancestors(model)
+            if model not in tested and upstream & tested and not tested <= upstream:
+                unguarded.append((test["name"], model, sorted(tested - upstream)))
+    assert unguarded == []
+
+
 def test_failed_raw_check_stops_dbt_in_the_same_run(pipeline_env, monkeypatch):
     monkeypatch.setenv("PIPELINE_QUARANTINE_FAIL_RATE", "0.5")
     pipeline_env.write("customers/date=2024-01-01/c.csv", "customer_id,name\nc1,Ann\n,x\n,y\n")
@@ -253,6 +332,7 @@ def test_every_asset_shares_one_daily_partitions_definition_and_one_job_holds_th
         "raw/customers",
         "staging/stg_shop__orders",
         "staging/stg_shop__customers",
+        "intermediate/int_orders_affected",
         "intermediate/int_orders_deduplicated",
         "marts/fct_orders",
         "marts/orders_daily_summary",

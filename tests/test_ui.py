@@ -30,6 +30,9 @@ from pipeline_assets.lib.objectstore import LocalStore
 from pipeline_assets.lib.sample import seed_landing
 
 REPO = Path(__file__).parents[1]
+SUMMARY_DAY = (
+    "select count(*), sum(hash(t)) from marts.orders_daily_summary t where order_date = ?::date"
+)
 DAYS = ("2024-01-01", "2024-01-02")
 BACKFILL_TIMEOUT_S = 900
 pytestmark = pytest.mark.slow
@@ -76,6 +79,32 @@ query {
             ... on AssetCheckTimePartitionStatuses { ranges { startKey endKey status } }
           }
         }
+      }
+    }
+  }
+}
+"""
+
+
+LAUNCH = """
+mutation Launch($params: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $params) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message }
+  }
+}
+"""
+CHECK = """
+query Check($key: AssetKeyInput!, $name: String!) {
+  assetCheckExecutions(assetKey: $key, checkName: $name, limit: 1) {
+    status
+    evaluation {
+      description
+      metadataEntries {
+        label
+        ... on IntMetadataEntry { intValue }
+        ... on MarkdownMetadataEntry { mdStr }
       }
     }
   }
@@ -276,3 +305,48 @@ def test_backfill_two_days_from_the_ui(chromium, pipeline_env, dagster_dev, tmp_
         for key, check in checks.items()
     }
     assert results == expected
+
+    # A daemon-launched run with bad data: an order for a customer that exists nowhere
+    # fails the multi-parent relationships test, which must block the summary and features.
+    ghost = "orders/date=2024-01-02/hour=12/ghost.csv"
+    (pipeline_env.landing / ghost).parent.mkdir(parents=True, exist_ok=True)
+    (pipeline_env.landing / ghost).write_text(
+        "order_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total\n"
+        "o-ghost,c-ghost,s01,2024-01-02T12:00:00,100,8,108\n"
+    )
+    summary_before = query(pipeline_env.duckdb, SUMMARY_DAY, [DAYS[1]])
+    params = {
+        "assetSelection": [{"path": a.split("/")} for a in sorted(assets)],
+        "partitionNames": [DAYS[1]],
+        "fromFailure": False,
+    }
+    launched = graphql(LAUNCH, {"params": params})["launchPartitionBackfill"]
+    assert launched["__typename"] == "LaunchBackfillSuccess", launched
+    bad = _wait_for_backfill(graphql, launched["backfillId"], log)
+    assert bad["status"] in ("COMPLETED_FAILED", "FAILED"), bad["status"]
+    assert query(pipeline_env.duckdb, SUMMARY_DAY, [DAYS[1]]) == summary_before
+    assert query(
+        pipeline_env.duckdb, "select count(*) from marts.fct_orders where order_id = 'o-ghost'"
+    ) == [(1,)]
+    counts = {
+        "/".join(s["assetKey"]["path"]): (s["numPartitionsMaterialized"], s["numPartitionsFailed"])
+        for s in bad["assetBackfillData"]["assetBackfillStatuses"]
+    }
+    assert counts["marts/fct_orders"] == (1, 0)
+    assert counts["marts/orders_daily_summary"] == (0, 1)
+    assert counts["features/customer_features"] == (0, 1)
+    (execution,) = graphql(
+        CHECK,
+        {
+            "key": {"path": ["marts", "fct_orders"]},
+            "name": "fct_orders__customer_id__in_dim_customers",
+        },
+    )["assetCheckExecutions"]
+    assert execution["status"] == "FAILED"
+    evaluation = execution["evaluation"]
+    assert evaluation["description"] == (
+        "1 failing row: order_id=o-ghost customer_id=c-ghost order_date=2024-01-02"
+    )
+    entries = {e["label"]: e for e in evaluation["metadataEntries"]}
+    assert entries["failing_rows"]["intValue"] == 1
+    assert "| o-ghost | c-ghost | 2024-01-02 |" in entries["failing_rows_sample"]["mdStr"]

@@ -28,6 +28,10 @@
     of re-produced keys that sit OUTSIDE the window, e.g. an order whose corrected version
     moved its ordered_at into this window; it is a no-op when the key contains the window
     column. Never uses `max(...) from {{ this }}`: the window comes only from the vars.
+
+    meta.also_replace = {model: <name>, column: <col>} widens the first delete to the
+    window_column values listed in that model (which the model must ref): the extra days
+    that int_orders_affected says this run changes.
     `fault_point('dbt_merge')` renders nothing outside the crash tests (macros/fault_point.sql).
 
     Dialects go through adapter.dispatch: default__ (DuckDB and others, where the
@@ -88,8 +92,16 @@
         {%- set key_columns = unique_key or [] -%}
     {%- endif -%}
 
+{%- set also = config.meta_get('also_replace') %}
+
 delete from {{ target }}
-where {{ window_filter(adapter.quote(matches[0].name), column_type) }};
+where {{ window_filter(adapter.quote(matches[0].name), column_type) }}
+{%- if also %}
+    or {{ adapter.quote(matches[0].name) }} in (
+        select {{ also['column'] }}
+        from {{ ref(also['model']) }}
+    )
+{%- endif %};
 {{- fault_point('dbt_merge') }}
 {%- if key_columns | length > 0 %}
 

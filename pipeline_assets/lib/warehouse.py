@@ -142,6 +142,11 @@ class Db:
         rel = self.conn.execute(sql, params or None)
         return rel.fetchall() if rel.description else []
 
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> tuple[list[str], list]:
+        """Column names (lower case) and rows of a select."""
+        rel = self.conn.execute(sql, params or None)
+        return [d[0].lower() for d in rel.description], rel.fetchall()
+
     def insert_rows(self, table: str, columns: Sequence[str], types: Sequence[Any], rows) -> None:
         if not rows:
             return
@@ -181,6 +186,14 @@ class SnowflakeDb(Db):
         try:
             cur.execute(sql, params or None)
             return cur.fetchall() if cur.description else []
+        finally:
+            cur.close()
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> tuple[list[str], list]:
+        cur = self.conn.cursor()
+        try:
+            cur.execute(sql, params or None)
+            return [d[0].lower() for d in cur.description], cur.fetchall()
         finally:
             cur.close()
 

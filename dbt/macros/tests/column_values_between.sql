@@ -1,7 +1,7 @@
 {#-
-    column_values_between(min_value=none, max_value=none): fails with every row whose value
-    is below min_value or above max_value (bounds inclusive; either bound may be omitted).
-    Nulls pass: pair with not_null.
+    column_values_between(min_value=none, max_value=none): fails with every row (all of its
+    columns) whose value is below min_value or above max_value (bounds inclusive; either
+    bound may be omitted). Nulls pass: pair with not_null.
 -#}
 {% test column_values_between(model, column_name, min_value=none, max_value=none) %}
 
@@ -11,27 +11,15 @@
     ) -}}
 {%- endif -%}
 
-with
-
-validation as (
-    select
-        {{ column_name }} as value_field
-    from {{ model }}
-),
-
-final as (
-    select *
-    from validation
-    where
-        false
-        {%- if min_value is not none %}
-        or value_field < {{ min_value }}
-        {%- endif %}
-        {%- if max_value is not none %}
-        or value_field > {{ max_value }}
-        {%- endif %}
-)
-
-select * from final
+select *
+from {{ model }}
+where
+    false
+    {%- if min_value is not none %}
+    or {{ column_name }} < {{ min_value }}
+    {%- endif %}
+    {%- if max_value is not none %}
+    or {{ column_name }} > {{ max_value }}
+    {%- endif %}
 
 {% endtest %}

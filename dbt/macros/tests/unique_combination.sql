@@ -1,6 +1,7 @@
 {#-
-    unique_combination(combination_of_columns=[...]): fails with one row per combination of
-    the given columns that occurs more than once (a composite primary key check).
+    unique_combination(combination_of_columns=[...]): fails with every row (all of its
+    columns) whose combination of the given columns occurs more than once (a composite
+    primary key check).
 -#}
 {% test unique_combination(model, combination_of_columns) %}
 
@@ -13,17 +14,32 @@
 
 with
 
-validation as (
-    select
-        {{ columns_csv }},
-        count(*) as n_records
-    from {{ model }}
+tested as (
+
+    select * from {{ model }}
+
+),
+
+duplicated as (
+
+    select {{ columns_csv }}
+    from tested
     group by {{ columns_csv }}
     having count(*) > 1
+
 ),
 
 final as (
-    select * from validation
+
+    select tested.*
+    from tested
+    inner join duplicated
+        on
+        {%- for column in combination_of_columns %}
+            {% if not loop.first %}and {% endif -%}
+            tested.{{ column }} is not distinct from duplicated.{{ column }}
+        {%- endfor %}
+
 )
 
 select * from final

@@ -15,11 +15,13 @@
     The current version of every order, across all raw partitions: greatest updated_at
     (null = lowest), ties broken by the greatest _partition, then _source_key, _source_line.
 
-    Incremental (window [window_start, window_end) on ordered_at): take every order id that
-    has ANY version in the window, rank ALL versions of those ids (wherever they landed),
-    and keep the winners whose ordered_at is in the window. The window_replace strategy
-    then deletes the window (plus stale copies of the same order ids) and inserts these.
+    Incremental: rank ALL versions of the orders this window can change
+    (int_orders_affected), wherever they landed, and write their current versions, wherever
+    those fall. The window_replace strategy deletes the window and every older copy of these
+    order ids, then inserts, so an order that moved to another day or came back after a
+    retraction ends up exactly where a full rebuild puts it.
 -#}
+-- depends_on: {{ ref('int_orders_affected') }}
 
 with
 
@@ -31,22 +33,19 @@ orders as (
 
 {% if is_incremental() %}
 
-order_ids_in_window as (
+affected_orders as (
 
-    select distinct
-        order_id as order_id
-    from orders
-    where {{ window_filter('ordered_at', 'timestamp') }}
+    select distinct order_id
+    from {{ ref('int_orders_affected') }}
 
 ),
 
 candidate_versions as (
 
-    select
-        orders.*
+    select orders.*
     from orders
-    inner join order_ids_in_window
-        on orders.order_id = order_ids_in_window.order_id
+    inner join affected_orders
+        on orders.order_id = affected_orders.order_id
 
 ),
 
@@ -100,9 +99,6 @@ current_versions as (
 final as (
 
     select * from current_versions
-    {% if is_incremental() -%}
-    where {{ window_filter('ordered_at', 'timestamp') }}
-    {%- endif %}
 
 )
 

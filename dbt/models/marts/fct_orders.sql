@@ -11,7 +11,11 @@
     )
 }}
 
-{#- One row per current order (see int_orders_deduplicated); amounts in currency units. -#}
+{#-
+    One row per current order (see int_orders_deduplicated); amounts in currency units.
+    Incremental: the orders this window can change (int_orders_affected), wherever they are.
+-#}
+-- depends_on: {{ ref('int_orders_affected') }}
 
 with
 
@@ -19,7 +23,7 @@ orders as (
 
     select * from {{ ref('int_orders_deduplicated') }}
     {% if is_incremental() -%}
-    where {{ window_filter('ordered_at', 'timestamp') }}
+    where order_id in (select order_id from {{ ref('int_orders_affected') }})
     {%- endif %}
 
 ),

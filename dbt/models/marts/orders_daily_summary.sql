@@ -7,15 +7,23 @@
         meta={
             'window_column': 'order_date',
             'window_column_type': 'date',
+            'also_replace': {'model': 'int_orders_affected', 'column': 'order_date'},
         },
     )
 }}
 
 {#-
     Orders and revenue per UTC day and customer. On an incremental run every day that
-    overlaps the window is recomputed in full and replaced, so a (day, customer) row whose
-    orders all moved away (e.g. to another customer) disappears.
+    overlaps the window, and every other day an affected order touches (int_orders_affected),
+    is recomputed in full and replaced, so a (day, customer) row whose orders all moved away
+    (to another customer or another day) disappears.
+
+    dim_customers is a declared parent: the relationships test on fct_orders.customer_id has
+    it as a parent, and dbt skips a model after a failing test only when every parent of the
+    test is the model's ancestor. So an order naming an unknown customer blocks this model.
 -#}
+-- depends_on: {{ ref('dim_customers') }}
+-- depends_on: {{ ref('int_orders_affected') }}
 
 with
 
@@ -23,7 +31,9 @@ orders as (
 
     select * from {{ ref('fct_orders') }}
     {% if is_incremental() -%}
-    where {{ window_filter('order_date', 'date') }}
+    where
+        {{ window_filter('order_date', 'date') }}
+        or order_date in (select order_date from {{ ref('int_orders_affected') }})
     {%- endif %}
 
 ),

@@ -25,6 +25,7 @@ from pipeline_assets.defs.automation.freshness import MART_KEYS, mart_freshness_
 from pipeline_assets.defs.partitions import daily_partitions
 from pipeline_assets.defs.resources import WarehouseResource
 from pipeline_assets.defs.transform.project import absolute_warehouse_path, dbt_project
+from pipeline_assets.lib.failing_rows import FailingRows, sample_failing_rows
 from pipeline_assets.lib.faults import DBT_MERGE, maybe_die
 from pipeline_assets.lib.warehouse import Db, row_counts, table_columns
 
@@ -110,13 +111,75 @@ def dbt_events(
     Shared with the benchmark's Airflow-style assets, so both pay for exactly the same work.
     """
     with absolute_warehouse_path(), warehouse.writer_lock():
-        buffered, error = _drain(dbt.cli(args, context=context).stream())
+        invocation = dbt.cli(args, context=context)
+        buffered, error = _drain(invocation.stream())
         # Crash tests: dbt itself was SIGKILLed inside its merge (lib/dbt_fault_plugin.py);
         # now the run's own process dies too, as when a whole run is killed.
         maybe_die(DBT_MERGE)
+    results = _run_results(invocation)
+    failed_tests = {
+        uid: r["compiled_code"]
+        for uid, r in results.items()
+        if r["status"] in ("fail", "warn") and r.get("compiled_code")
+    }
+    failing: dict[str, FailingRows] = {}
+    if failed_tests:
+        with warehouse.db() as db:
+            failing = {uid: sample_failing_rows(db, sql) for uid, sql in failed_tests.items()}
+    buffered = [_with_failing_rows(e, failing) for e in buffered]
     yield from _with_table_metadata(context, buffered, warehouse)
     if error is not None:
-        raise error
+        raise dg.Failure(
+            description=_failure_summary(results, failing) or str(error), allow_retries=False
+        ) from error
+
+
+def _run_results(invocation: Any) -> dict[str, dict[str, Any]]:
+    """unique_id -> dbt's result for each node of the invocation (none if dbt died early)."""
+    try:
+        results = invocation.get_artifact("run_results.json")["results"]
+    except (OSError, ValueError, KeyError):
+        return {}
+    return {r["unique_id"]: r for r in results}
+
+
+def _with_failing_rows(event: Any, failing: Mapping[str, FailingRows]) -> Any:
+    """A failed or warned test's check result, with the count and a sample of its rows."""
+    if not isinstance(event, dg.AssetCheckResult):
+        return event
+    uid = event.metadata.get("unique_id")
+    rows = failing.get(uid.value if uid is not None else "")
+    if rows is None:
+        return event
+    metadata = {
+        **event.metadata,
+        "failing_rows": rows.count,
+        "failing_rows_sample": dg.MetadataValue.md(rows.markdown()),
+    }
+    return event._replace(metadata=metadata, description=rows.describe())
+
+
+def _failure_summary(
+    results: Mapping[str, Mapping[str, Any]], failing: Mapping[str, FailingRows]
+) -> str:
+    """Why dbt failed, naming each failing test's rows and what it kept from being built."""
+    lines = []
+    for uid, r in sorted(results.items()):
+        name = uid.split(".")[2]  # test.shop.<name>.<hash>, model.shop.<name>
+        if r["status"] == "fail" and uid in failing:
+            lines.append(f"test {name}: {failing[uid].describe()}")
+        elif r["status"] in ("fail", "error"):
+            lines.append(f"{name}: {r['status']}: {(r.get('message') or '').strip()}")
+    skipped = sorted(
+        uid.split(".")[2]
+        for uid, r in results.items()
+        if r["status"] == "skipped" and uid.startswith("model.")
+    )
+    if not lines:
+        return ""
+    if skipped:
+        lines.append("not built (downstream of a failure): " + ", ".join(skipped))
+    return "dbt build failed:\n" + "\n".join(f"  {line}" for line in lines)
 
 
 def _drain(events: Iterable[Any]) -> tuple[list[Any], Exception | None]:
