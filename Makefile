@@ -3,8 +3,11 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-DEMO_START ?= 2024-01-01
-DEMO_END ?= 2024-01-07
+# The demo: the 7 complete days before today and today's hours so far (UTC), so the UI shows
+# recent partitions filled. Pin both for reproducible output, e.g. DEMO_START=2024-01-01
+# DEMO_END=2024-01-07. The partitions start with the demo (make demo and make dev agree).
+DEMO_END ?= $(shell date -u +%F)
+DEMO_START ?= $(shell date -u -d '$(DEMO_END) -7 days' +%F)
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 # Absolute, so that dbt (which runs inside dbt/) and Python agree, and the path dbt parses
 # with is the path it runs with (it is part of dbt's partial-parse hash).
@@ -27,6 +30,8 @@ install: $(BIN)/.installed dbt/target/manifest.json
 prepare: install
 	$(BIN)/pipeline prepare
 
+demo dev: export PIPELINE_PARTITIONS_START ?= $(DEMO_START)
+
 demo: install
 	$(BIN)/pipeline seed --start $(DEMO_START) --end $(DEMO_END)
 	$(BIN)/pipeline backfill --start $(DEMO_START) --end $(DEMO_END)
@@ -45,8 +50,7 @@ format: install
 	$(BIN)/ruff format .
 
 dev: install
-	mkdir -p $(DAGSTER_HOME)
-	test -f $(DAGSTER_HOME)/dagster.yaml || cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/pipeline instance > /dev/null
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dagster dev -w workspace.yaml
 
 lock:

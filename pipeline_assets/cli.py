@@ -5,14 +5,11 @@ so everything the CLI does shows in the UI's run history.
 """
 
 import argparse
-import fcntl
-import os
 import sys
 import time
 import warnings
 from collections.abc import Callable
-from datetime import date
-from pathlib import Path
+from datetime import UTC, date, datetime
 
 
 def _date(value: str) -> date:
@@ -57,26 +54,12 @@ def _outside_partitions(start: date, end: date) -> str | None:
     return None
 
 
-def _ensure_dagster_home() -> None:
-    """Create the instance's storage once, under a lock.
+def _instance() -> None:
+    """Install the project's instance settings and say what changed (once per home)."""
+    from pipeline_assets.instance import ensure_instance
 
-    Dagster's SQLite storage initializes itself lazily and without a lock: two commands started
-    at once on a fresh `DAGSTER_HOME` both stamp its schema version, and every later command
-    then fails with "alembic_version has more than one head".
-    """
-    import dagster as dg
-
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path("data/dagster_home").resolve())))
-    home.mkdir(parents=True, exist_ok=True)
-    with open(home / ".init.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        config = home / "dagster.yaml"
-        if not config.exists():
-            config.write_text("telemetry:\n  enabled: false\n")
-        with dg.DagsterInstance.get() as instance:
-            instance.get_runs(limit=1)
-            instance.all_instigator_state()
-            instance.get_latest_materialization_event(dg.AssetKey("_init"))
+    for note in ensure_instance():
+        print(f"instance: {note}", file=sys.stderr)
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
@@ -100,20 +83,42 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    from pipeline_assets.runner import DAYS_PER_RUN, backfill
+    from pipeline_assets.definitions import defs
+    from pipeline_assets.instance import dagster_home
+    from pipeline_assets.runner import DAYS_PER_RUN, backfill, empty_day_warnings
 
-    _ensure_dagster_home()
-    days_per_run = args.days_per_run or DAYS_PER_RUN
-    report = backfill(args.start, args.end, days_per_run=days_per_run, echo=print)
+    _instance()
+    logs = dagster_home() / "logs"
+    logs.mkdir(exist_ok=True)
+    log_path = logs / f"backfill-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.log"
+    print(f"backfill {args.start}..{args.end}; Dagster's and dbt's own output: {log_path}")
+    report = backfill(
+        args.start,
+        args.end,
+        defs=defs,
+        days_per_run=args.days_per_run or DAYS_PER_RUN,
+        log_path=log_path,
+    )
+    for warning in empty_day_warnings(report):
+        print(warning)
     print(report.summary())
     return 0 if report.ok else 1
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    from pipeline_assets.definitions import defs
     from pipeline_assets.verify import render, verify
 
-    _ensure_dagster_home()
-    rows = verify(args.start, args.end, seed=args.seed, echo=print)
+    _instance()
+    rows = verify(
+        args.start,
+        args.end,
+        defs=defs,
+        warehouse=defs.resources["warehouse"],
+        features=defs.resources["features"].store(),
+        seed=args.seed,
+        echo=print,
+    )
     print(render(rows))
     return 0 if all(r.equal for r in rows) else 1
 
@@ -124,6 +129,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return bench(args)
 
 
+def cmd_instance(args: argparse.Namespace) -> int:
+    from pipeline_assets.instance import dagster_home
+
+    _instance()
+    print((dagster_home() / "dagster.yaml").read_text(), end="")
+    return 0
+
+
 def cmd_prepare(args: argparse.Namespace) -> int:
     from pipeline_assets.defs.transform.project import prepare_dbt
 
@@ -132,36 +145,94 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pipeline", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+def _range(cmd: argparse.ArgumentParser, what: str) -> None:
+    cmd.add_argument(
+        "--start", type=_date, required=True, metavar="YYYY-MM-DD", help=f"first {what} (UTC)"
+    )
+    cmd.add_argument(
+        "--end",
+        type=_date,
+        required=True,
+        metavar="YYYY-MM-DD",
+        help=f"last {what}, inclusive (UTC)",
+    )
 
-    seed = sub.add_parser("seed", help="write deterministic sample files into the landing zone")
-    seed.add_argument("--start", type=_date, required=True)
-    seed.add_argument("--end", type=_date, required=True)
-    seed.add_argument("--seed", type=int, default=42)
-    seed.add_argument("--orders-per-day", type=_count(0), default=1000)
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pipeline",
+        description=__doc__,
+        epilog="Dates are UTC days, YYYY-MM-DD; ranges are inclusive.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=summary, description=description)
+
+    seed = command(
+        "seed",
+        "write deterministic sample files into the landing zone",
+        "Write sample order files (one per hour that has orders, plus corrections) and one "
+        "customers file per day into the landing zone (PIPELINE_LANDING_URI) for the days "
+        "--start..--end (YYYY-MM-DD, UTC, inclusive). Hours that are not over yet are not "
+        "written, as a real producer would not have written them. The same --seed gives "
+        "the same bytes; files already in place and unchanged are not rewritten.",
+    )
+    _range(seed, "day to seed")
+    seed.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    seed.add_argument(
+        "--orders-per-day", type=_count(0), default=1000, help="orders per day (default 1000)"
+    )
     seed.set_defaults(func=cmd_seed)
 
-    bf = sub.add_parser("backfill", help="materialize every asset for an inclusive date range")
-    bf.add_argument("--start", type=_date, required=True)
-    bf.add_argument("--end", type=_date, required=True)
+    bf = command(
+        "backfill",
+        "materialize every asset for an inclusive date range",
+        "Materialize every asset for the days --start..--end (YYYY-MM-DD, UTC, inclusive) "
+        "as Dagster runs recorded in DAGSTER_HOME: the ingestion of both datasets per chunk "
+        "of --days-per-run days, then one run of the dbt models and features over the "
+        "range's complete days (today is ingested; its marts wait for the day to end). "
+        "Prints one line per run and a summary; Dagster's and dbt's own output go to a log "
+        "file whose path is printed. Exits 1 if a run fails.",
+    )
+    _range(bf, "day to backfill")
     bf.add_argument(
         "--days-per-run",
         type=_count(1),
-        help="ingestion days per Dagster run (default 31: a month)",
+        metavar="N",
+        help="ingestion days per Dagster run (default 31: a failed run redoes at most a month)",
     )
     bf.set_defaults(func=cmd_backfill)
 
-    ver = sub.add_parser(
-        "verify", help="fingerprint, re-run the range every which way, fingerprint, compare"
+    ver = command(
+        "verify",
+        "prove that re-running a date range changes nothing",
+        "Fingerprint every warehouse table per partition and each day's published features, "
+        "re-run the days --start..--end (YYYY-MM-DD, UTC, inclusive) as one run and then "
+        "each day alone in shuffled order (two days twice), fingerprint again and compare. "
+        "Exits 0 only if every table partition is unchanged.",
     )
-    ver.add_argument("--start", type=_date, required=True)
-    ver.add_argument("--end", type=_date, required=True)
-    ver.add_argument("--seed", type=int, default=0, help="shuffles the re-run order")
+    _range(ver, "day to re-run")
+    ver.add_argument("--seed", type=int, default=0, help="shuffles the re-run order (default 0)")
     ver.set_defaults(func=cmd_verify)
 
-    prep = sub.add_parser("prepare", help="parse the dbt project into dbt/target/manifest.json")
+    inst = command(
+        "instance",
+        "install the project's Dagster instance settings and print them",
+        "Create DAGSTER_HOME if needed and merge the project's instance settings (run queue "
+        "limits, the warehouse-writer pool, run retries, run monitoring) into its "
+        "dagster.yaml: keys it lacks are added, keys it sets are kept. `make dev` runs this "
+        "before starting the UI; every other command does it too.",
+    )
+    inst.set_defaults(func=cmd_instance)
+
+    prep = command(
+        "prepare",
+        "parse the dbt project into dbt/target/manifest.json",
+        "Parse the dbt project (dbt parse) into dbt/target/manifest.json, with the same "
+        "target and warehouse path the runs use, so partial parsing is reused.",
+    )
     prep.set_defaults(func=cmd_prepare)
 
     bench = sub.add_parser(

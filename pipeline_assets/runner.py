@@ -6,18 +6,23 @@ features over the range's complete days. Today can be ingested, but its marts wa
 day to end, as automation does.
 """
 
+from __future__ import annotations
+
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TextIO
 
 import dagster as dg
 
 from pipeline_assets.defs.ingest.assets import files_key, raw_key
 from pipeline_assets.defs.transform.assets import day_columns
+from pipeline_assets.instance import run_tags
 from pipeline_assets.lib.contract import (
-    CUSTOMERS,
-    ORDERS,
+    DATASETS,
     day_window,
     days_between,
     parse_daily_key,
@@ -27,6 +32,29 @@ RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 # Each run costs ~0.7 s of Dagster set-up; a month bounds what a failed run has to redo.
 DAYS_PER_RUN = 31
+DBT_LAYERS = ("staging", "intermediate", "marts")
+# What a backfill runs: the Definitions, or the code location they resolve to (a job's
+# `context.repository_def`).
+Code = dg.Definitions | dg.RepositoryDefinition
+
+
+def repository(code: Code) -> dg.RepositoryDefinition:
+    return code.get_repository_def() if isinstance(code, dg.Definitions) else code
+
+
+@dataclass(frozen=True)
+class Step:
+    """One Dagster run of the plan: what it materializes, for which days."""
+
+    label: str  # "ingest" or "warehouse"
+    selection: list[dg.AssetKey]
+    days: list[str]
+
+    def describe(self) -> str:
+        first, last = self.days[0], self.days[-1]
+        span = first if first == last else f"{first}..{last}"
+        noun = "day" if len(self.days) == 1 else "days"
+        return f"{self.label} {span} ({len(self.days)} {noun})"
 
 
 @dataclass
@@ -38,11 +66,15 @@ class BackfillReport:
     rows_loaded: int = 0
     rows_quarantined: int = 0
     mart_rows: dict[str, int] = field(default_factory=dict)
+    whole_tables: set[str] = field(default_factory=set)
     checks_passed: int = 0
     checks_failed: list[str] = field(default_factory=list)
+    empty_days: dict[str, list[str]] = field(default_factory=dict)  # dataset -> days
+    waiting: list[str] = field(default_factory=list)  # ingested; marts wait for the day's end
     seconds: float = 0.0
     runs: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    log_path: Path | None = None
 
     @property
     def ok(self) -> bool:
@@ -52,40 +84,49 @@ class BackfillReport:
         status = "OK" if self.ok else "FAILED"
         lines = [
             f"backfill {self.start}..{self.end}: {status}",
-            f"  days done         {self.days_done}/{self.days_total}",
+            f"  days ingested     {self.days_done}/{self.days_total}",
             f"  rows loaded       {self.rows_loaded}",
             f"  rows quarantined  {self.rows_quarantined}",
-            *(f"  rows in {name}: {n}" for name, n in sorted(self.mart_rows.items())),
+        ]
+        for name, n in sorted(self.mart_rows.items()):
+            scope = "whole table" if name in self.whole_tables else "these days"
+            lines.append(f"  {name + ':':<30}{n} rows ({scope})")
+        if self.waiting:
+            lines.append(f"  marts wait for    {', '.join(self.waiting)} (not over yet, UTC)")
+        lines += [
             f"  checks passed     {self.checks_passed}",
-            f"  checks failed     {len(self.checks_failed)} {self.checks_failed or ''}",
+            f"  checks failed     {len(self.checks_failed)}",
+            *(f"    {name}" for name in self.checks_failed),
             f"  dagster runs      {len(self.runs)}",
             f"  time taken        {self.seconds:.1f}s",
         ]
+        if self.log_path:
+            lines.append(f"  full log          {self.log_path}")
         lines += [f"  error: {e}" for e in self.errors]
         return "\n".join(lines)
 
 
 def run_range(
-    defs: dg.Definitions,
+    defs: Code,
     selection: list[dg.AssetKey],
     first: str,
     last: str,
     instance: dg.DagsterInstance,
     tags: dict[str, str] | None = None,
+    log_level: str = "WARNING",
 ) -> dg.ExecuteInProcessResult:
-    """One Dagster run materializing `selection`, and their checks, for [first, last]."""
+    """One Dagster run materializing `selection`, and their checks, for [first, last].
+
+    The run records its asset selection, so the UI's run list shows what it targets.
+    """
     for key in (first, last):  # Dagster reads "2024-01-01-10:00" as a day at UTC-10:00,
         parse_daily_key(key)  # i.e. 2024-01-02: refuse anything but YYYY-MM-DD first
-    checks = {
-        key for key in defs.resolve_asset_graph().asset_check_keys if key.asset_key in selection
-    }
-    job = defs.resolve_implicit_job_def_def_for_assets(selection).get_subset(
-        asset_selection=set(selection), asset_check_selection=checks
-    )
+    job = repository(defs).get_implicit_job_def_for_assets(selection)
     return job.execute_in_process(
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         instance=instance,
-        tags={RANGE_START: first, RANGE_END: last, **(tags or {})},
+        asset_selection=selection,
+        tags={RANGE_START: first, RANGE_END: last, **run_tags(), **(tags or {})},
         raise_on_error=False,
     )
 
@@ -97,92 +138,196 @@ def failure_message(result: dg.ExecuteInProcessResult) -> str:
     return f"run {result.run_id} failed"
 
 
-def _chunks(days: list[str], size: int) -> list[list[str]]:
-    return [days[i : i + size] for i in range(0, len(days), size)]
+def plan(defs: Code, days: list[str], days_per_run: int, now: datetime) -> list[Step]:
+    """The runs of a backfill, in the order they must run."""
+    ingest = [key(ds) for ds in DATASETS for key in (files_key, raw_key)]
+    size = max(1, days_per_run)
+    steps = [Step("ingest", ingest, days[i : i + size]) for i in range(0, len(days), size)]
+    complete = [d for d in days if day_window(d)[1] <= now.astimezone(UTC).replace(tzinfo=None)]
+    repo = repository(defs)
+    warehouse = [
+        key
+        for key, assets_def in repo.assets_defs_by_key.items()
+        if assets_def.is_materializable
+        and key.path[0] not in ("processing", "raw")
+        and assets_def.partitions_def is not None
+    ]
+    if warehouse and complete:
+        steps.append(Step("warehouse", warehouse, complete))
+    return steps
+
+
+class RunDisplay:
+    """One line per finished run; in a terminal, also a live bar of the runs so far."""
+
+    def __init__(self, echo: Callable[[str], None] | None, total: int):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        console = Console(highlight=False)  # no colour codes unless stdout is a terminal
+        self.echo = echo or (lambda line: console.print(line, markup=False, soft_wrap=True))
+        self.bar = None
+        if echo is None and console.is_terminal:
+            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+            self.bar = Progress(*columns, console=console, transient=True)
+            self.task = self.bar.add_task("backfill", total=total)
+
+    def __enter__(self) -> RunDisplay:
+        if self.bar:
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar:
+            self.bar.stop()
+
+    def running(self, step: Step) -> None:
+        if self.bar:
+            self.bar.update(self.task, description=f"{step.describe()}: running")
+
+    def done(self, line: str) -> None:
+        self.echo(line)
+        if self.bar:
+            self.bar.advance(self.task)
+
+
+@contextmanager
+def _captured(log: TextIO | None) -> Iterator[None]:
+    """Dagster's and dbt's own output go to the log file, not between the progress lines."""
+    if log is None:
+        yield
+        return
+    with redirect_stdout(log), redirect_stderr(log):
+        yield
+    log.flush()
 
 
 def backfill(
     start: date,
     end: date,
-    days_per_run: int = DAYS_PER_RUN,
-    echo: Callable[[str], None] = print,
-    defs: dg.Definitions | None = None,
+    *,
+    defs: Code,
     instance: dg.DagsterInstance | None = None,
+    days_per_run: int = DAYS_PER_RUN,
+    echo: Callable[[str], None] | None = None,
+    log_path: Path | None = None,
 ) -> BackfillReport:
-    """Materialize every asset for the inclusive day range, in date order."""
-    if defs is None:
-        from pipeline_assets.definitions import defs
+    """Materialize every asset for the inclusive day range, in date order.
+
+    `echo` receives one line per run (default: the terminal, with a live bar there);
+    `log_path` collects the runs' own output (Dagster's events, dbt's log lines).
+    """
     instance = instance or dg.DagsterInstance.get()
     days = days_between(start, end)
-    steps = _plan(defs, days, days_per_run)
-    report = BackfillReport(start, end, days_total=len(days))
+    steps = plan(defs, days, days_per_run, datetime.now(UTC))
+    report = BackfillReport(start, end, days_total=len(days), log_path=log_path)
+    built = {d for step in steps if step.label == "warehouse" for d in step.days}
+    report.waiting = [d for d in days if d not in built]
     t0 = time.perf_counter()
-    for label, selection, first, last in steps:
-        t = time.perf_counter()
-        span = f"{label:<9} {first}..{last} ({len(days_between(*map(date.fromisoformat, (first, last))))} days)"
-        result = run_range(defs, selection, first, last, instance, {"pipeline/command": "backfill"})
-        report.runs.append(result.run_id)
-        checks = result.get_asset_check_evaluations()
-        report.checks_passed += sum(c.passed for c in checks)
-        report.checks_failed += [
-            f"{c.asset_check_key.to_user_string()} {c.partition or ''}".strip()
-            for c in checks
-            if not c.passed
-        ]
-        if not result.success:
-            report.errors.append(failure_message(result))
-            echo(f"{span}: FAILED ({report.errors[-1]})")
-            break
-        loaded, quarantined = _rows(result)
-        report.rows_loaded += loaded
-        report.rows_quarantined += quarantined
-        if label == "ingest":
-            report.days_done += len(days_between(*map(date.fromisoformat, (first, last))))
-        report.mart_rows.update(_mart_rows(result))
-        echo(
-            f"{span}  loaded {loaded}, quarantined {quarantined}, "
-            f"checks passed {sum(c.passed for c in checks)}/{len(checks)}  "
-            f"({time.perf_counter() - t:.1f}s)"
-        )
+    log = open(log_path, "a") if log_path else None  # noqa: SIM115 (closed below)
+    try:
+        with RunDisplay(echo, len(steps)) as display:
+            for step in steps:
+                display.running(step)
+                t = time.perf_counter()
+                with _captured(log):
+                    result = run_range(
+                        defs,
+                        step.selection,
+                        step.days[0],
+                        step.days[-1],
+                        instance,
+                        {"pipeline/command": "backfill"},
+                        "DEBUG" if log else "WARNING",  # the log file is the whole record
+                    )
+                report.runs.append(result.run_id)
+                line = _record(report, step, result)
+                display.done(f"{step.describe()}: {line}  ({time.perf_counter() - t:.1f}s)")
+                if not result.success:
+                    break
+    finally:
+        if log:
+            log.close()
     report.seconds = time.perf_counter() - t0
     return report
 
 
-def _plan(defs: dg.Definitions, days: list[str], days_per_run: int) -> list[tuple]:
-    """(label, asset keys, first day, last day) per run, in the order they must run."""
-    ingest = [key(ds) for ds in (ORDERS, CUSTOMERS) for key in (files_key, raw_key)]
-    steps = [("ingest", ingest, c[0], c[-1]) for c in _chunks(days, max(1, days_per_run))]
-    complete = [d for d in days if day_window(d)[1] <= datetime.now(UTC).replace(tzinfo=None)]
-    warehouse = [
-        key
-        for key in defs.resolve_asset_graph().get_all_asset_keys()
-        if key.path[0] not in ("processing", "raw")
-        and defs.resolve_assets_def(key).partitions_def is not None
+def _record(report: BackfillReport, step: Step, result: dg.ExecuteInProcessResult) -> str:
+    """Fold one run into the report; return its line's text."""
+    checks = result.get_asset_check_evaluations()
+    report.checks_passed += sum(c.passed for c in checks)
+    report.checks_failed += [
+        f"{c.asset_check_key.to_user_string()} {c.partition or ''}".strip()
+        for c in checks
+        if not c.passed
     ]
-    if warehouse and complete:
-        steps.append(("warehouse", warehouse, complete[0], complete[-1]))
-    return steps
+    mats = [e.materialization for e in result.get_asset_materialization_events()]
+    if step.label == "ingest":
+        line = _record_ingest(report, step, mats, checks, result.success)
+    else:
+        line = _record_warehouse(report, mats, checks)
+    if result.success:
+        return line
+    report.errors.append(failure_message(result))
+    return f"FAILED ({line}): {report.errors[-1]}"
 
 
-def _rows(result: dg.ExecuteInProcessResult) -> tuple[int, int]:
-    """Rows loaded and quarantined by the raw assets of one run (each day's own metadata)."""
-    loaded = quarantined = 0
-    for event in result.get_asset_materialization_events():
-        mat = event.materialization
-        if mat.asset_key.path[0] == "raw":
-            loaded += mat.metadata["rows_loaded"].value
-            quarantined += mat.metadata["rows_quarantined"].value
-    return loaded, quarantined
+def _record_ingest(
+    report: BackfillReport,
+    step: Step,
+    mats: list[dg.AssetMaterialization],
+    checks: list[dg.AssetCheckEvaluation],
+    success: bool,
+) -> str:
+    raw = [m for m in mats if m.asset_key.path[0] == "raw"]
+    loaded = sum(m.metadata["rows_loaded"].value for m in raw)
+    quarantined = sum(m.metadata["rows_quarantined"].value for m in raw)
+    report.rows_loaded += loaded
+    report.rows_quarantined += quarantined
+    if success:
+        report.days_done += len(step.days)
+    for dataset in DATASETS:
+        empty = sorted(
+            m.partition
+            for m in mats
+            if m.asset_key == files_key(dataset) and m.metadata["files"].value == 0
+        )
+        if empty:
+            report.empty_days.setdefault(dataset, []).extend(empty)
+    passed = sum(c.passed for c in checks)
+    return f"loaded {loaded}, quarantined {quarantined}, checks passed {passed}/{len(checks)}"
 
 
-def _mart_rows(result: dg.ExecuteInProcessResult) -> dict[str, int]:
-    """Rows of each mart for the run's days (a whole-table mart: the table's rows)."""
-    out: dict[str, int] = {}
-    for event in result.get_asset_materialization_events():
-        mat = event.materialization
+def _record_warehouse(
+    report: BackfillReport,
+    mats: list[dg.AssetMaterialization],
+    checks: list[dg.AssetCheckEvaluation],
+) -> str:
+    """dbt's part summarized: models built, tests passed, the failed ones by name."""
+    for mat in mats:
         if mat.asset_key.path[0] != "marts" or "dagster/row_count" not in mat.metadata:
             continue
         name, rows = ".".join(mat.asset_key.path), mat.metadata["dagster/row_count"].value
-        per_day = tuple(mat.asset_key.path) in day_columns()
-        out[name] = out.get(name, 0) + rows if per_day else rows
-    return out
+        if tuple(mat.asset_key.path) in day_columns():
+            report.mart_rows[name] = report.mart_rows.get(name, 0) + rows
+        else:
+            report.mart_rows[name] = rows
+            report.whole_tables.add(name)
+    models = {m.asset_key for m in mats if m.asset_key.path[0] in DBT_LAYERS}
+    tests = [c for c in checks if c.asset_key.path[0] in DBT_LAYERS]
+    failed = sorted({c.check_name for c in tests if not c.passed})
+    line = (
+        f"dbt built {len(models)} models, tests passed {sum(c.passed for c in tests)}/{len(tests)}"
+    )
+    features = {m.partition for m in mats if m.asset_key.path[0] == "features"}
+    if features:
+        line += f", features for {len(features)} days"
+    return line + (f", failed: {', '.join(failed)}" if failed else "")
+
+
+def empty_day_warnings(report: BackfillReport) -> list[str]:
+    """One warning per dataset naming the days that had no landing files at all."""
+    return [
+        f"warning: no landing files for {dataset} on {len(days)} day(s): {', '.join(days)}"
+        for dataset, days in sorted(report.empty_days.items())
+    ]

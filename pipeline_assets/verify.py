@@ -12,10 +12,12 @@ from datetime import date
 
 import dagster as dg
 
+from pipeline_assets.defs.resources import WarehouseResource
 from pipeline_assets.lib.contract import days_between
 from pipeline_assets.lib.features import latest
 from pipeline_assets.lib.objectstore import ObjectStore
 from pipeline_assets.lib.warehouse import Db
+from pipeline_assets.runner import Code, backfill
 
 # (schema, table, column that names the partition, or None for a whole-table fingerprint)
 TABLES = (
@@ -78,17 +80,17 @@ def rerun_plan(days: list[str], seed: int) -> list[tuple[str, str]]:
 def verify(
     start: date,
     end: date,
+    *,
+    defs: Code,
+    warehouse: WarehouseResource,
+    features: ObjectStore,
     seed: int = 0,
     echo: Callable[[str], None] = print,
-    defs: dg.Definitions | None = None,
     instance: dg.DagsterInstance | None = None,
 ) -> list[Row]:
-    from pipeline_assets.runner import backfill
-
-    if defs is None:
-        from pipeline_assets.definitions import defs
+    """Fingerprint, re-run `rerun_plan` through `defs`, fingerprint again; one row per table
+    partition. `warehouse` and `features` must be the ones `defs` writes to."""
     instance = instance or dg.DagsterInstance.get()
-    warehouse, features = defs.resources["warehouse"], defs.resources["features"].store()
     days = days_between(start, end)
     with warehouse.db() as db:
         before = fingerprint_warehouse(db) | fingerprint_features(features, days)
@@ -96,9 +98,9 @@ def verify(
         report = backfill(
             date.fromisoformat(first),
             date.fromisoformat(last),
-            echo=lambda _: None,
             defs=defs,
             instance=instance,
+            echo=lambda _: None,
         )
         echo(f"re-ran {first}..{last}: {'ok' if report.ok else report.errors}")
         if not report.ok:

@@ -64,7 +64,12 @@ def test_ingest_clock_times_the_asset_bodies_work_inside_real_runs(pipeline_env)
     clock = IngestClock()
     with clock.installed(), dg.DagsterInstance.ephemeral() as instance:
         report = runner.backfill(
-            date(2024, 1, 1), date(2024, 1, 2), 1, lambda _: None, defs, instance
+            date(2024, 1, 1),
+            date(2024, 1, 2),
+            defs=defs,
+            instance=instance,
+            days_per_run=1,
+            echo=lambda _: None,
         )
     assert report.ok and report.days_done == 2, report.summary()
     got = clock.result()

@@ -4,10 +4,22 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import dagster as dg
 import pytest
 from helpers import fingerprints, query
+
+WAREHOUSE_ASSETS = {
+    "staging/stg_shop__orders",
+    "staging/stg_shop__customers",
+    "intermediate/int_orders_affected",
+    "intermediate/int_orders_deduplicated",
+    "marts/fct_orders",
+    "marts/orders_daily_summary",
+    "marts/dim_customers",
+    "features/customer_features",
+}
 
 
 def pipeline(*args: str, env: dict) -> subprocess.CompletedProcess:
@@ -34,22 +46,28 @@ def test_seed_then_backfill_is_idempotent_and_recorded(pipeline_env):
     assert first.returncode == 0, first.stderr + first.stdout
     out = first.stdout
     assert "backfill 2024-01-01..2024-01-02: OK" in out
-    assert "  days done         2/2" in out
+    assert "  days ingested     2/2" in out
     # one ingest run (both datasets, 3 checks per raw asset and day), then one warehouse run
     assert re.search(
-        r"^ingest    2024-01-01\.\.2024-01-02 \(2 days\)  loaded \d+, "
-        r"quarantined \d+, checks passed 12/12",
+        r"^ingest 2024-01-01\.\.2024-01-02 \(2 days\): loaded \d+, "
+        r"quarantined \d+, checks passed 12/12  \(\d+\.\ds\)$",
         out,
         re.M,
     ), out
     assert re.search(
-        r"^warehouse 2024-01-01\.\.2024-01-02 \(2 days\)  .*checks passed "
-        r"(\d+)/\1 ",
+        r"^warehouse 2024-01-01\.\.2024-01-02 \(2 days\): dbt built 7 models, tests passed "
+        r"(\d+)/\1, features for 2 days  \(",
         out,
         re.M,
     ), out
     assert "  dagster runs      2" in out and "  checks failed     0" in out
-    # the summary's counts are the warehouse's
+    assert "\x1b[" not in out + first.stderr  # no colour codes when stdout is not a terminal
+    # dbt's own output went to the log file, whose path is printed, not to stdout
+    (log,) = re.findall(r"^  full log          (\S+)$", out, re.M)
+    assert "Completed successfully" in Path(log).read_text()
+    assert "Completed successfully" not in out
+    assert len(out.splitlines()) < 25
+    # the summary's counts are the warehouse's, for the days backfilled
     (raw_rows,) = query(
         pipeline_env.duckdb,
         "select (select count(*) from raw.orders) + (select count(*) from raw.customers)",
@@ -59,20 +77,35 @@ def test_seed_then_backfill_is_idempotent_and_recorded(pipeline_env):
     assert f"  rows quarantined  {quarantined}\n" in out
     summary = "select count(*) from marts.orders_daily_summary"
     (summary_rows,) = query(pipeline_env.duckdb, summary)[0]
-    assert f"  rows in marts.orders_daily_summary: {summary_rows}\n" in out
+    assert re.search(
+        rf"^  marts.orders_daily_summary: +{summary_rows} rows \(these days\)$", out, re.M
+    )
+    assert re.search(r"^  marts.dim_customers: +\d+ rows \(whole table\)$", out, re.M)
     days = query(pipeline_env.duckdb, "select distinct _partition from raw.orders order by 1")
     assert days == [("2024-01-01",), ("2024-01-02",)]
 
     prints = fingerprints(pipeline_env.duckdb)
     second = pipeline("backfill", "--start", "2024-01-01", "--end", "2024-01-02", env=env)
     assert second.returncode == 0, second.stdout + second.stderr
-    assert "  days done         2/2" in second.stdout
+    assert "  days ingested     2/2" in second.stdout
     assert fingerprints(pipeline_env.duckdb) == prints
     assert {p: p.read_bytes() for p in pipeline_env.landing.rglob("*.csv")} == landing
 
     with dg.DagsterInstance.from_config(str(pipeline_env.dagster_home)) as instance:
         runs = instance.get_runs(filters=dg.RunsFilter(tags={"pipeline/command": "backfill"}))
         assert len(runs) == 4 and all(r.is_success for r in runs)  # 2 backfills x 2 runs
+        # each run records what it materializes: the UI's run list shows it as the target
+        assert {frozenset(k.to_user_string() for k in r.asset_selection) for r in runs} == {
+            frozenset(
+                {
+                    "processing/order_files",
+                    "raw/orders",
+                    "processing/customer_files",
+                    "raw/customers",
+                }
+            ),
+            frozenset(WAREHOUSE_ASSETS),
+        }
         for key in (dg.AssetKey(["raw", "orders"]), dg.AssetKey(["marts", "fct_orders"])):
             assert instance.get_materialized_partitions(key) == {"2024-01-01", "2024-01-02"}
 
@@ -124,7 +157,7 @@ def test_concurrent_commands_on_a_fresh_instance_initialize_it_once(tmp_path):
     """Dagster's SQLite storage races on first use; the CLI creates it under a lock."""
     home = tmp_path / "fresh_home"
     env = {**os.environ, "DAGSTER_HOME": str(home)}
-    init = "from pipeline_assets.cli import _ensure_dagster_home; _ensure_dagster_home()"
+    init = "from pipeline_assets.instance import ensure_instance; ensure_instance()"
     procs = [
         subprocess.Popen([sys.executable, "-c", init], env=env, stderr=subprocess.PIPE, text=True)
         for _ in range(4)

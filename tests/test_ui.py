@@ -12,7 +12,6 @@ folder, there too (for the docs).
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -23,6 +22,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 from browser import DagsterUI, Screenshots, chromium_page, require_chromium
 from helpers import query
 
@@ -141,11 +141,13 @@ def chromium():
 
 @pytest.fixture
 def dagster_dev(pipeline_env, monkeypatch):
-    """`dagster dev -w workspace.yaml` on 127.0.0.1, automation off (runs only on request)."""
-    shutil.copy(REPO / "dagster.yaml", pipeline_env.dagster_home / "dagster.yaml")
+    """`dagster dev -w workspace.yaml` on 127.0.0.1, automation off (runs only on request),
+    on an instance the CLI set up (`pipeline instance`), as `make dev` does."""
     port = _free_port()
     env = {**os.environ, "PIPELINE_AUTOMATION": "off"}
     env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
+    setup = [sys.executable, "-m", "pipeline_assets.cli", "instance"]
+    subprocess.run(setup, env=env, check=True, capture_output=True, timeout=120)
     with open(pipeline_env.root / "dagster-dev.log", "w") as log:
         server = subprocess.Popen(
             ["dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
@@ -178,6 +180,35 @@ def stop(server: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(server.pid, signal.SIGKILL)
         server.wait(timeout=30)
+
+
+INSTANCE = """
+query {
+  instance {
+    runQueueConfig { maxConcurrentRuns tagConcurrencyLimitsYaml }
+    poolConfig { poolGranularity defaultPoolLimit }
+    daemonHealth { allDaemonStatuses { daemonType required } }
+  }
+}
+"""
+
+
+def test_the_cli_installs_the_instance_settings_dagster_dev_runs_with(pipeline_env, dagster_dev):
+    """The settings `pipeline instance` merged into DAGSTER_HOME are what dagster dev runs."""
+    instance = dagster_dev(INSTANCE)["instance"]
+    assert instance["runQueueConfig"]["maxConcurrentRuns"] == 4
+    limits = yaml.safe_load(instance["runQueueConfig"]["tagConcurrencyLimitsYaml"])
+    assert limits == [
+        {"key": "dagster/partition", "value": {"applyLimitPerUniqueValue": True}, "limit": 1}
+    ]
+    assert instance["poolConfig"] == {"poolGranularity": "op", "defaultPoolLimit": 1}
+    daemons = {
+        d["daemonType"] for d in instance["daemonHealth"]["allDaemonStatuses"] if d["required"]
+    }
+    assert {"QUEUED_RUN_COORDINATOR", "MONITORING", "ASSET"} <= daemons, daemons
+    # and conftest's own file (telemetry only) was merged, not replaced
+    config = yaml.safe_load((pipeline_env.dagster_home / "dagster.yaml").read_text())
+    assert config["telemetry"] == {"enabled": False} and config["run_retries"]["enabled"]
 
 
 def _answers(graphql: GraphQL) -> bool:

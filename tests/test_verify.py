@@ -1,16 +1,18 @@
 """`pipeline verify`: the comparison, the re-run plan, and real runs that find (no) change."""
 
+import json
 import os
 import subprocess
 import sys
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 import pytest
 from helpers import query
 
 from pipeline_assets.definitions import build_defs
-from pipeline_assets.defs.automation.verify import VerifyConfig, verify_job, verify_range
+from pipeline_assets.defs.automation.verify import VerifyConfig, verify_range
 from pipeline_assets.lib.objectstore import LocalStore
 from pipeline_assets.lib.sample import seed_landing
 from pipeline_assets.runner import backfill
@@ -62,18 +64,46 @@ def test_verify_range_defaults_to_the_days_before_today():
     assert verify_range(config, date(2030, 1, 1)) == (date(2024, 1, 1), date(2024, 1, 1))
 
 
+def run_verify_job(config: dict, tmp: Path) -> tuple[subprocess.CompletedProcess, dg.DagsterRun]:
+    """verify_job launched from its code location, as a schedule launches it: the op
+    re-runs the code location it finds in `context.repository_def`."""
+    (tmp / "verify.json").write_text(json.dumps(config))  # JSON is YAML
+    done = subprocess.run(
+        [sys.executable, "-m", "dagster", "job", "execute", "-m", "pipeline_assets.definitions"]
+        + ["-j", "verify_job", "-c", str(tmp / "verify.json")],
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    with dg.DagsterInstance.get() as instance:
+        (run,) = instance.get_runs(filters=dg.RunsFilter(job_name="verify_job"), limit=1)
+        return done, run
+
+
+def step_event(run: dg.DagsterRun, event_type: dg.DagsterEventType) -> dg.DagsterEvent:
+    with dg.DagsterInstance.get() as instance:
+        records = instance.get_records_for_run(run.run_id, of_type=event_type).records
+        return records[0].event_log_entry.dagster_event
+
+
 @pytest.mark.slow
 def test_verify_job_passes_on_a_rerun_and_names_a_partition_that_changed(pipeline_env):
     """The Dagster job: nothing changes on a plain re-run; a re-landed file is reported."""
     seed_landing(LocalStore(pipeline_env.landing), date(2024, 1, 1), date(2024, 1, 1), 100)
-    defs, instance = build_defs(), dg.DagsterInstance.ephemeral()
-    assert backfill(
-        date(2024, 1, 1), date(2024, 1, 1), echo=lambda _: None, defs=defs, instance=instance
-    ).ok
+    with dg.DagsterInstance.get() as instance:
+        assert backfill(
+            date(2024, 1, 1),
+            date(2024, 1, 1),
+            echo=lambda _: None,
+            defs=build_defs(),
+            instance=instance,
+        ).ok
     config = {"ops": {"verify_idempotency": {"config": {"days": 1, "end": "2024-01-01"}}}}
 
-    passed = verify_job.execute_in_process(run_config=config, instance=instance)
-    output = next(e for e in passed.all_events if e.is_successful_output).step_output_data
+    done, run = run_verify_job(config, pipeline_env.root)
+    assert done.returncode == 0 and run.is_success, done.stdout[-3000:] + done.stderr[-3000:]
+    output = step_event(run, dg.DagsterEventType.STEP_OUTPUT).step_output_data
     report = output.metadata["report"].value
     assert output.metadata["different"].value == 0
     # One row per table and day (the day grain), dim_customers as a whole table.
@@ -88,16 +118,14 @@ def test_verify_job_passes_on_a_rerun_and_names_a_partition_that_changed(pipelin
         ("marts.dim_customers", "*"),
         ("features.customer_features", "2024-01-01"),
     }
-    assert passed.output_for_node("verify_idempotency") == len(compared)
+    assert output.metadata["table_partitions_compared"].value == len(compared)
 
     # A file re-landed with different content: the re-run changes that day, and verify says so.
     hour = sorted(pipeline_env.landing.glob("orders/date=2024-01-01/hour=10/*.csv"))[0]
     hour.write_text(hour.read_text().replace(",s01,", ",s02,"))
-    failed = verify_job.execute_in_process(
-        run_config=config, instance=instance, raise_on_error=False
-    )
-    assert not failed.success
-    failure = next(e for e in failed.all_events if e.is_step_failure).step_failure_data
+    done, run = run_verify_job(config, pipeline_env.root)
+    assert done.returncode != 0 and run.status == dg.DagsterRunStatus.FAILURE
+    failure = step_event(run, dg.DagsterEventType.STEP_FAILURE).step_failure_data
     assert "raw.orders 2024-01-01" in failure.user_failure_data.description
     assert failure.user_failure_data.metadata["different"].value >= 1
 
@@ -134,7 +162,13 @@ def test_verify_reports_a_retraction_that_was_not_applied_then_passes(pipeline_e
 
     with dg.DagsterInstance.from_config(str(pipeline_env.dagster_home)) as instance:
         rows = verify(
-            date(2024, 1, 1), date(2024, 1, 2), echo=lambda _: None, defs=defs, instance=instance
+            date(2024, 1, 1),
+            date(2024, 1, 2),
+            defs=defs,
+            warehouse=defs.resources["warehouse"],
+            features=defs.resources["features"].store(),
+            echo=lambda _: None,
+            instance=instance,
         )
     assert rows and all(r.equal for r in rows), render(rows)
     assert {(r.table, r.partition) for r in rows} >= {

@@ -12,9 +12,9 @@ import io
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
-from pipeline_assets.lib.contract import column_names
+from pipeline_assets.lib.contract import column_names, hour_window, partition_of_key
 from pipeline_assets.lib.objectstore import ObjectStore
 
 # Relative order volume per UTC hour; the shop is closed 02:00-05:00.
@@ -125,6 +125,14 @@ def day_files(day: date, orders_per_day: int, seed: int) -> dict[str, bytes]:
     return files
 
 
+def landed_by(key: str, now: datetime) -> bool:
+    """A producer writes an hour's orders file once the hour is over, and a day's customers
+    file once the day has begun: nothing from the future is seeded."""
+    hour = hour_window(key)
+    day = date.fromisoformat(partition_of_key(key)[1])
+    return (hour[1] if hour else datetime.combine(day, time())) <= now
+
+
 def seed_landing(
     store: ObjectStore,
     start: date,
@@ -132,13 +140,17 @@ def seed_landing(
     orders_per_day: int = 1000,
     seed: int = 42,
     progress: Callable[[date, int], None] | None = None,
+    now: datetime | None = None,
 ) -> SeedStats:
-    """Write sample files for the inclusive range; unchanged files are not rewritten."""
+    """Write sample files for the inclusive range, up to `now` (naive UTC, default the
+    clock); unchanged files are not rewritten."""
+    now = now or datetime.now(UTC).replace(tzinfo=None)
     stats = SeedStats()
     day = start
     done = 0
     while day <= end:
-        for key, data in day_files(day, orders_per_day, seed).items():
+        files = day_files(day, orders_per_day, seed)
+        for key, data in ((k, v) for k, v in files.items() if landed_by(k, now)):
             if store.exists(key) and store.read(key) == data:
                 stats.files_unchanged += 1
             else:

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
+from pipeline_assets.defs.resources import WarehouseResource, ZoneResource
 from pipeline_assets.verify import render, verify
 
 
@@ -28,11 +29,23 @@ def verify_range(config: VerifyConfig, today: date) -> tuple[date, date]:
 
 
 @dg.op(description="Fingerprint, re-run the range in shuffled order, fingerprint, compare.")
-def verify_idempotency(context: dg.OpExecutionContext, config: VerifyConfig) -> dg.Output[int]:
-    from pipeline_assets.definitions import build_defs  # the code location imports this module
-
+def verify_idempotency(
+    context: dg.OpExecutionContext,
+    config: VerifyConfig,
+    warehouse: WarehouseResource,
+    features: ZoneResource,
+) -> dg.Output[int]:
     start, end = verify_range(config, datetime.now(UTC).date())
-    rows = verify(start, end, config.seed, context.log.info, build_defs(), context.instance)
+    rows = verify(
+        start,
+        end,
+        defs=context.repository_def,  # the code location this job runs in: re-run it
+        warehouse=warehouse,
+        features=features.store(),
+        seed=config.seed,
+        echo=context.log.info,
+        instance=context.instance,
+    )
     different = [r for r in rows if not r.equal]
     metadata = {
         "range": f"{start}..{end}",

@@ -1,0 +1,107 @@
+"""The Dagster instance the CLI creates: the project's settings installed and merged, and
+runs whose process died failed and their warehouse-writer slot freed."""
+
+import os
+import socket
+import subprocess
+import sys
+
+import dagster as dg
+import yaml
+
+from pipeline_assets.instance import HOST_TAG, PID_TAG, ensure_instance, merge_settings
+
+
+def pipeline(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline_assets.cli", *args],
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_merge_adds_missing_keys_and_keeps_the_users():
+    user = {"telemetry": {"enabled": True}, "run_retries": {"max_retries": 5}}
+    project = {
+        "telemetry": {"enabled": False},
+        "run_retries": {"enabled": True, "max_retries": 2},
+        "run_monitoring": {"enabled": True},
+    }
+    merged, notes = merge_settings(user, project)
+    assert merged == {
+        "telemetry": {"enabled": True},
+        "run_retries": {"max_retries": 5, "enabled": True},
+        "run_monitoring": {"enabled": True},
+    }
+    assert notes == [
+        "kept your telemetry.enabled: True (project: False)",
+        "added run_retries.enabled",
+        "kept your run_retries.max_retries: 5 (project: 2)",
+        "added run_monitoring",
+    ]
+
+
+def test_the_first_command_on_a_fresh_home_installs_the_settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    done = pipeline("instance")
+    assert done.returncode == 0, done.stderr
+    assert "instance: created" in done.stderr
+    with dg.DagsterInstance.get() as instance:  # the instance API, as dagster dev reads it
+        assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+        queue = instance.get_concurrency_config().run_queue_config
+        assert queue.max_concurrent_runs == 4
+        assert queue.tag_concurrency_limits == [
+            {"key": "dagster/partition", "value": {"applyLimitPerUniqueValue": True}, "limit": 1}
+        ]
+        pools = instance.get_concurrency_config().pool_config
+        assert (pools.pool_granularity.value, pools.default_pool_limit) == ("op", 1)
+        assert instance.run_retries_enabled and instance.run_retries_max_retries == 2
+        assert instance.run_monitoring_enabled
+    assert pipeline("instance").stderr == ""  # nothing left to add: silent
+
+
+def test_an_existing_file_is_merged_and_what_it_keeps_is_said(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("run_retries:\n  enabled: true\n  max_retries: 5\n")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    done = pipeline("instance")
+    assert done.returncode == 0, done.stderr
+    assert "instance: kept your run_retries.max_retries: 5 (project: 2)" in done.stderr
+    assert "instance: added concurrency" in done.stderr
+    config = yaml.safe_load((home / "dagster.yaml").read_text())
+    assert config["run_retries"]["max_retries"] == 5
+    assert config["concurrency"]["pools"]["default_limit"] == 1
+
+
+def test_a_cli_run_whose_process_died_is_failed_and_frees_its_slot(tmp_path, monkeypatch):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    ensure_instance()
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    with dg.DagsterInstance.get() as instance:
+        tags = {PID_TAG: str(gone.pid), HOST_TAG: socket.gethostname()}
+        alive = {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+        for run_id, run_tags in (("dead-run", tags), ("live-run", alive)):
+            instance.add_run(
+                dg.DagsterRun(
+                    job_name="__ASSET_JOB",
+                    run_id=run_id,
+                    status=dg.DagsterRunStatus.STARTED,
+                    tags=run_tags,
+                )
+            )
+        storage = instance.event_log_storage
+        storage.initialize_concurrency_limit_to_default("warehouse_writer")
+        assert storage.claim_concurrency_slot("warehouse_writer", "dead-run", "raw__orders")
+        assert storage.get_concurrency_info("warehouse_writer").active_slot_count == 1
+
+    ensure_instance()  # what every pipeline command does first
+
+    with dg.DagsterInstance.get() as instance:
+        assert instance.get_run_by_id("dead-run").status == dg.DagsterRunStatus.FAILURE
+        assert instance.get_run_by_id("live-run").status == dg.DagsterRunStatus.STARTED
+        info = instance.event_log_storage.get_concurrency_info("warehouse_writer")
+        assert info.active_slot_count == 0
