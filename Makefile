@@ -14,7 +14,7 @@ export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 export PIPELINE_DUCKDB_PATH ?= $(CURDIR)/data/warehouse.duckdb
 DBT_SOURCES := $(shell find dbt -path dbt/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' \) -print)
 
-.PHONY: install prepare demo test lint format dev clean lock
+.PHONY: install prepare demo test lint lint-sql format dev clean lock
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,14 +36,16 @@ demo: install
 	$(BIN)/pipeline seed --start $(DEMO_START) --end $(DEMO_END)
 	$(BIN)/pipeline backfill --start $(DEMO_START) --end $(DEMO_END)
 
-test: install
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+test: lint
 	$(BIN)/pytest -n 2 --dist loadfile
 
-lint: install
+lint: install lint-sql
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The dbt models against dbt/.sqlfluff (macros are excluded: dbt/.sqlfluffignore says why).
+lint-sql: install
+	$(BIN)/sqlfluff lint dbt
 
 format: install
 	$(BIN)/ruff check --fix .

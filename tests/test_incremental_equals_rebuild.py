@@ -19,6 +19,7 @@ from dbt.cli.main import dbtRunner
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from pipeline_assets.defs.transform.assets import NO_UNIT_TESTS
 from pipeline_assets.defs.transform.project import DBT_PROJECT_DIR
 from pipeline_assets.lib.validate import validate_partition
 from pipeline_assets.lib.warehouse import Db, load_partition
@@ -72,7 +73,7 @@ class Lab:
 
     def build(self, name: str, day: str | None = None) -> None:
         os.environ["PIPELINE_DUCKDB_PATH"] = str(self.root / f"{name}.duckdb")
-        args = ["build", "--quiet", "--project-dir", str(DBT_PROJECT_DIR)]
+        args = ["build", *NO_UNIT_TESTS, "--quiet", "--project-dir", str(DBT_PROJECT_DIR)]
         args += ["--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(self.root / name)]
         if day:
             end = f"{day[:8]}{int(day[8:]) + 1:02d}"

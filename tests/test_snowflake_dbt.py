@@ -14,6 +14,7 @@ import fakesnow
 import pytest
 import snowflake.connector
 
+from pipeline_assets.defs.transform.assets import NO_UNIT_TESTS
 from pipeline_assets.defs.transform.project import DBT_PROJECT_DIR, dbt_executable
 from pipeline_assets.lib.contract import partition_of_key
 from pipeline_assets.lib.validate import validate_partition
@@ -58,8 +59,10 @@ def _load(db_dir: Path, files: dict[str, str]) -> None:
 
 
 def _dbt(project: Path, db_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    """`dbt ARGS` on fakesnow, without unit tests, as the pipeline runs it (fakesnow cannot
+    create the temporary tables of dbt-snowflake's unit-test materialization either)."""
     return subprocess.run(
-        [sys.executable, str(RUNNER), str(project), str(db_dir), *args],
+        [sys.executable, str(RUNNER), str(project), str(db_dir), *args, *NO_UNIT_TESTS],
         capture_output=True,
         text=True,
         timeout=600,

@@ -62,7 +62,7 @@ candidate_versions as (
 ranked as (
 
     select
-        candidate_versions.*,
+        *,
         row_number() over (
             partition by order_id
             order by
@@ -78,19 +78,19 @@ ranked as (
 current_versions as (
 
     select
-        order_id as order_id,
-        customer_id as customer_id,
-        store_id as store_id,
-        ordered_at as ordered_at,
-        order_date as order_date,
-        subtotal as subtotal,
-        tax_paid as tax_paid,
-        order_total as order_total,
-        order_total_cents as order_total_cents,
-        updated_at as updated_at,
-        _source_key as _source_key,
-        _source_line as _source_line,
-        _partition as _partition
+        order_id,
+        customer_id,
+        store_id,
+        ordered_at,
+        order_date,
+        subtotal,
+        tax_paid,
+        order_total,
+        order_total_cents,
+        updated_at,
+        _source_key,
+        _source_line,
+        _partition
     from ranked
     where version_rank = 1
 

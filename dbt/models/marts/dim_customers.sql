@@ -21,7 +21,7 @@ customers as (
 ranked as (
 
     select
-        customers.*,
+        *,
         row_number() over (
             partition by customer_id
             order by
@@ -39,11 +39,11 @@ ranked as (
 final as (
 
     select
-        customer_id as customer_id,
-        name as name,
-        updated_at as updated_at,
-        first_seen_date as first_seen_date,
-        last_seen_date as last_seen_date
+        customer_id,
+        name,
+        updated_at,
+        first_seen_date,
+        last_seen_date
     from ranked
     where version_rank = 1
 

@@ -23,7 +23,11 @@ orders as (
 
     select * from {{ ref('int_orders_deduplicated') }}
     {% if is_incremental() -%}
-    where order_id in (select order_id from {{ ref('int_orders_affected') }})
+    where
+        order_id in (
+            select affected.order_id
+            from {{ ref('int_orders_affected') }} as affected
+        )
     {%- endif %}
 
 ),
@@ -31,16 +35,16 @@ orders as (
 final as (
 
     select
-        order_id as order_id,
-        order_date as order_date,
-        customer_id as customer_id,
-        store_id as store_id,
-        ordered_at as ordered_at,
-        subtotal as subtotal,
-        tax_paid as tax_paid,
-        order_total as order_total,
-        order_total_cents as order_total_cents,
-        updated_at as updated_at
+        order_id,
+        order_date,
+        customer_id,
+        store_id,
+        ordered_at,
+        subtotal,
+        tax_paid,
+        order_total,
+        order_total_cents,
+        updated_at
     from orders
 
 )

@@ -33,7 +33,10 @@ orders as (
     {% if is_incremental() -%}
     where
         {{ window_filter('order_date', 'date') }}
-        or order_date in (select order_date from {{ ref('int_orders_affected') }})
+        or order_date in (
+            select affected.order_date
+            from {{ ref('int_orders_affected') }} as affected
+        )
     {%- endif %}
 
 ),
@@ -41,8 +44,8 @@ orders as (
 daily as (
 
     select
-        order_date as order_date,
-        customer_id as customer_id,
+        order_date,
+        customer_id,
         count(distinct order_id) as total_orders,
         sum(order_total_cents) as total_revenue_cents
     from orders
@@ -56,8 +59,8 @@ final as (
 
     select
         cast(order_date as date) as order_date,
-        customer_id as customer_id,
-        total_orders as total_orders,
+        customer_id,
+        total_orders,
         {{ cents_to_currency('total_revenue_cents') }} as total_revenue
     from daily
 

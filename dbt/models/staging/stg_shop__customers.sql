@@ -13,9 +13,9 @@ renamed as (
         cast(name as varchar) as name,
         cast(updated_at as timestamp) as updated_at,
         cast(_partition as date) as partition_date,
-        _source_key as _source_key,
-        _source_line as _source_line,
-        _partition as _partition
+        _source_key,
+        _source_line,
+        _partition
 
     from source
 

@@ -19,9 +19,9 @@ renamed as (
         {{ cents_to_currency('order_total') }} as order_total,
         cast(order_total as bigint) as order_total_cents,
         cast(updated_at as timestamp) as updated_at,
-        _source_key as _source_key,
-        _source_line as _source_line,
-        _partition as _partition
+        _source_key,
+        _source_line,
+        _partition
 
     from source
 

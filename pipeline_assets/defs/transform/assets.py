@@ -29,6 +29,10 @@ from pipeline_assets.lib.failing_rows import FailingRows, sample_failing_rows
 from pipeline_assets.lib.faults import DBT_MERGE, maybe_die
 from pipeline_assets.lib.warehouse import Db, row_counts, table_columns
 
+# Unit tests check the models' SQL on fixed inputs, not the data: CI runs them
+# (tests/test_dbt_unit_tests.py); a pipeline run neither pays for nor waits on them.
+NO_UNIT_TESTS = ["--exclude-resource-type", "unit_test"]
+
 
 def dbt_window_args(start: datetime, end: datetime) -> list[str]:
     """The partition window as dbt run flags; they do not invalidate partial parsing."""
@@ -96,7 +100,10 @@ def shop_dbt_assets(
     """One `dbt build` for the run's whole time window."""
     window = context.partition_time_window
     yield from dbt_events(
-        context, dbt, warehouse, ["build", *dbt_window_args(window.start, window.end)]
+        context,
+        dbt,
+        warehouse,
+        ["build", *NO_UNIT_TESTS, *dbt_window_args(window.start, window.end)],
     )
 
 
