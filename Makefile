@@ -14,7 +14,7 @@ export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 export PIPELINE_DUCKDB_PATH ?= $(CURDIR)/data/warehouse.duckdb
 DBT_SOURCES := $(shell find dbt -path dbt/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' \) -print)
 
-.PHONY: install prepare demo test lint lint-sql format dev clean lock
+.PHONY: install prepare demo test test-fast check-defs lint lint-sql format dev clean lock bench
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,8 +36,17 @@ demo: install
 	$(BIN)/pipeline seed --start $(DEMO_START) --end $(DEMO_END)
 	$(BIN)/pipeline backfill --start $(DEMO_START) --end $(DEMO_END)
 
-test: lint
+# Everything, as CI runs it: the linters, the definitions load (dg), then the whole suite.
+test: lint check-defs
 	$(BIN)/pytest -n 2 --dist loadfile
+
+# The edit loop: the unit tier only (no real dbt builds, servers or browsers).
+test-fast: install
+	$(BIN)/pytest -n 2 -m "not slow"
+
+# The code location loads, as `dg dev` and the image's code server load it.
+check-defs: install
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dg check defs
 
 lint: install lint-sql
 	$(BIN)/ruff check .
@@ -53,7 +62,7 @@ format: install
 
 dev: install
 	$(BIN)/pipeline instance > /dev/null
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dagster dev -w workspace.yaml
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dg dev
 
 lock:
 	$(BIN)/pip freeze --exclude-editable | grep -v '^pipeline-assets' > requirements.lock

@@ -83,11 +83,12 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    from pipeline_assets.definitions import defs
-    from pipeline_assets.instance import dagster_home
+    from pipeline_assets.definitions import build_defs
+    from pipeline_assets.lib.settings import dagster_home
     from pipeline_assets.runner import DAYS_PER_RUN, backfill, empty_day_warnings
 
     _instance()
+    defs = build_defs()
     logs = dagster_home() / "logs"
     logs.mkdir(exist_ok=True)
     log_path = logs / f"backfill-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.log"
@@ -106,10 +107,11 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from pipeline_assets.definitions import defs
+    from pipeline_assets.definitions import build_defs
     from pipeline_assets.verify import render, verify
 
     _instance()
+    defs = build_defs()
     rows = verify(
         args.start,
         args.end,
@@ -130,7 +132,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_instance(args: argparse.Namespace) -> int:
-    from pipeline_assets.instance import dagster_home
+    from pipeline_assets.lib.settings import dagster_home
 
     _instance()
     print((dagster_home() / "dagster.yaml").read_text(), end="")

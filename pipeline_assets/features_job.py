@@ -9,58 +9,56 @@ orchestrator does that once this process has succeeded.
     python -m pipeline_assets.features_job   # only meaningful when launched by Pipes
 """
 
-import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date
 from typing import Any
 
-import pyarrow as pa
+from dagster import EnvVar
 from dagster_pipes import PipesContext, open_dagster_pipes
 
 from pipeline_assets.lib.features import FEATURES_SQL, features_params, write_output
 from pipeline_assets.lib.objectstore import open_store
-from pipeline_assets.lib.warehouse import connect_duckdb, connect_snowflake
+from pipeline_assets.lib.warehouse import (
+    SNOWFLAKE_ENV,
+    Db,
+    SnowflakeDb,
+    connect_duckdb,
+    connect_snowflake,
+)
+
+
+def _duckdb(extras: dict[str, Any]) -> Db:
+    return Db(connect_duckdb(extras["duckdb_path"], {}, read_only=True))
+
+
+def _snowflake(extras: dict[str, Any]) -> Db:
+    # The pod's own environment: its secret comes from a Kubernetes secret (env_from).
+    credentials = {field: EnvVar(name).get_value() for field, name in SNOWFLAKE_ENV.items()}
+    return SnowflakeDb(connect_snowflake(extras["snowflake_database"], **credentials))
+
+
+# The engine the code location's warehouse resource names in the extras (`pipes_extras`).
+READERS: dict[str, Callable[[dict[str, Any]], Db]] = {"duckdb": _duckdb, "snowflake": _snowflake}
 
 
 @contextmanager
-def _warehouse(extras: dict[str, Any]) -> Iterator[Any]:
-    """A read-only DuckDB connection, or Snowflake with the pod's environment (its secret)."""
-    if extras["engine"] == "snowflake":
-        conn = connect_snowflake(
-            extras["snowflake_database"],
-            account=os.environ["SNOWFLAKE_ACCOUNT"],
-            user=os.environ["SNOWFLAKE_USER"],
-            password=os.environ["DBT_ENV_SECRET_SNOWFLAKE_PASSWORD"],
-            role=os.environ.get("SNOWFLAKE_ROLE"),
-            warehouse=os.environ.get("SNOWFLAKE_WAREHOUSE"),
-        )
-    else:
-        conn = connect_duckdb(extras["duckdb_path"], {}, read_only=True)
+def _reader(extras: dict[str, Any]) -> Iterator[Db]:
+    db = READERS[extras["engine"]](extras)
     try:
-        yield conn
+        yield db
     finally:
-        conn.close()
-
-
-def _query(conn: Any, engine: str, day: date) -> pa.Table:
-    if engine == "snowflake":
-        cursor = conn.cursor()
-        cursor.execute(FEATURES_SQL, features_params(day))
-        table = cursor.fetch_arrow_all(force_return_table=True)
-    else:
-        table = conn.sql(FEATURES_SQL, params=features_params(day)).to_arrow_table()
-    return table.rename_columns([c.lower() for c in table.column_names])
+        db.conn.close()
 
 
 def run(pipes: PipesContext) -> None:
     extras = pipes.extras
     store = open_store(extras["features_uri"], _s3_client)
     outputs = []
-    with _warehouse(extras) as conn:
+    with _reader(extras) as db:
         for day in extras["days"]:
-            table = _query(conn, extras["engine"], date.fromisoformat(day))
+            table = db.arrow(FEATURES_SQL, features_params(date.fromisoformat(day)))
             output = write_output(store, day, pipes.run_id, table)
             pipes.log.info(f"wrote {output.rows} rows to {store.uri}/{output.key}")
             outputs.append(asdict(output))

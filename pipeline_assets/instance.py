@@ -20,6 +20,8 @@ from typing import Any
 import dagster as dg
 import yaml
 
+from pipeline_assets.lib.settings import dagster_home
+
 # Tags on every run the CLI starts, so a later command can tell that its process is gone.
 PID_TAG = "pipeline/pid"
 HOST_TAG = "pipeline/host"
@@ -46,10 +48,6 @@ def merge_settings(
         elif user[key] != value:
             notes.append(f"kept your {name}: {user[key]!r} (project: {value!r})")
     return merged, notes
-
-
-def dagster_home() -> Path:
-    return Path(os.environ.setdefault("DAGSTER_HOME", str(Path("data/dagster_home").resolve())))
 
 
 @contextmanager

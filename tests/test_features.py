@@ -105,8 +105,9 @@ PROD_ENV = {
 }
 PROBE = """
 import json
-from pipeline_assets.definitions import defs
+from pipeline_assets.definitions import build_defs
 from pipeline_assets.defs.features.assets import _launch_options
+defs = build_defs()
 job = defs.resolve_implicit_global_asset_job_def()
 client = defs.resources["pipes_client"]
 print(json.dumps({
@@ -163,7 +164,7 @@ def test_branch_deployments_get_their_own_database_in_python_and_dbt(env, databa
     import jinja2
     import yaml
 
-    from pipeline_assets.defs.resources import snowflake_database
+    from pipeline_assets.lib.settings import snowflake_database
 
     assert snowflake_database(env) == database
     profile = Path(__file__).parents[1] / "dbt" / "profiles.yml"

@@ -20,7 +20,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 
 from pipeline_assets.defs.ingest.assets import customers_assets, files_key, orders_assets, raw_key
 from pipeline_assets.defs.partitions import daily_partitions
-from pipeline_assets.defs.resources import WarehouseResource, build_resources, local_or_uri
+from pipeline_assets.defs.resources import WarehouseResource, build_resources
 from pipeline_assets.defs.transform.assets import NO_UNIT_TESTS, dbt_events, translator
 from pipeline_assets.defs.transform.project import (
     DBT_PROJECT_DIR,
@@ -29,6 +29,7 @@ from pipeline_assets.defs.transform.project import (
     dbt_project,
 )
 from pipeline_assets.lib.contract import CUSTOMERS, ORDERS
+from pipeline_assets.lib.settings import local_or_uri
 from pipeline_assets.runner import failure_message, run_range
 
 
@@ -92,7 +93,9 @@ def b1_dagster_per_day(days: list[str]) -> dict[str, Any]:
 
 def b2_plain_dbt_loop(days: list[str]) -> dict[str, Any]:
     """Per day: the same ingestion runs, then bare `dbt run --vars` and `dbt test --vars`."""
-    from pipeline_assets.definitions import defs
+    from pipeline_assets.definitions import build_defs
+
+    defs = build_defs()
 
     env = {
         **os.environ,

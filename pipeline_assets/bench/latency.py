@@ -19,9 +19,10 @@ import dagster as dg
 import duckdb
 
 from pipeline_assets.defs.automation.sensors import landing_zone_sensor
-from pipeline_assets.defs.resources import build_resources, local_or_uri
+from pipeline_assets.defs.resources import build_resources
 from pipeline_assets.lib.objectstore import LocalStore
 from pipeline_assets.lib.sample import seed_landing
+from pipeline_assets.lib.settings import local_or_uri
 from pipeline_assets.lib.warehouse import Db
 from pipeline_assets.runner import backfill, failure_message, run_range
 from pipeline_assets.verify import fingerprint_warehouse
@@ -62,9 +63,9 @@ class Pipeline:
     """The code location's sensor and automation, evaluated by hand, their runs executed."""
 
     def __init__(self, instance: dg.DagsterInstance):
-        from pipeline_assets.definitions import defs
+        from pipeline_assets.definitions import build_defs
 
-        self.defs, self.instance = defs, instance
+        self.defs, self.instance = build_defs(), instance
         self.sensor_cursor: str | None = None
         self.automation_cursor = None
         self.last_evaluation: Any = None

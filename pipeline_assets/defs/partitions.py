@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipeline_assets.defs.resources import setting
+from pipeline_assets.lib.settings import setting
 
 START = setting("PIPELINE_PARTITIONS_START")
 

@@ -1,11 +1,10 @@
-"""Environment -> resources: the one place that decides where data lives.
+"""Settings -> resources: the one place that decides where data lives and how steps run.
 
 Non-secret locations have local defaults so a fresh clone runs with no configuration;
 secrets (Snowflake) arrive only through `dg.EnvVar`.
 """
 
-import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
@@ -13,8 +12,17 @@ import dagster as dg
 from dagster_aws.s3 import S3Resource
 from dagster_k8s import PipesK8sClient
 
+from pipeline_assets.defs.transform.project import build_dbt_resource
 from pipeline_assets.lib.objectstore import ObjectStore, open_store
+from pipeline_assets.lib.settings import (
+    local_or_uri,
+    on_kubernetes,
+    setting,
+    snowflake_database,
+    target,
+)
 from pipeline_assets.lib.warehouse import (
+    SNOWFLAKE_ENV,
     Db,
     SnowflakeDb,
     WarehouseUnavailableError,
@@ -22,61 +30,6 @@ from pipeline_assets.lib.warehouse import (
     connect_snowflake,
     exclusive_writer,
 )
-
-DEFAULTS = {
-    "PIPELINE_LANDING_URI": "./data/landing",
-    "PIPELINE_PROCESSING_URI": "./data/processing",
-    "PIPELINE_DUCKDB_PATH": "./data/warehouse.duckdb",
-    "PIPELINE_DUCKDB_MEMORY_LIMIT": "1GB",
-    "PIPELINE_PARTITIONS_START": "2024-01-01",
-    "PIPELINE_TARGET": "dev",
-    "PIPELINE_QUARANTINE_WARN_RATE": "0.05",
-    "PIPELINE_QUARANTINE_FAIL_RATE": "0.5",
-    "PIPELINE_SENSOR_LOOKBACK_DAYS": "3",
-    "PIPELINE_CATCHUP_HOURS": "6",
-    "PIPELINE_CATCHUP_DAYS": "2",
-    "PIPELINE_AUTOMATION_LOOKBACK_DAYS": "7",
-    "PIPELINE_MARTS_FRESH_BY_HOUR": "6",
-    "PIPELINE_ALERTS_FILE": "./data/alerts.jsonl",
-    "PIPELINE_FEATURES_URI": "./data/features",
-    "PIPELINE_FEATURES_IMAGE": "pipeline-assets:latest",
-    "PIPELINE_FEATURES_CPU": "1",
-    "PIPELINE_FEATURES_MEMORY": "2Gi",
-    "PIPELINE_K8S_NAMESPACE": "dagster",
-    "PIPELINE_K8S_SECRET": "pipeline-assets-secrets",
-    "PIPELINE_AUTOMATION": "on",
-}
-
-
-def setting(name: str) -> str:
-    """A non-secret setting: the environment, else the documented local default."""
-    return os.environ.get(name) or DEFAULTS[name]
-
-
-def local_or_uri(name: str) -> str:
-    """A setting that is a URI or a local path; local paths become absolute at load time,
-    so nothing that changes the working directory later (dbt does) can redirect writes."""
-    value = setting(name)
-    return value if "://" in value or value.startswith("md:") else os.path.abspath(value)
-
-
-def target() -> str:
-    value = setting("PIPELINE_TARGET")
-    if value not in ("dev", "prod"):
-        raise ValueError(f"PIPELINE_TARGET must be 'dev' or 'prod', not {value!r}")
-    return value
-
-
-def snowflake_database(env: Mapping[str, str] = os.environ) -> str:
-    """This deployment's Snowflake database. A Dagster Cloud branch deployment writes to its
-    own, `<SNOWFLAKE_DATABASE>_PR_<n>`, never to production's tables; dbt's profile
-    (`dbt/profiles.yml`) renders the same name."""
-    base = env.get("SNOWFLAKE_DATABASE")
-    if not base:
-        raise ValueError("PIPELINE_TARGET=prod needs SNOWFLAKE_DATABASE in the environment")
-    if env.get("DAGSTER_CLOUD_IS_BRANCH_DEPLOYMENT") == "1":
-        return f"{base}_PR_{env['DAGSTER_CLOUD_PULL_REQUEST_ID']}"
-    return base
 
 
 def features_pod_spec(cpu: str, memory: str, secret: str) -> dict[str, Any]:
@@ -187,28 +140,33 @@ def _fail_fast() -> Iterator[None]:
 
 
 def build_resources() -> dict[str, object]:
-    """Resources for the current environment (`PIPELINE_TARGET`)."""
+    """Resources for the current settings: the engine (`PIPELINE_TARGET`) picks the warehouse,
+    where steps run (`PIPELINE_RUNS_ON`) picks the Pipes client."""
     s3 = S3Resource()
     if target() == "prod":
+        credentials = {field: dg.EnvVar(name) for field, name in SNOWFLAKE_ENV.items()}
         warehouse: WarehouseResource = SnowflakeWarehouse(
-            account=dg.EnvVar("SNOWFLAKE_ACCOUNT"),
-            user=dg.EnvVar("SNOWFLAKE_USER"),
-            password=dg.EnvVar("DBT_ENV_SECRET_SNOWFLAKE_PASSWORD"),
-            role=dg.EnvVar("SNOWFLAKE_ROLE"),
-            warehouse=dg.EnvVar("SNOWFLAKE_WAREHOUSE"),
-            database=snowflake_database(),
+            **credentials, database=snowflake_database()
         )
-        pipes_client: dg.PipesClient = PipesK8sClient()
     else:
         warehouse = DuckDBWarehouse(
             path=local_or_uri("PIPELINE_DUCKDB_PATH"),
             memory_limit=setting("PIPELINE_DUCKDB_MEMORY_LIMIT"),
         )
-        pipes_client = dg.PipesSubprocessClient()
+    pipes_client: dg.PipesClient = (
+        PipesK8sClient() if on_kubernetes() else dg.PipesSubprocessClient()
+    )
     return {
         "landing": ZoneResource(uri=local_or_uri("PIPELINE_LANDING_URI"), s3=s3),
         "processing": ZoneResource(uri=local_or_uri("PIPELINE_PROCESSING_URI"), s3=s3),
         "features": ZoneResource(uri=local_or_uri("PIPELINE_FEATURES_URI"), s3=s3),
         "warehouse": warehouse,
         "pipes_client": pipes_client,
+        "dbt": build_dbt_resource(),
     }
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    """Every resource of the code location, built from the settings when it loads."""
+    return dg.Definitions(resources=build_resources())

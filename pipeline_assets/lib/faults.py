@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import signal
 
+from pipeline_assets.lib.settings import setting
+
 FAULT_ENV = "PIPELINE_FAULT"
 
 AFTER_COPY = "after_copy"  # files copied; retractions not yet removed, no new manifest yet
@@ -32,7 +34,7 @@ POINTS = (
 
 def armed(point: str) -> bool:
     """True when this run was asked to die at `point`."""
-    return os.environ.get(FAULT_ENV) == point
+    return setting(FAULT_ENV) == point
 
 
 def maybe_die(point: str) -> None:

@@ -74,6 +74,17 @@ def connect_duckdb(path: str, config: dict[str, str], read_only: bool = False) -
         raise WarehouseUnavailableError(f"cannot open DuckDB warehouse {path}: {e}") from e
 
 
+# The variables a Snowflake connection is configured from, for the code location's resource
+# and the features pod alike (the password from a secret store, never from a file).
+SNOWFLAKE_ENV = {
+    "account": "SNOWFLAKE_ACCOUNT",
+    "user": "SNOWFLAKE_USER",
+    "password": "DBT_ENV_SECRET_SNOWFLAKE_PASSWORD",
+    "role": "SNOWFLAKE_ROLE",
+    "warehouse": "SNOWFLAKE_WAREHOUSE",
+}
+
+
 def connect_snowflake(database: str, **credentials: str | None) -> Any:
     """A Snowflake connection with qmark parameters, the style every query here uses."""
     import snowflake.connector
@@ -147,6 +158,11 @@ class Db:
         rel = self.conn.execute(sql, params or None)
         return [d[0].lower() for d in rel.description], rel.fetchall()
 
+    def arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        """A select's result as an Arrow table, column names lower case."""
+        table = self.conn.execute(sql, params or None).fetch_arrow_table()
+        return table.rename_columns([c.lower() for c in table.column_names])
+
     def insert_rows(self, table: str, columns: Sequence[str], types: Sequence[Any], rows) -> None:
         if not rows:
             return
@@ -196,6 +212,15 @@ class SnowflakeDb(Db):
             return [d[0].lower() for d in cur.description], cur.fetchall()
         finally:
             cur.close()
+
+    def arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        cur = self.conn.cursor()
+        try:
+            cur.execute(sql, params or None)
+            table = cur.fetch_arrow_all(force_return_table=True)
+        finally:
+            cur.close()
+        return table.rename_columns([c.lower() for c in table.column_names])
 
     def insert_rows(self, table: str, columns: Sequence[str], types: Sequence[Any], rows) -> None:
         if not rows:

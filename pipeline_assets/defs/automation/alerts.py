@@ -1,13 +1,12 @@
 """Alerting: a failed run posts to Slack when a token is configured, else to a local file."""
 
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
 
-from pipeline_assets.defs.resources import local_or_uri
+from pipeline_assets.lib.settings import is_set, local_or_uri, setting
 
 
 def alert_record(context: dg.RunFailureSensorContext) -> dict[str, str | None]:
@@ -25,12 +24,12 @@ def alert_record(context: dg.RunFailureSensorContext) -> dict[str, str | None]:
 
 def send_alert(record: dict[str, str | None]) -> str:
     """Slack through dagster-slack if SLACK_BOT_TOKEN is set; otherwise one JSON line."""
-    if os.environ.get("SLACK_BOT_TOKEN"):
+    if is_set("SLACK_BOT_TOKEN"):
         from dagster_slack import SlackResource
 
         slack = SlackResource(token=dg.EnvVar("SLACK_BOT_TOKEN").get_value())
         slack.get_client().chat_postMessage(
-            channel=os.environ.get("PIPELINE_SLACK_CHANNEL", "#data-alerts"),
+            channel=setting("PIPELINE_SLACK_CHANNEL"),
             text=f":red_circle: {record['job']} failed (partition {record['partition']}): "
             f"{record['error']} (run {record['run_id']})",
         )

@@ -11,8 +11,8 @@ from datetime import timedelta
 
 import dagster as dg
 
-from pipeline_assets.defs.resources import setting
 from pipeline_assets.lib.manifest import LANDING_COMPLETE
+from pipeline_assets.lib.settings import setting
 
 RAW_ASSETS = (dg.AssetKey(["raw", "orders"]), dg.AssetKey(["raw", "customers"]))
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import dagster as dg
 
-from pipeline_assets.defs.resources import setting
+from pipeline_assets.lib.settings import setting
 
 MART_KEYS = (
     dg.AssetKey(["marts", "orders_daily_summary"]),

@@ -14,11 +14,12 @@ from datetime import date, timedelta
 import dagster as dg
 
 from pipeline_assets.defs.automation.conditions import landing_complete
-from pipeline_assets.defs.automation.sensors import INGEST_JOBS, SCHEDULE_STATUS
+from pipeline_assets.defs.automation.sensors import SCHEDULE_STATUS
 from pipeline_assets.defs.ingest.assets import raw_key
+from pipeline_assets.defs.ingest.jobs import INGEST_JOBS
 from pipeline_assets.defs.partitions import daily_partitions
-from pipeline_assets.defs.resources import setting
 from pipeline_assets.lib.contract import CUSTOMERS, ORDERS
+from pipeline_assets.lib.settings import setting
 
 
 def closing_requests(

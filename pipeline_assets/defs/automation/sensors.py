@@ -2,11 +2,12 @@
 
 import dagster as dg
 
-from pipeline_assets.defs.ingest.assets import files_key, raw_key
+from pipeline_assets.defs.ingest.jobs import INGEST_JOBS
 from pipeline_assets.defs.partitions import START, daily_partitions
-from pipeline_assets.defs.resources import ZoneResource, setting
-from pipeline_assets.lib.contract import CUSTOMERS, ORDERS, parse_daily_key
+from pipeline_assets.defs.resources import ZoneResource
+from pipeline_assets.lib.contract import parse_daily_key
 from pipeline_assets.lib.landing_scan import date_prefixes, scan
+from pipeline_assets.lib.settings import setting
 
 # Schedules and sensors that launch runs start running, unless PIPELINE_AUTOMATION=off (a
 # sandbox, a UI test): then they start stopped, and an operator can switch them on in the UI.
@@ -15,15 +16,6 @@ SENSOR_STATUS = dg.DefaultSensorStatus.RUNNING if AUTOMATION_ON else dg.DefaultS
 SCHEDULE_STATUS = (
     dg.DefaultScheduleStatus.RUNNING if AUTOMATION_ON else dg.DefaultScheduleStatus.STOPPED
 )
-
-INGEST_JOBS = {
-    dataset: dg.define_asset_job(
-        f"ingest_{dataset}_job",
-        selection=dg.AssetSelection.assets(files_key(dataset), raw_key(dataset)),
-        description=f"Copy one day of {dataset} files with a manifest, validate and load them.",
-    )
-    for dataset in (ORDERS, CUSTOMERS)
-}
 
 
 @dg.sensor(

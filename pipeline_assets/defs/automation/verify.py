@@ -74,6 +74,7 @@ def verify_job() -> None:
 # Stopped by default: it re-runs production partitions (warehouse cost); switch it on in the
 # UI where that is wanted.
 verify_schedule = dg.ScheduleDefinition(
+    name="verify_schedule",
     job=verify_job,
     cron_schedule="0 7 * * 0",
     execution_timezone="UTC",

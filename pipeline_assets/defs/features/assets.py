@@ -6,7 +6,6 @@ whole atomicity story: a killed or failed run leaves the previous pointer, and i
 orphaned output is never read.
 """
 
-import os
 import sys
 from typing import Any
 
@@ -15,14 +14,10 @@ from dagster_k8s import PipesK8sClient
 
 from pipeline_assets.defs.automation.conditions import warehouse_condition
 from pipeline_assets.defs.partitions import daily_partitions
-from pipeline_assets.defs.resources import (
-    WarehouseResource,
-    ZoneResource,
-    features_pod_spec,
-    setting,
-)
+from pipeline_assets.defs.resources import WarehouseResource, ZoneResource, features_pod_spec
 from pipeline_assets.lib.faults import FEATURES_BEFORE_POINTER, maybe_die
 from pipeline_assets.lib.features import Output, pointer_key, publish
+from pipeline_assets.lib.settings import present, setting
 
 COMMAND = ["python", "-m", "pipeline_assets.features_job"]
 # What the pod needs besides the Pipes extras: where S3 and Snowflake are (not who may use them)
@@ -45,7 +40,7 @@ def _launch_options(client: dg.PipesClient) -> dict[str, Any]:
             "command": COMMAND,
             "image": setting("PIPELINE_FEATURES_IMAGE"),
             "namespace": setting("PIPELINE_K8S_NAMESPACE"),
-            "env": {k: v for k, v in os.environ.items() if k in POD_ENV},
+            "env": present(POD_ENV),
             "base_pod_spec": features_pod_spec(
                 setting("PIPELINE_FEATURES_CPU"),
                 setting("PIPELINE_FEATURES_MEMORY"),

@@ -16,7 +16,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 )
 
 from pipeline_assets.defs.partitions import daily_partitions
-from pipeline_assets.defs.resources import WarehouseResource, ZoneResource, setting
+from pipeline_assets.defs.resources import WarehouseResource, ZoneResource
 from pipeline_assets.lib.contract import (
     CUSTOMERS,
     ORDERS,
@@ -26,6 +26,7 @@ from pipeline_assets.lib.contract import (
 )
 from pipeline_assets.lib.faults import AFTER_MANIFEST, maybe_die
 from pipeline_assets.lib.manifest import LANDING_COMPLETE, read_files, read_manifest, snapshot
+from pipeline_assets.lib.settings import setting
 from pipeline_assets.lib.validate import SUPERSEDED, PartitionSummary, validate_partition
 from pipeline_assets.lib.warehouse import load_partition, null_required_counts, partition_counts
 

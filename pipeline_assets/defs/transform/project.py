@@ -11,10 +11,11 @@ from pathlib import Path
 from dagster_dbt import DbtCliResource, DbtProject
 from packaging.version import Version
 
-from pipeline_assets.defs.resources import local_or_uri, target
+from pipeline_assets.lib.settings import exported, is_set, local_or_uri, setting, target
 
+# The repository's dbt/ beside the package, or where an image put it.
 DBT_PROJECT_DIR = Path(
-    os.environ.get("PIPELINE_DBT_PROJECT_DIR") or Path(__file__).resolve().parents[3] / "dbt"
+    setting("PIPELINE_DBT_PROJECT_DIR") or Path(__file__).resolve().parents[3] / "dbt"
 )
 
 
@@ -31,17 +32,13 @@ def absolute_warehouse_path() -> Iterator[None]:
     The same value must be used when parsing and when running: the DuckDB path is part of
     dbt's profile hash, and a different one throws away partial parsing.
     """
-    old, cwd = os.environ.get("PIPELINE_DUCKDB_PATH"), os.getcwd()
-    os.environ["PIPELINE_DUCKDB_PATH"] = local_or_uri("PIPELINE_DUCKDB_PATH")
+    cwd = os.getcwd()
     try:
-        yield
+        with exported("PIPELINE_DUCKDB_PATH", local_or_uri("PIPELINE_DUCKDB_PATH")):
+            yield
     finally:
         # dagster-dbt's in-process adapter (row counts) chdirs into the dbt project.
         os.chdir(cwd)
-        if old is None:
-            os.environ.pop("PIPELINE_DUCKDB_PATH", None)
-        else:
-            os.environ["PIPELINE_DUCKDB_PATH"] = old
 
 
 dbt_project = DbtProject(
@@ -49,7 +46,6 @@ dbt_project = DbtProject(
     profiles_dir=DBT_PROJECT_DIR,
     target=target(),
 )
-dbt_project.prepare_if_dev()
 
 
 class ShopDbtCliResource(DbtCliResource):
@@ -96,3 +92,10 @@ def manifest_is_stale() -> bool:
     for folder in ("models", "macros"):
         sources += (DBT_PROJECT_DIR / folder).rglob("*")
     return any(p.is_file() and p.stat().st_mtime > built for p in sources)
+
+
+# Under `dg dev` / `dagster dev` (which set DAGSTER_IS_DEV_CLI), re-parse an edited project
+# when the code location loads: dagster-dbt's prepare_if_dev would re-parse on every load
+# and look for `dbt` on PATH, which an unactivated venv does not have.
+if is_set("DAGSTER_IS_DEV_CLI") and manifest_is_stale():
+    prepare_dbt()
