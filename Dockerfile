@@ -3,11 +3,13 @@
 FROM python:3.11-slim
 
 ARG PIPELINE_TARGET=prod
+ARG PIPELINE_RUNS_ON=kubernetes
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     DAGSTER_HOME=/opt/dagster/home \
     PIPELINE_TARGET=${PIPELINE_TARGET} \
+    PIPELINE_RUNS_ON=${PIPELINE_RUNS_ON} \
     PIPELINE_DBT_PROJECT_DIR=/app/dbt \
     PIPELINE_DUCKDB_PATH=/opt/dagster/data/warehouse.duckdb
 
@@ -19,9 +21,10 @@ WORKDIR /app
 COPY requirements.lock pyproject.toml README.md ./
 COPY pipeline_assets ./pipeline_assets
 COPY dbt ./dbt
-# The password is a parse-time placeholder only (not kept in the image's environment):
-# parsing never connects, and the real secret arrives at run time.
-RUN pip install -c requirements.lock . \
+# Installed in place (-e), as dg projects are: the code location finds its defs folder
+# through /app/pyproject.toml. The password is a parse-time placeholder only (not kept in
+# the image's environment): parsing never connects, and the real secret arrives at run time.
+RUN pip install -c requirements.lock -e . \
     && DBT_ENV_SECRET_SNOWFLAKE_PASSWORD=parse-only pipeline prepare \
     && chown -R pipeline /app
 

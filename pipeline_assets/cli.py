@@ -7,7 +7,6 @@ so everything the CLI does shows in the UI's run history.
 import argparse
 import sys
 import time
-import warnings
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 
@@ -275,7 +274,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    warnings.filterwarnings("ignore")
     args = build_parser().parse_args(argv)
     if getattr(args, "end", None) and args.end < args.start:
         print(f"error: --end {args.end} is before --start {args.start}", file=sys.stderr)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import dagster as dg
 
-import pipeline_assets.defs
 from pipeline_assets.lib.settings import on_kubernetes
 
 
@@ -25,11 +24,9 @@ def executor() -> dg.ExecutorDefinition:
 
 def build_defs() -> dg.Definitions:
     """The definitions for the current settings, built anew on each call (a test builds one
-    per isolated environment). What `dg.load_from_defs_folder` does, minus its search for a
-    pyproject.toml beside the package, which an installed image does not have."""
-    package = Path(pipeline_assets.defs.__file__).resolve().parents[1]
+    per isolated environment)."""
     return dg.Definitions.merge(
-        dg.components.load_defs(pipeline_assets.defs, project_root=package.parent),
+        dg.load_from_defs_folder(path_within_project=Path(__file__).parent),
         dg.Definitions(executor=executor()),
     )
 

@@ -21,6 +21,7 @@ from pipeline_assets.defs.ingest.assets import QUARANTINE_RATE, REQUIRED_COLUMNS
 from pipeline_assets.lib.manifest import LANDING_COMPLETE
 
 SUMMARY = dg.AssetKey(["marts", "orders_daily_summary"])
+DIM_CUSTOMERS = dg.AssetKey(["marts", "dim_customers"])
 RAW_ORDERS = dg.AssetKey(["raw", "orders"])
 RAW_CUSTOMERS = dg.AssetKey(["raw", "customers"])
 
@@ -107,17 +108,30 @@ def test_a_day_of_marts_waits_for_the_day_to_be_complete_and_reruns_on_late_data
     day, today = "2024-01-03", "2024-01-04"
 
     def tick(instance, cursor=None):
-        return dg.evaluate_automation_conditions(
+        """One evaluation; what it requested then runs and succeeds."""
+        result = dg.evaluate_automation_conditions(
             defs, instance, selection, evaluation_time=at, cursor=cursor
         )
+        run_id = create_run_for_test(instance, job_name="warehouse").run_id
+        for key in selection.resolve(defs.resolve_asset_graph()):
+            for partition in result.get_requested_partitions(key):
+                report(
+                    instance,
+                    run_id,
+                    DagsterEventType.ASSET_MATERIALIZATION,
+                    StepMaterializationData(dg.AssetMaterialization(key, partition=partition)),
+                )
+        return result
 
     with dg.instance_for_test() as instance:
+        result = tick(instance)  # automation runs before the day's data lands
         landed(instance, RAW_CUSTOMERS, day, complete=True)
         landed(instance, RAW_ORDERS, day, complete=False)  # refreshed at 23:10, day not over
         landed(instance, RAW_ORDERS, today, complete=False)
         landed(instance, RAW_CUSTOMERS, today, complete=False)
-        result = tick(instance)
+        result = tick(instance, result.cursor)
         assert result.get_requested_partitions(SUMMARY) == set()  # wait for the closing run
+        assert result.get_requested_partitions(DIM_CUSTOMERS) == set()  # the whole day waits
 
         landed(instance, RAW_ORDERS, day, complete=True)  # the closing run after midnight
         result = tick(instance, result.cursor)

@@ -93,6 +93,7 @@ def read_output(store: LocalStore, output) -> list[dict]:
 
 PROD_ENV = {
     "PIPELINE_TARGET": "prod",
+    "PIPELINE_RUNS_ON": "kubernetes",
     "SNOWFLAKE_ACCOUNT": "dummy-account",
     "SNOWFLAKE_USER": "dummy-user",
     "SNOWFLAKE_DATABASE": "SHOP",
