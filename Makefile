@@ -64,6 +64,10 @@ dev: install
 	$(BIN)/pipeline instance > /dev/null
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dg dev
 
+# The benchmark (docs/benchmarks.md): `make bench ARGS="--quick"`, or any python -m bench flags.
+bench: install
+	$(BIN)/python -m bench $(ARGS)
+
 lock:
 	$(BIN)/pip freeze --exclude-editable | grep -v '^pipeline-assets' > requirements.lock
 

@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 
 def _date(value: str) -> date:
@@ -125,9 +126,17 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from pipeline_assets.bench.run import main as bench
+    import subprocess
 
-    return bench(args)
+    root = Path(__file__).resolve().parents[1]
+    if not (root / "bench" / "__main__.py").exists():
+        print(
+            f"error: the benchmark is not shipped with the package; run it from a source "
+            f"checkout (make bench, or python -m bench there): {root / 'bench'} is missing",
+            file=sys.stderr,
+        )
+        return 2
+    return subprocess.call([sys.executable, "-m", "bench", *args.args], cwd=root)
 
 
 def cmd_instance(args: argparse.Namespace) -> int:
@@ -236,39 +245,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     prep.set_defaults(func=cmd_prepare)
 
-    bench = sub.add_parser(
-        "bench", help="benchmark: this project vs an Airflow-style backfill vs plain DuckDB"
+    bench = command(
+        "bench",
+        "the benchmark (a source checkout only: python -m bench)",
+        "Runs `python -m bench` from the repository root with these arguments (see "
+        "`python -m bench --help`). The benchmark is a development tool beside the package, "
+        "not shipped in it.",
     )
-    bench.add_argument(
-        "--quick", action="store_true", help="one small size (2 days x 1k orders), for CI"
-    )
-    bench.add_argument(
-        "--sizes",
-        nargs="+",
-        default=[f"{d}x{n}" for n in (1000, 20000) for d in (7, 30, 90, 365)],
-        metavar="DAYSxORDERS",
-        help="sizes as days x orders per day (default: 7 30 90 365 days x 1000 20000)",
-    )
-    bench.add_argument(
-        "--cases",
-        nargs="+",
-        choices=["A", "B1", "B2", "C"],
-        help="cases to run (default: all; quick: A B1 C)",
-    )
-    bench.add_argument(
-        "--b-days", type=int, help="days B measures before extrapolating (default 7; quick 1)"
-    )
-    bench.add_argument(
-        "--max-minutes",
-        type=float,
-        help="budget: A is extrapolated where it is predicted not to fit, cases that would "
-        "start after it are skipped (not C: seconds), a started case is stopped 10 minutes past it",
-    )
-    bench.add_argument("--days-per-run", type=_count(1), help="A's ingestion chunk")
-    bench.add_argument("--start", type=_date, default=date(2024, 1, 1))
-    bench.add_argument("--no-latency", action="store_true", help="skip latency and no-op")
-    bench.add_argument("--workdir", help="where data and logs go (default: a new temp dir)")
-    bench.add_argument("--out", help="where benchmarks.md/png go (default docs/; quick: workdir)")
+    bench.add_argument("args", nargs=argparse.REMAINDER, help="arguments for python -m bench")
     bench.set_defaults(func=cmd_bench)
     return parser
 

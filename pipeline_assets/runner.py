@@ -18,21 +18,20 @@ from typing import TextIO
 
 import dagster as dg
 
-from pipeline_assets.defs.ingest.assets import files_key, raw_key
-from pipeline_assets.defs.transform.assets import day_columns
 from pipeline_assets.instance import run_tags
 from pipeline_assets.lib.contract import (
-    DATASETS,
     day_window,
     days_between,
     parse_daily_key,
 )
 
 RANGE_START = "dagster/asset_partition_range_start"
+ROW_COUNT_OF = "row_count_of"  # a dbt materialization's row count: "day" or "table"
 RANGE_END = "dagster/asset_partition_range_end"
 # Each run costs ~0.7 s of Dagster set-up; a month bounds what a failed run has to redo.
 DAYS_PER_RUN = 31
 DBT_LAYERS = ("staging", "intermediate", "marts")
+INGEST_GROUP = "ingest"
 # What a backfill runs: the Definitions, or the code location they resolve to (a job's
 # `context.repository_def`).
 Code = dg.Definitions | dg.RepositoryDefinition
@@ -49,6 +48,7 @@ class Step:
     label: str  # "ingest" or "warehouse"
     selection: list[dg.AssetKey]
     days: list[str]
+    datasets: dict[dg.AssetKey, str] = field(default_factory=dict)  # copy asset -> dataset
 
     def describe(self) -> str:
         first, last = self.days[0], self.days[-1]
@@ -139,19 +139,21 @@ def failure_message(result: dg.ExecuteInProcessResult) -> str:
 
 
 def plan(defs: Code, days: list[str], days_per_run: int, now: datetime) -> list[Step]:
-    """The runs of a backfill, in the order they must run."""
-    ingest = [key(ds) for ds in DATASETS for key in (files_key, raw_key)]
-    size = max(1, days_per_run)
-    steps = [Step("ingest", ingest, days[i : i + size]) for i in range(0, len(days), size)]
-    complete = [d for d in days if day_window(d)[1] <= now.astimezone(UTC).replace(tzinfo=None)]
+    """The runs of a backfill, in the order they must run: the `ingest` group's assets per
+    chunk of days, then every other partitioned asset over the complete days."""
     repo = repository(defs)
-    warehouse = [
-        key
-        for key, assets_def in repo.assets_defs_by_key.items()
-        if assets_def.is_materializable
-        and key.path[0] not in ("processing", "raw")
-        and assets_def.partitions_def is not None
+    ingest, warehouse, datasets = [], [], {}
+    for key, assets_def in repo.assets_defs_by_key.items():
+        if assets_def.is_materializable and assets_def.partitions_def is not None:
+            is_ingest = assets_def.group_names_by_key.get(key) == INGEST_GROUP
+            (ingest if is_ingest else warehouse).append(key)
+            if is_ingest and key.path[0] == "processing":
+                datasets[key] = assets_def.tags_by_key[key]["dataset"]
+    size = max(1, days_per_run)
+    steps = [
+        Step("ingest", ingest, days[i : i + size], datasets) for i in range(0, len(days), size)
     ]
+    complete = [d for d in days if day_window(d)[1] <= now.astimezone(UTC).replace(tzinfo=None)]
     if warehouse and complete:
         steps.append(Step("warehouse", warehouse, complete))
     return steps
@@ -286,14 +288,9 @@ def _record_ingest(
     report.rows_quarantined += quarantined
     if success:
         report.days_done += len(step.days)
-    for dataset in DATASETS:
-        empty = sorted(
-            m.partition
-            for m in mats
-            if m.asset_key == files_key(dataset) and m.metadata["files"].value == 0
-        )
-        if empty:
-            report.empty_days.setdefault(dataset, []).extend(empty)
+    for mat in mats:  # the copy assets (processing/*) say how many landing files a day had
+        if mat.asset_key in step.datasets and mat.metadata["files"].value == 0:
+            report.empty_days.setdefault(step.datasets[mat.asset_key], []).append(mat.partition)
     passed = sum(c.passed for c in checks)
     return f"loaded {loaded}, quarantined {quarantined}, checks passed {passed}/{len(checks)}"
 
@@ -308,7 +305,7 @@ def _record_warehouse(
         if mat.asset_key.path[0] != "marts" or "dagster/row_count" not in mat.metadata:
             continue
         name, rows = ".".join(mat.asset_key.path), mat.metadata["dagster/row_count"].value
-        if tuple(mat.asset_key.path) in day_columns():
+        if mat.metadata[ROW_COUNT_OF].value == "day":
             report.mart_rows[name] = report.mart_rows.get(name, 0) + rows
         else:
             report.mart_rows[name] = rows

@@ -7,12 +7,13 @@ with some days twice); fingerprint again and compare. A difference names the tab
 
 import random
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
 import dagster as dg
 
-from pipeline_assets.defs.resources import WarehouseResource
 from pipeline_assets.lib.contract import days_between
 from pipeline_assets.lib.features import latest
 from pipeline_assets.lib.objectstore import ObjectStore
@@ -29,6 +30,13 @@ TABLES = (
     ("marts", "orders_daily_summary", "order_date"),
     ("marts", "dim_customers", None),
 )
+
+
+class Warehouse(Protocol):
+    """What verify needs of the warehouse resource: short-lived connections."""
+
+    def db(self) -> AbstractContextManager[Db]: ...
+
 
 Fingerprints = dict[tuple[str, str], tuple[int, str]]  # (table, partition) -> (rows, hash)
 
@@ -82,7 +90,7 @@ def verify(
     end: date,
     *,
     defs: Code,
-    warehouse: WarehouseResource,
+    warehouse: Warehouse,
     features: ObjectStore,
     seed: int = 0,
     echo: Callable[[str], None] = print,

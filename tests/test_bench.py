@@ -10,14 +10,14 @@ import pytest
 
 import pipeline_assets.defs.ingest.assets as ingest_assets
 import pipeline_assets.runner as runner
-from pipeline_assets.bench.ingest_cost import WORK_FUNCTIONS, IngestClock, IngestRun, summarize
-from pipeline_assets.bench.report import (
+from bench.ingest_cost import WORK_FUNCTIONS, IngestClock, IngestRun, summarize
+from bench.report import (
     bookkeeping_table,
     headline,
     results_table,
     write_outputs,
 )
-from pipeline_assets.bench.run import CaseResult, Size, describe, extrapolate, parse_size
+from bench.run import CaseResult, Size, describe, extrapolate, parse_size
 from pipeline_assets.defs.ingest.assets import customers_assets, orders_assets
 from pipeline_assets.defs.resources import build_resources
 from pipeline_assets.lib.objectstore import LocalStore
@@ -131,7 +131,7 @@ def test_quick_bench_runs_and_a_equals_c(pipeline_env):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     report = (out / "benchmarks.md").read_text()
     assert "| A == C |" in report and "| A == C |" in done.stdout
-    assert "= A on its days" in report  # B1, run with --vars run_date, built the same mart
+    assert "= A on its days" in report  # B1, run with --vars (the day's window), built the same mart
     assert "reflects it: yes" in report and "fingerprints equal: yes" in report
     # ingestion's bookkeeping per day, from inside A's own runs
     assert "| ingestion bookkeeping per day above the work, at 2 d × 1k | ≤ 0.3 s |" in report

@@ -34,6 +34,11 @@ from pipeline_assets.lib.warehouse import Db, row_counts, table_columns
 NO_UNIT_TESTS = ["--exclude-resource-type", "unit_test"]
 
 
+# Says what a dbt materialization's dagster/row_count counts: the day's rows (a model with a
+# window column) or the whole table's (dim_customers has no day).
+ROW_COUNT_OF = "row_count_of"
+
+
 def dbt_window_args(start: datetime, end: datetime) -> list[str]:
     """The partition window as dbt run flags; they do not invalidate partial parsing."""
     fmt = "%Y-%m-%dT%H:%M:%S"
@@ -260,12 +265,12 @@ def _with_table_metadata(
             if key in per_day:
                 for pk in context.partition_keys:
                     context.add_asset_metadata(
-                        {"dagster/row_count": per_day[key].get(pk, 0)},
+                        {"dagster/row_count": per_day[key].get(pk, 0), ROW_COUNT_OF: "day"},
                         asset_key=dg.AssetKey(list(key)),
                         partition_key=pk,
                     )
             elif key in counts:
-                extra["dagster/row_count"] = counts[key]
+                extra.update({"dagster/row_count": counts[key], ROW_COUNT_OF: "table"})
             if columns.get(key):
                 extra["dagster/column_schema"] = dg.TableSchema(
                     columns=[dg.TableColumn(n, t) for n, t in columns[key]]

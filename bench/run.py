@@ -22,14 +22,14 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from pipeline_assets.bench.compare import equal_summaries, export_summary
-from pipeline_assets.bench.measure import Measurement, run_measured, tail
-from pipeline_assets.bench.report import bookkeeping, machine, write_outputs
-from pipeline_assets.bench.worker import RESULT_PREFIX
+from bench.compare import equal_summaries, export_summary
+from bench.measure import Measurement, run_measured, tail
+from bench.report import bookkeeping, machine, write_outputs
+from bench.worker import RESULT_PREFIX
 
 CASES = ("A", "B1", "B2", "C")
 GRACE_SECONDS = 600  # a case that started within the budget may overrun it by this much
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,7 @@ class Bench:
             "PIPELINE_TARGET": "dev",
             "DAGSTER_HOME": str(self.run_dir / "dagster_home"),
             "DBT_TARGET_PATH": str(self.workdir / "dbt_target"),
+            "PYTHONPATH": str(PROJECT_ROOT),  # the workers import `bench` from the checkout
         }
 
     def fresh_run_dir(self) -> None:
@@ -112,7 +113,7 @@ class Bench:
         return None if self.deadline is None else self.deadline - time.monotonic()
 
     def worker(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "pipeline_assets.bench.worker", *args]
+        return [sys.executable, "-m", "bench.worker", *args]
 
     def measure(self, name: str, cmd: list[str], landing: Path) -> tuple[Measurement, dict]:
         remaining = self.remaining()
@@ -281,7 +282,7 @@ def describe(r: CaseResult) -> str:
 
 
 def main(args: Any) -> int:
-    """Run the benchmark described by the parsed `pipeline bench` arguments."""
+    """Run the benchmark described by the parsed `python -m bench` arguments."""
     sizes = [parse_size(s) for s in (["2x1000"] if args.quick else args.sizes)]
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="pipeline-bench-")).resolve()
     out = Path(args.out or (workdir if args.quick else PROJECT_ROOT / "docs")).resolve()
@@ -291,7 +292,7 @@ def main(args: Any) -> int:
     cases = tuple(args.cases or (("A", "B1", "C") if args.quick else CASES))
     bench = Bench(workdir, args.start, cases, b_days, args.days_per_run, deadline)
     meta = {"started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), **machine()}
-    meta["command"] = "pipeline bench " + " ".join(sys.argv[2:])
+    meta["command"] = "python -m bench " + " ".join(sys.argv[1:])
     bench.record["meta"] = meta
     print(f"benchmark in {workdir}, reports to {out}", flush=True)
 

@@ -2,7 +2,7 @@
 
 B1 runs it through Dagster: per day, one run ingesting the day's partition of both datasets
 (copy with manifest, validate, load: the same assets as A), then a dbt asset whose run calls
-`dbt build --vars '{"run_date": "YYYY-MM-DD"}'`, exactly what the Airflow DAG's
+`dbt build --vars '{"window_start": "YYYY-MM-DD", "window_end": ...}'`, exactly what the Airflow DAG's
 BashOperator does. B2 is the plain loop: the same ingestion run, then `dbt run --vars` and
 `dbt test --vars` as bare subprocesses. A changed `--vars` makes dbt re-parse the whole
 project on every invocation; that cost is part of what this case measures.
@@ -13,6 +13,7 @@ import os
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from datetime import date, timedelta
 from typing import Any
 
 import dagster as dg
@@ -34,7 +35,9 @@ from pipeline_assets.runner import failure_message, run_range
 
 
 def run_date_vars(day: str) -> str:
-    return json.dumps({"run_date": day})
+    """The day [D, D+1) as --vars, as an Airflow DAG passes its logical date."""
+    end = date.fromisoformat(day) + timedelta(days=1)
+    return json.dumps({"window_start": day, "window_end": end.isoformat()})
 
 
 @dbt_assets(
@@ -48,7 +51,8 @@ def run_date_vars(day: str) -> str:
 def airflow_style_dbt_assets(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
-    """One `dbt build --vars '{"run_date": ...}'` per daily partition, as the Airflow DAG does."""
+    """One `dbt build --vars '{"window_start": ..., "window_end": ...}'` per daily partition,
+    as the Airflow DAG does."""
     args = ["build", *NO_UNIT_TESTS, "--vars", run_date_vars(context.partition_key)]
     yield from dbt_events(context, dbt, warehouse, args)
 
@@ -76,7 +80,7 @@ def _run(defs: dg.Definitions, selection: list, first: str, last: str, instance)
 
 
 def b1_dagster_per_day(days: list[str]) -> dict[str, Any]:
-    """Per day: ingestion runs, then one dbt run of that partition with `--vars run_date`."""
+    """Per day: ingestion runs, then one dbt run of that partition with `--vars` (the day's window)."""
     defs = airflow_style_defs()
     dbt_keys = list(airflow_style_dbt_assets.keys)
     with dg.DagsterInstance.get() as instance:

@@ -1,4 +1,4 @@
-"""One benchmark case in its own process: `python -m pipeline_assets.bench.worker CASE ...`.
+"""One benchmark case in its own process: `python -m bench.worker CASE ...`.
 
 The harness sets the pipeline's environment (landing, processing, warehouse, DAGSTER_HOME,
 DBT_TARGET_PATH) and measures this process tree from outside. The last output line is
@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-REFERENCE_SQL = Path(__file__).resolve().parents[2] / "bench" / "reference_summary.sql"
+REFERENCE_SQL = Path(__file__).resolve().with_name("reference_summary.sql")
 RESULT_PREFIX = "BENCH_RESULT "
 
 
@@ -36,7 +36,7 @@ def case_c(landing: Path, out: Path) -> dict[str, Any]:
 def case_a(start: date, days: int, days_per_run: int | None) -> dict[str, Any] | None:
     """`pipeline backfill` itself (the CLI's entry point, in this process), with ingestion's
     wall and work timed inside it (`bench/ingest_cost.py`); None if the backfill failed."""
-    from pipeline_assets.bench.ingest_cost import run_backfill
+    from bench.ingest_cost import run_backfill
 
     argv = ["--start", str(start), "--end", str(start + timedelta(days=days - 1))]
     argv += ["--days-per-run", str(days_per_run)] if days_per_run else []
@@ -54,7 +54,7 @@ def prepare(target_path: Path) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore")
-    parser = argparse.ArgumentParser(prog="pipeline_assets.bench.worker")
+    parser = argparse.ArgumentParser(prog="bench.worker")
     parser.add_argument("case", choices=["prepare", "a", "b1", "b2", "c", "latency"])
     parser.add_argument("--start", type=date.fromisoformat)
     parser.add_argument("--days", type=int, default=1)
@@ -73,11 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     elif args.case == "c":
         result = case_c(args.landing, args.out)
     elif args.case == "latency":
-        from pipeline_assets.bench.latency import latency_and_noop
+        from bench.latency import latency_and_noop
 
         result = latency_and_noop(args.landing, args.orders_per_day)
     else:
-        from pipeline_assets.bench.airflow_style import b1_dagster_per_day, b2_plain_dbt_loop
+        from bench.airflow_style import b1_dagster_per_day, b2_plain_dbt_loop
         from pipeline_assets.lib.contract import days_between
 
         days = days_between(args.start, args.start + timedelta(days=args.days - 1))
