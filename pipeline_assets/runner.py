@@ -132,9 +132,16 @@ def run_range(
 
 
 def failure_message(result: dg.ExecuteInProcessResult) -> str:
+    """The failed step and its error; for a wrapped error, what caused it."""
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data:
-            return f"{event.step_key}: {event.step_failure_data.error.message.strip()}"
+            error = event.step_failure_data.error
+            message = error.message.strip()
+            while error.cause is not None:
+                error = error.cause
+            if error.message.strip() != message:
+                message += f" (caused by {error.message.strip()})"
+            return f"{event.step_key}: {message}"
     return f"run {result.run_id} failed"
 
 

@@ -131,7 +131,9 @@ def test_quick_bench_runs_and_a_equals_c(pipeline_env):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     report = (out / "benchmarks.md").read_text()
     assert "| A == C |" in report and "| A == C |" in done.stdout
-    assert "= A on its days" in report  # B1, run with --vars (the day's window), built the same mart
+    assert (
+        "= A on its days" in report
+    )  # B1, run with --vars (the day's window), built the same mart
     assert "reflects it: yes" in report and "fingerprints equal: yes" in report
     # ingestion's bookkeeping per day, from inside A's own runs
     assert "| ingestion bookkeeping per day above the work, at 2 d × 1k | ≤ 0.3 s |" in report

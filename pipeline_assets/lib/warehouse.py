@@ -160,7 +160,7 @@ class Db:
 
     def arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
         """A select's result as an Arrow table, column names lower case."""
-        table = self.conn.execute(sql, params or None).fetch_arrow_table()
+        table = self.conn.sql(sql, params=list(params or [])).to_arrow_table()
         return table.rename_columns([c.lower() for c in table.column_names])
 
     def insert_rows(self, table: str, columns: Sequence[str], types: Sequence[Any], rows) -> None:
