@@ -111,7 +111,7 @@ def test_dockerfile_commands_build_and_serve_in_a_fresh_venv(tmp_path):
 
     assert (workdir / "dbt" / "target" / "manifest.json").is_file()
     assert not list((workdir / "dbt").glob("target/*.duckdb"))
-    # The image's code is the installed package, not the checkout.
+    # The image's code is the copy in the image's /app (installed in place), not the checkout.
     where = subprocess.run(
         [bin_dir / "python", "-c", "import pipeline_assets; print(pipeline_assets.__file__)"],
         cwd=tmp_path,
@@ -120,7 +120,7 @@ def test_dockerfile_commands_build_and_serve_in_a_fresh_venv(tmp_path):
         text=True,
         check=True,
     )
-    assert str(root / "venv") in where.stdout
+    assert where.stdout.strip() == str(workdir / "pipeline_assets" / "__init__.py")
 
     port = str(_free_port())
     server = subprocess.Popen(
