@@ -10,7 +10,6 @@ from typing import Any
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
-from dagster_k8s import PipesK8sClient
 
 from pipeline_assets.defs.transform.project import build_dbt_resource
 from pipeline_assets.lib.objectstore import ObjectStore, open_store
@@ -153,9 +152,11 @@ def build_resources() -> dict[str, object]:
             path=local_or_uri("PIPELINE_DUCKDB_PATH"),
             memory_limit=setting("PIPELINE_DUCKDB_MEMORY_LIMIT"),
         )
-    pipes_client: dg.PipesClient = (
-        PipesK8sClient() if on_kubernetes() else dg.PipesSubprocessClient()
-    )
+    pipes_client: dg.PipesClient = dg.PipesSubprocessClient()
+    if on_kubernetes():
+        from dagster_k8s import PipesK8sClient  # 0.3 s of imports only a cluster needs
+
+        pipes_client = PipesK8sClient()
     return {
         "landing": ZoneResource(uri=local_or_uri("PIPELINE_LANDING_URI"), s3=s3),
         "processing": ZoneResource(uri=local_or_uri("PIPELINE_PROCESSING_URI"), s3=s3),
