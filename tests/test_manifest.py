@@ -124,7 +124,12 @@ def test_the_manifest_records_key_size_sha256_and_is_written_last_at_its_key(ful
 
     for hour, entry in enumerate(manifest.files):
         data = order_file(hour, f"o{hour}")
-        assert entry == ManifestEntry(hour_key(hour), len(data), hashlib.sha256(data).hexdigest())
+        assert entry == ManifestEntry(
+            hour_key(hour),
+            len(data),
+            hashlib.sha256(data).hexdigest(),
+            hashlib.md5(data).hexdigest(),  # the listing's ETag (a local file's MD5)
+        )
     key = manifest_key("orders", DAY)
     assert key == "_manifests/orders/date=2024-01-01.json"
     stored = full_day.processing.read(key)
@@ -135,6 +140,7 @@ def test_the_manifest_records_key_size_sha256_and_is_written_last_at_its_key(ful
         "key": hour_key(0),
         "size": len(order_file(0, "o0")),
         "sha256": hashlib.sha256(order_file(0, "o0")).hexdigest(),
+        "etag": hashlib.md5(order_file(0, "o0")).hexdigest(),
     }
     # The digest names the exact inputs: one changed byte anywhere changes it.
     lines = "".join(f"{f.key}\t{f.sha256}\n" for f in manifest.files)

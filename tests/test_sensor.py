@@ -51,9 +51,9 @@ def delete(landing, pipeline_env):
 
 
 def tick(cursor: str | None) -> dg.SensorResult:
-    with dg.build_sensor_context(
-        cursor=cursor, resources={"landing": build_resources()["landing"]}
-    ) as context:
+    resources = build_resources()
+    zones = {"landing": resources["landing"], "processing": resources["processing"]}
+    with dg.build_sensor_context(cursor=cursor, resources=zones) as context:
         return landing_zone_sensor(context)
 
 
@@ -114,3 +114,20 @@ def test_todays_files_run_today_and_a_future_day_waits(landing):
         exists=lambda day: day <= f"{today}",
     )
     assert changes == [] and json.loads(cursor)["objects"] == {}  # seen once the day exists
+
+
+def test_a_first_tick_after_a_backfill_requests_nothing(pipeline_env):
+    """The sensor starts from the manifests: days already ingested are not re-run, and a
+    file changed or added since still is."""
+    from helpers import ingest
+
+    day = (datetime.now(UTC) - timedelta(days=1)).date()
+    hour_key = f"orders/date={day}/hour=05/part-000.csv"
+    pipeline_env.write(hour_key, HEADER + f"o1,c1,s01,{day}T05:00:00,100,8,108,\n")
+    pipeline_env.write(f"customers/date={day}/c.csv", "customer_id,name\nc1,Ann\n")
+    for dataset in ("orders", "customers"):
+        ingest(dataset, f"{day}")
+    assert requested(tick(None)) == set()
+
+    pipeline_env.write(hour_key, HEADER + f"o1,c2,s01,{day}T05:00:00,100,8,108,\n")
+    assert requested(tick(None)) == {("ingest_orders_job", f"{day}")}

@@ -8,11 +8,12 @@ again, so its rows leave the warehouse.
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from pipeline_assets.lib.contract import DATASETS, ContractError, partition_of_key
+from pipeline_assets.lib.manifest import Manifest
 from pipeline_assets.lib.objectstore import ObjectStore
 
 
@@ -35,6 +36,14 @@ def date_prefixes(today: date, lookback_days: int, first_day: date) -> list[str]
     """`<dataset>/date=YYYY-MM-DD/` for each day in the window, never before `first_day`."""
     days = [today - timedelta(days=i) for i in range(lookback_days + 1)]
     return [f"{ds}/date={d:%Y-%m-%d}/" for d in sorted(days) if d >= first_day for ds in DATASETS]
+
+
+def cursor_from_manifests(manifests: Iterable[Manifest]) -> str:
+    """A first cursor that already knows what was ingested: the objects of the latest
+    manifests, by the ETag their copy listed. A sensor starting on a warehouse that is
+    up to date (after a backfill, say) then requests nothing."""
+    objects = {f.key: f.etag for m in manifests for f in m.files if f.etag}
+    return json.dumps({"objects": objects, "seq": 0}, sort_keys=True)
 
 
 def _load_cursor(cursor: str | None) -> tuple[dict[str, str], int]:

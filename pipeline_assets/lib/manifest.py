@@ -23,7 +23,7 @@ from pipeline_assets.lib.contract import (
     partition_prefix,
 )
 from pipeline_assets.lib.faults import AFTER_COPY, maybe_die
-from pipeline_assets.lib.objectstore import MissingSourceError, ObjectStore
+from pipeline_assets.lib.objectstore import MissingSourceError, ObjectInfo, ObjectStore
 
 MANIFEST_PREFIX = "_manifests"
 # Materialization metadata of the ingestion assets: their manifest listed the day after it
@@ -40,6 +40,7 @@ class ManifestEntry:
     key: str
     size: int
     sha256: str
+    etag: str = ""  # the landing listing's ETag (MD5 for local files): what the sensor compares
 
 
 @dataclass(frozen=True)
@@ -72,16 +73,21 @@ def manifest_key(dataset: str, partition_key: str) -> str:
     return f"{MANIFEST_PREFIX}/{dataset}/date={parse_daily_key(partition_key):%Y-%m-%d}.json"
 
 
-def list_day(store: ObjectStore, dataset: str, partition_key: str) -> tuple[list[str], list[str]]:
-    """One listing of a day's folder: (contract keys, other keys reported as ignored)."""
-    keys, ignored = [], []
+def list_day(
+    store: ObjectStore, dataset: str, partition_key: str
+) -> tuple[list[ObjectInfo], list[str]]:
+    """One listing of a day's folder: (contract objects, other keys reported as ignored)."""
+    objects, ignored = [], []
     for obj in store.list(partition_prefix(dataset, partition_key)):
         try:
             ok = partition_of_key(obj.key) == (dataset, partition_key)
         except ContractError:
             ok = False
-        (keys if ok else ignored).append(obj.key)
-    return keys, ignored
+        if ok:
+            objects.append(obj)
+        else:
+            ignored.append(obj.key)
+    return objects, ignored
 
 
 def snapshot(
@@ -95,12 +101,13 @@ def snapshot(
     the processing keys removed because their landing file is gone."""
     # Naive UTC; an aware `now` in another zone is converted, not just stripped of its zone.
     listed_at = now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now
-    keys, ignored = list_day(landing, dataset, partition_key)
+    objects, ignored = list_day(landing, dataset, partition_key)
+    keys = [obj.key for obj in objects]
     files = []
-    for key in keys:
-        data = landing.read(key)  # a file deleted since the listing: retried, re-listed
-        processing.write(key, data)
-        files.append(ManifestEntry(key, len(data), hashlib.sha256(data).hexdigest()))
+    for obj in objects:
+        data = landing.read(obj.key)  # a file deleted since the listing: retried, re-listed
+        processing.write(obj.key, data)
+        files.append(ManifestEntry(obj.key, len(data), hashlib.sha256(data).hexdigest(), obj.etag))
     maybe_die(AFTER_COPY)
     removed = [
         obj.key
@@ -130,6 +137,19 @@ def read_manifest(processing: ObjectStore, dataset: str, partition_key: str) -> 
             f"{processing.uri}/{key}: no manifest for {dataset} {partition_key}; "
             "materialize its processing files first"
         ) from None
+
+
+def latest_manifests(processing: ObjectStore, prefixes: list[str]) -> list[Manifest]:
+    """The manifests of the days under these landing prefixes (`<dataset>/date=D/`) that
+    have one."""
+    found = []
+    for prefix in prefixes:
+        dataset, day = prefix.rstrip("/").split("/date=")
+        try:
+            found.append(read_manifest(processing, dataset, day))
+        except ManifestError:
+            continue  # never ingested
+    return found
 
 
 def read_files(processing: ObjectStore, manifest: Manifest) -> list[tuple[str, bytes]]:

@@ -6,7 +6,8 @@ from pipeline_assets.defs.ingest.jobs import INGEST_JOBS
 from pipeline_assets.defs.partitions import START, daily_partitions
 from pipeline_assets.defs.resources import ZoneResource
 from pipeline_assets.lib.contract import parse_daily_key
-from pipeline_assets.lib.landing_scan import date_prefixes, scan
+from pipeline_assets.lib.landing_scan import cursor_from_manifests, date_prefixes, scan
+from pipeline_assets.lib.manifest import latest_manifests
 from pipeline_assets.lib.settings import setting
 
 # Schedules and sensors that launch runs start running, unless PIPELINE_AUTOMATION=off (a
@@ -25,14 +26,17 @@ SCHEDULE_STATUS = (
     description="Lists the landing zone's date prefixes inside a lookback window and re-runs "
     "each day whose files are new, changed (ETag/checksum) or deleted.",
 )
-def landing_zone_sensor(context: dg.SensorEvaluationContext, landing: ZoneResource):
+def landing_zone_sensor(
+    context: dg.SensorEvaluationContext, landing: ZoneResource, processing: ZoneResource
+):
     """One run per changed day; every change gets its own run key, repeated ticks none."""
     today = parse_daily_key(daily_partitions.get_last_partition_key())
     lookback = int(setting("PIPELINE_SENSOR_LOOKBACK_DAYS"))
     prefixes = date_prefixes(today, lookback, parse_daily_key(START))
-    changes, cursor = scan(
-        landing.store(), prefixes, context.cursor, daily_partitions.has_partition_key
-    )
+    cursor = context.cursor
+    if cursor is None:  # first tick: start from what the manifests say was ingested
+        cursor = cursor_from_manifests(latest_manifests(processing.store(), prefixes))
+    changes, cursor = scan(landing.store(), prefixes, cursor, daily_partitions.has_partition_key)
     requests = [
         dg.RunRequest(
             run_key=change.run_key,
