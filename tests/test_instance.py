@@ -52,8 +52,14 @@ def test_the_first_command_on_a_fresh_home_installs_the_settings(tmp_path, monke
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
         queue = instance.get_concurrency_config().run_queue_config
         assert queue.max_concurrent_runs == 4
+        per_day = {"value": {"applyLimitPerUniqueValue": True}, "limit": 1}
         assert queue.tag_concurrency_limits == [
-            {"key": "dagster/partition", "value": {"applyLimitPerUniqueValue": True}, "limit": 1}
+            {"key": key, **per_day}
+            for key in (
+                "dagster/partition",
+                "dagster/asset_partition_range_start",
+                "dagster/asset_partition_range_end",
+            )
         ]
         pools = instance.get_concurrency_config().pool_config
         assert (pools.pool_granularity.value, pools.default_pool_limit) == ("op", 1)

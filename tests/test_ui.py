@@ -21,13 +21,16 @@ import urllib.request
 from datetime import date, timedelta
 from pathlib import Path
 
+import dagster as dg
 import pytest
 import yaml
 from browser import DagsterUI, Screenshots, chromium_page, require_chromium
-from helpers import query
+from helpers import fingerprints, query
 
+from pipeline_assets.definitions import build_defs
 from pipeline_assets.lib.objectstore import LocalStore
 from pipeline_assets.lib.sample import seed_landing
+from pipeline_assets.runner import run_range
 
 REPO = Path(__file__).parents[1]
 SUMMARY_DAY = (
@@ -140,11 +143,12 @@ def chromium():
 
 
 @pytest.fixture
-def dagster_dev(pipeline_env, monkeypatch):
+def dagster_dev(request, pipeline_env, monkeypatch):
     """`dagster dev -w workspace.yaml` on 127.0.0.1, automation off (runs only on request),
-    on an instance the CLI set up (`pipeline instance`), as `make dev` does."""
+    on an instance the CLI set up (`pipeline instance`), as `make dev` does. Indirect
+    parameters add settings to its environment."""
     port = _free_port()
-    env = {**os.environ, "PIPELINE_AUTOMATION": "off"}
+    env = {**os.environ, "PIPELINE_AUTOMATION": "off", **getattr(request, "param", {})}
     env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
     setup = [sys.executable, "-m", "pipeline_assets.cli", "instance"]
     subprocess.run(setup, env=env, check=True, capture_output=True, timeout=120)
@@ -182,6 +186,41 @@ def stop(server: subprocess.Popen) -> None:
         server.wait(timeout=30)
 
 
+INGEST = ("processing/order_files", "raw/orders", "processing/customer_files", "raw/customers")
+
+
+@pytest.mark.parametrize("dagster_dev", [{"PIPELINE_INGEST_DAYS_PER_RUN": "1"}], indirect=True)
+def test_a_multi_run_backfill_queues_on_the_writer_and_equals_one_run(
+    pipeline_env, dagster_dev, tmp_path, monkeypatch
+):
+    """Ingestion split into one run per day, launched by the daemon at once: the runs take
+    turns on the warehouse (the one-slot pool and the file lock) and end as one run would."""
+    graphql = dagster_dev
+    days = ("2024-01-01", "2024-01-03")
+    seed_landing(LocalStore(pipeline_env.landing), date(2024, 1, 1), date(2024, 1, 3), 100)
+    params = {
+        "assetSelection": [{"path": a.split("/")} for a in INGEST],
+        "partitionNames": ["2024-01-01", "2024-01-02", "2024-01-03"],
+        "fromFailure": False,
+    }
+    launched = graphql(LAUNCH, {"params": params})["launchPartitionBackfill"]
+    assert launched["__typename"] == "LaunchBackfillSuccess", launched
+    backfill = _wait_for_backfill(
+        graphql, launched["backfillId"], pipeline_env.root / "dagster-dev.log"
+    )
+    assert backfill["status"] in ("COMPLETED", "COMPLETED_SUCCESS"), backfill
+    runs = backfill["runs"]
+    assert len(runs) == 3 and {r["status"] for r in runs} == {"SUCCESS"}, runs  # a run a day
+    multi = fingerprints(pipeline_env.duckdb)
+
+    for name, path in (("PIPELINE_DUCKDB_PATH", "one.duckdb"), ("PIPELINE_PROCESSING_URI", "one")):
+        monkeypatch.setenv(name, str(tmp_path / path))
+    keys = [dg.AssetKey(a.split("/")) for a in INGEST]
+    one = run_range(build_defs(), keys, *days, dg.DagsterInstance.ephemeral())
+    assert one.success
+    assert multi == fingerprints(tmp_path / "one.duckdb")
+
+
 INSTANCE = """
 query {
   instance {
@@ -198,9 +237,12 @@ def test_the_cli_installs_the_instance_settings_dagster_dev_runs_with(pipeline_e
     instance = dagster_dev(INSTANCE)["instance"]
     assert instance["runQueueConfig"]["maxConcurrentRuns"] == 4
     limits = yaml.safe_load(instance["runQueueConfig"]["tagConcurrencyLimitsYaml"])
-    assert limits == [
-        {"key": "dagster/partition", "value": {"applyLimitPerUniqueValue": True}, "limit": 1}
+    assert [limit["key"] for limit in limits] == [
+        "dagster/partition",
+        "dagster/asset_partition_range_start",
+        "dagster/asset_partition_range_end",
     ]
+    assert all(limit["limit"] == 1 and limit["value"] for limit in limits)
     assert instance["poolConfig"] == {"poolGranularity": "op", "defaultPoolLimit": 1}
     daemons = {
         d["daemonType"] for d in instance["daemonHealth"]["allDaemonStatuses"] if d["required"]

@@ -10,8 +10,23 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipeline_assets.lib.settings import setting
+from pipeline_assets.lib.settings import is_set, setting, target
 
 START = setting("PIPELINE_PARTITIONS_START")
 
 daily_partitions = dg.DailyPartitionsDefinition(start_date=START, end_offset=1, timezone="UTC")
+
+
+def ingest_backfill_policy() -> dg.BackfillPolicy:
+    """How a backfill of the ingestion assets splits into runs.
+
+    A warehouse that takes concurrent writers (Snowflake) fans a long backfill out into runs
+    of `PIPELINE_INGEST_DAYS_PER_RUN` days (7), which the run queue starts in parallel (on
+    Kubernetes, parallel jobs). A DuckDB file takes one writer at a time, so locally a range
+    is one run, unless PIPELINE_INGEST_DAYS_PER_RUN is set explicitly (the runs then queue
+    on the writer pool). Every other asset is a single run: one dbt build for the window.
+    """
+    if target() == "prod" or is_set("PIPELINE_INGEST_DAYS_PER_RUN"):
+        days = int(setting("PIPELINE_INGEST_DAYS_PER_RUN"))
+        return dg.BackfillPolicy.multi_run(max_partitions_per_run=days)
+    return dg.BackfillPolicy.single_run()

@@ -53,7 +53,7 @@ def _launch_options(client: dg.PipesClient) -> dict[str, Any]:
     key=["features", "customer_features"],
     deps=MART_INPUTS,
     partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=dg.BackfillPolicy.single_run(),  # beta, kept: one run for a range
     pool="warehouse_writer",
     group_name="features",
     kinds={"python", "parquet"},

@@ -15,7 +15,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,  # not exported by dagster; see below
 )
 
-from pipeline_assets.defs.partitions import daily_partitions
+from pipeline_assets.defs.partitions import daily_partitions, ingest_backfill_policy
 from pipeline_assets.defs.resources import WarehouseResource, ZoneResource
 from pipeline_assets.lib.contract import (
     CUSTOMERS,
@@ -57,7 +57,7 @@ def build_ingest_assets(dataset: str) -> list[dg.AssetsDefinition]:
     @dg.asset(
         key=files_key(dataset),
         partitions_def=daily_partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=ingest_backfill_policy(),  # a beta parameter: ranges in one run
         retry_policy=IO_RETRY,
         group_name="ingest",
         kinds={"s3"},
@@ -112,7 +112,7 @@ def build_ingest_assets(dataset: str) -> list[dg.AssetsDefinition]:
         key=key,
         deps=[copy_asset],
         partitions_def=daily_partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=ingest_backfill_policy(),  # a beta parameter: ranges in one run
         retry_policy=IO_RETRY,
         pool="warehouse_writer",
         group_name="ingest",

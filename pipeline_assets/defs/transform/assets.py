@@ -95,7 +95,7 @@ translator = ShopTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_c
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=dg.BackfillPolicy.single_run(),  # beta, kept: one run for a range
     dagster_dbt_translator=translator,
     pool="warehouse_writer",
 )
