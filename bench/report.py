@@ -136,7 +136,7 @@ def results_table(results: Sequence[Any]) -> list[str]:
 
 
 def headline(results: Sequence[Any], latency: dict | None) -> list[str]:
-    """The issue's targets against this run's numbers."""
+    """The project's performance targets against this run's numbers."""
     ok = [r for r in results if r.status == "ok"]
 
     def at(case: str, size: Any) -> Any:
@@ -254,7 +254,7 @@ def render(results: Sequence[Any], latency: dict | None, meta: dict) -> str:
         "",
         "Ratios: on A rows A/C, on B rows B/A. Peak RSS is the sum over the case's process tree.",
         "",
-        "### Against the issue's targets",
+        "### Against the targets",
         "",
         *headline(results, latency),
         "",

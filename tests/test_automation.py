@@ -18,8 +18,10 @@ from pipeline_assets.defs.automation.schedules import (
     hourly_orders_schedule,
 )
 from pipeline_assets.defs.ingest.assets import QUARANTINE_RATE, REQUIRED_COLUMNS, ROW_ACCOUNTING
-from pipeline_assets.lib.manifest import LANDING_COMPLETE
+from pipeline_assets.defs.resources import build_resources
+from pipeline_assets.lib.manifest import LANDING_COMPLETE, snapshot
 
+HEADER = "order_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total,updated_at\n"
 SUMMARY = dg.AssetKey(["marts", "orders_daily_summary"])
 DIM_CUSTOMERS = dg.AssetKey(["marts", "dim_customers"])
 RAW_ORDERS = dg.AssetKey(["raw", "orders"])
@@ -73,32 +75,65 @@ def report(instance, run_id, event_type, data) -> None:
     )
 
 
-def test_hourly_schedule_refreshes_today_and_closes_unfinished_days(pipeline_env):
+def evaluate(schedule, instance: dg.DagsterInstance, at: datetime) -> list[dg.RunRequest]:
+    """The schedule's requests at `at`, with the test's landing and processing zones."""
+    resources = build_resources()
+    zones = {"landing": resources["landing"], "processing": resources["processing"]}
+    with dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=at, resources=zones
+    ) as context:
+        return list(schedule(context))
+
+
+def copied(dataset: str, day: str, at: datetime) -> None:
+    """The day's copy as an ingest run at `at` leaves it: the processing files and manifest."""
+    resources = build_resources()
+    snapshot(resources["landing"].store(), resources["processing"].store(), dataset, day, at)
+
+
+def test_hourly_schedule_refreshes_today_if_changed_and_closes_unfinished_days(pipeline_env):
     at = datetime(2024, 1, 5, 0, 10, tzinfo=UTC)
+    for day in ("2024-01-03", "2024-01-04", "2024-01-05"):
+        pipeline_env.write(f"orders/date={day}/hour=00/a.csv", HEADER)
+    copied("orders", "2024-01-04", datetime(2024, 1, 4, 23, 10))
     with dg.instance_for_test() as instance:
         landed(instance, RAW_ORDERS, "2024-01-03", complete=True)
         landed(instance, RAW_ORDERS, "2024-01-04", complete=False)  # last refresh at 23:10
-        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=at)
-        requests = list(hourly_orders_schedule(context))
+        requests = evaluate(hourly_orders_schedule, instance, at)
         # 2 catch-up days: 01-03 is closed, 01-04 needs its closing run; and today's refresh
         assert [(r.partition_key, r.run_key) for r in requests] == [
             ("2024-01-04", "orders:2024-01-04:closing"),
             ("2024-01-05", "orders:2024-01-05:00"),
         ]
         landed(instance, RAW_ORDERS, "2024-01-04", complete=True)
-        later = dg.build_schedule_context(
-            instance=instance, scheduled_execution_time=at.replace(hour=1)
-        )
-        assert [r.partition_key for r in hourly_orders_schedule(later)] == ["2024-01-05"]
+        copied("orders", "2024-01-05", at)  # today's refresh ran
+        later = at.replace(hour=1)
+        assert evaluate(hourly_orders_schedule, instance, later) == []  # nothing new: no run
+        pipeline_env.write("orders/date=2024-01-05/hour=00/b.csv", HEADER)  # the next hour
+        requests = evaluate(hourly_orders_schedule, instance, later)
+        assert [r.partition_key for r in requests] == ["2024-01-05"]
+
+
+def test_schedules_request_no_day_with_nothing_to_ingest(pipeline_env):
+    """No files and never ingested: neither a refresh nor a closing run (an empty run)."""
+    with dg.instance_for_test() as instance:
+        at = datetime(2024, 1, 5, 0, 10, tzinfo=UTC)
+        assert evaluate(hourly_orders_schedule, instance, at) == []
+        assert evaluate(daily_customers_schedule, instance, at) == []
+        # a day that was ingested and then lost all its files still closes (a retraction)
+        copied("orders", "2024-01-04", datetime(2024, 1, 4, 12, 0))
+        requests = evaluate(hourly_orders_schedule, instance, at)
+        assert [r.partition_key for r in requests] == ["2024-01-04"]
 
 
 def test_customers_schedule_closes_missed_days_only_inside_its_window(pipeline_env):
+    for day in ("2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"):
+        pipeline_env.write(f"customers/date={day}/c.csv", "customer_id,name\nc1,Ann\n")
     with dg.instance_for_test() as instance:
         landed(instance, RAW_CUSTOMERS, "2024-01-04", complete=True)
-        context = dg.build_schedule_context(
-            instance=instance, scheduled_execution_time=datetime(2024, 1, 5, 0, 20, tzinfo=UTC)
-        )
-        assert [r.partition_key for r in daily_customers_schedule(context)] == ["2024-01-03"]
+        at = datetime(2024, 1, 5, 0, 20, tzinfo=UTC)
+        requests = evaluate(daily_customers_schedule, instance, at)
+        assert [r.partition_key for r in requests] == ["2024-01-03"]
 
 
 def test_a_day_of_marts_waits_for_the_day_to_be_complete_and_reruns_on_late_data(pipeline_env):

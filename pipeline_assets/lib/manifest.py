@@ -152,6 +152,22 @@ def latest_manifests(processing: ObjectStore, prefixes: list[str]) -> list[Manif
     return found
 
 
+def landing_state(
+    landing: ObjectStore, processing: ObjectStore, dataset: str, partition_key: str
+) -> tuple[bool, bool]:
+    """(whether the day has anything to ingest at all, whether its landing files differ from
+    what its latest manifest copied), by key and listed ETag. A day with no files that was
+    never ingested has nothing: a run of it would load an empty day for nobody."""
+    listed = {obj.key: obj.etag for obj in list_day(landing, dataset, partition_key)[0]}
+    try:
+        manifest: Manifest | None = read_manifest(processing, dataset, partition_key)
+    except ManifestError:
+        manifest = None
+    anything = bool(listed) or manifest is not None
+    copied = {f.key: f.etag for f in manifest.files} if manifest else None
+    return anything, anything and listed != copied
+
+
 def read_files(processing: ObjectStore, manifest: Manifest) -> list[tuple[str, bytes]]:
     """The manifest's files, each checked against its recorded size and sha256."""
     out = []

@@ -1,15 +1,18 @@
 """The producer schedules: today's orders refreshed hourly, and every day closed once over.
 
 Orders land hourly into their day's partition. `hourly_orders_schedule` re-runs today's
-ingestion at :10 past each hour, so today's raw rows are never more than an hour behind,
-and closes finished days: a day whose latest ingestion listed the landing zone before the
-day ended (or never ran) is ingested once more. That closing run is what the warehouse
-models wait for (`conditions.DayComplete`). `daily_customers_schedule` closes customers days.
-Catch-up is bounded (`PIPELINE_CATCHUP_DAYS`); anything older is a deliberate backfill.
+ingestion at :10 past each hour when today's landing files differ from what was last copied
+(the landing sensor usually got there first), so today's raw rows are never more than an
+hour behind; and it closes finished days: a day whose latest ingestion listed the landing
+zone before the day ended (or never ran) is ingested once more. That closing run is what the
+warehouse models wait for (`conditions.DayComplete`). `daily_customers_schedule` closes
+customers days. Neither requests a day with no files that was never ingested: there is
+nothing to load. Catch-up is bounded (`PIPELINE_CATCHUP_DAYS`); anything older is a
+deliberate backfill.
 """
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 
 import dagster as dg
 
@@ -18,19 +21,29 @@ from pipeline_assets.defs.automation.sensors import SCHEDULE_STATUS
 from pipeline_assets.defs.ingest.assets import raw_key
 from pipeline_assets.defs.ingest.jobs import INGEST_JOBS
 from pipeline_assets.defs.partitions import daily_partitions
+from pipeline_assets.defs.resources import ZoneResource
 from pipeline_assets.lib.contract import CUSTOMERS, ORDERS
+from pipeline_assets.lib.manifest import landing_state
 from pipeline_assets.lib.settings import setting
 
 
 def closing_requests(
-    instance: dg.DagsterInstance, dataset: str, today: date, days: int
+    context: dg.ScheduleEvaluationContext,
+    dataset: str,
+    landing: ZoneResource,
+    processing: ZoneResource,
 ) -> Iterator[dg.RunRequest]:
-    """One run per finished day of the catch-up window that was not ingested after it ended."""
-    for back in range(days, 0, -1):
+    """One run per finished day of the catch-up window that was not ingested after it ended
+    and has something to ingest."""
+    today = context.scheduled_execution_time.date()
+    for back in range(int(setting("PIPELINE_CATCHUP_DAYS")), 0, -1):
         day = f"{today - timedelta(days=back):%Y-%m-%d}"
-        if daily_partitions.has_partition_key(day) and not landing_complete(
-            instance, raw_key(dataset), day
+        if not daily_partitions.has_partition_key(day) or landing_complete(
+            context.instance, raw_key(dataset), day
         ):
+            continue
+        anything, _ = landing_state(landing.store(), processing.store(), dataset, day)
+        if anything:
             yield dg.RunRequest(
                 run_key=f"{dataset}:{day}:closing",
                 partition_key=day,
@@ -43,19 +56,22 @@ def closing_requests(
     cron_schedule="10 * * * *",
     execution_timezone="UTC",
     default_status=SCHEDULE_STATUS,
-    description="Refresh today's orders; close finished days (within the catch-up window).",
+    description="Refresh today's orders if they changed; close finished days (within the "
+    "catch-up window).",
 )
-def hourly_orders_schedule(context: dg.ScheduleEvaluationContext):
+def hourly_orders_schedule(
+    context: dg.ScheduleEvaluationContext, landing: ZoneResource, processing: ZoneResource
+):
     now = context.scheduled_execution_time
-    today = now.date()
-    yield from closing_requests(
-        context.instance, ORDERS, today, int(setting("PIPELINE_CATCHUP_DAYS"))
-    )
-    yield dg.RunRequest(
-        run_key=f"{ORDERS}:{today}:{now:%H}",
-        partition_key=f"{today:%Y-%m-%d}",
-        tags={"pipeline/trigger": "hourly_refresh"},
-    )
+    today = f"{now:%Y-%m-%d}"
+    yield from closing_requests(context, ORDERS, landing, processing)
+    _, changed = landing_state(landing.store(), processing.store(), ORDERS, today)
+    if changed:
+        yield dg.RunRequest(
+            run_key=f"{ORDERS}:{today}:{now:%H}",
+            partition_key=today,
+            tags={"pipeline/trigger": "hourly_refresh"},
+        )
 
 
 @dg.schedule(
@@ -65,8 +81,7 @@ def hourly_orders_schedule(context: dg.ScheduleEvaluationContext):
     default_status=SCHEDULE_STATUS,
     description="Close yesterday's customers (and missed days within the catch-up window).",
 )
-def daily_customers_schedule(context: dg.ScheduleEvaluationContext):
-    today = context.scheduled_execution_time.date()
-    yield from closing_requests(
-        context.instance, CUSTOMERS, today, int(setting("PIPELINE_CATCHUP_DAYS"))
-    )
+def daily_customers_schedule(
+    context: dg.ScheduleEvaluationContext, landing: ZoneResource, processing: ZoneResource
+):
+    yield from closing_requests(context, CUSTOMERS, landing, processing)
