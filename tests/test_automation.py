@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
+import pytest
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,
 )
@@ -17,9 +18,13 @@ from pipeline_assets.defs.automation.schedules import (
     daily_customers_schedule,
     hourly_orders_schedule,
 )
+from pipeline_assets.defs.automation.sensors import landing_zone_sensor
 from pipeline_assets.defs.ingest.assets import QUARANTINE_RATE, REQUIRED_COLUMNS, ROW_ACCOUNTING
 from pipeline_assets.defs.resources import build_resources
 from pipeline_assets.lib.manifest import LANDING_COMPLETE, snapshot
+from pipeline_assets.lib.objectstore import LocalStore
+from pipeline_assets.lib.sample import seed_landing
+from pipeline_assets.runner import backfill
 
 HEADER = "order_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total,updated_at\n"
 SUMMARY = dg.AssetKey(["marts", "orders_daily_summary"])
@@ -222,3 +227,30 @@ def test_real_ingest_runs_of_a_past_day_release_its_marts(pipeline_env):
             cursor=first.cursor,
         )
         assert result.get_requested_partitions(SUMMARY) == {day}
+
+
+@pytest.mark.slow
+def test_automation_switched_on_after_the_demo_launches_nothing(pipeline_env):
+    """`make dev` after `make demo`: the demo's recent days are all in, so neither the
+    sensor, the schedules nor the warehouse automation request a run."""
+    now = datetime.now(UTC)
+    today = now.date()
+    start = today - timedelta(days=2)
+    store = LocalStore(pipeline_env.landing)
+    seed_landing(store, start, today, 60, now=now.replace(tzinfo=None))
+    defs = build_defs()
+    with dg.instance_for_test() as instance:
+        assert backfill(start, today, defs=defs, instance=instance, echo=lambda _: None).ok
+        resources = build_resources()
+        zones = {"landing": resources["landing"], "processing": resources["processing"]}
+        with dg.build_sensor_context(instance=instance, resources=zones) as context:
+            assert landing_zone_sensor(context).run_requests == []
+        at = now.replace(minute=10, second=0, microsecond=0)
+        assert evaluate(hourly_orders_schedule, instance, at) == []
+        assert evaluate(daily_customers_schedule, instance, at) == []
+        selection = dg.AssetSelection.groups("warehouse", "features")
+        first = dg.evaluate_automation_conditions(defs, instance, selection, evaluation_time=now)
+        again = dg.evaluate_automation_conditions(
+            defs, instance, selection, evaluation_time=now, cursor=first.cursor
+        )
+        assert (first.total_requested, again.total_requested) == (0, 0)
