@@ -85,7 +85,8 @@ class Pipeline:
         return [f"{key.to_user_string()} was not evaluated"]
 
     def sensor_tick(self) -> list[dg.RunRequest]:
-        resources = {"landing": build_resources()["landing"]}
+        zones = build_resources()
+        resources = {"landing": zones["landing"], "processing": zones["processing"]}
         with dg.build_sensor_context(
             instance=self.instance, cursor=self.sensor_cursor, resources=resources
         ) as context:
