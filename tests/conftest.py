@@ -18,6 +18,7 @@ class PipelineEnv:
         self.features = root / "features"
         self.dagster_home = root / "dagster_home"
         self.dagster_home.mkdir(parents=True)
+        self.landing.mkdir()  # the zone exists; a day in it may have no files
         (self.dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
 
     def write(self, key: str, text: str | bytes) -> None:

@@ -117,7 +117,7 @@ def test_bad_arguments_are_rejected_before_any_io(pipeline_env):
         "seed", "--start", "2024-01-01'; drop table x; --", "--end", "2024-01-01", env={}
     )
     assert hostile.returncode == 2 and "is not a date" in hostile.stderr
-    assert not pipeline_env.landing.exists() and not pipeline_env.duckdb.exists()
+    assert not any(pipeline_env.landing.iterdir()) and not pipeline_env.duckdb.exists()
 
 
 @pytest.mark.slow

@@ -4,6 +4,7 @@ Idempotency, corrections, quarantine and its accounting, the run manifest that t
 to the load, retractions, per-day metadata and check results, failures, and the S3 path.
 """
 
+import hashlib
 import json
 import shutil
 import uuid
@@ -567,7 +568,13 @@ def test_s3_landing_and_processing_load_the_same_rows_and_honour_retractions(
     manifest = json.loads(client.get_object(Bucket=processing, Key=mkey)["Body"].read())
     assert [f["key"] for f in manifest["files"]] == [H10 + "a.csv", H11 + "b.csv"]
     assert manifest["files"] == [
-        {"key": k, "size": len(files[k]), "sha256": v}
+        # S3's ETag of a single-part upload is the MD5 of its bytes
+        {
+            "key": k,
+            "size": len(files[k]),
+            "sha256": v,
+            "etag": hashlib.md5(files[k].encode()).hexdigest(),
+        }
         for k, v in day_metadata(result, "processing__order_files")[DAY]["sha256"].items()
     ]
     stored = {o["Key"] for o in client.list_objects_v2(Bucket=processing)["Contents"]}

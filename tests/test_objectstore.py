@@ -9,7 +9,13 @@ import uuid
 import pytest
 
 from pipeline_assets.lib.contract import ContractError
-from pipeline_assets.lib.objectstore import LocalStore, MissingSourceError, S3Store, open_store
+from pipeline_assets.lib.objectstore import (
+    LocalStore,
+    MissingSourceError,
+    MissingZoneError,
+    S3Store,
+    open_store,
+)
 
 KEY = "orders/date=2024-01-01/hour=05/part-000.csv"
 OTHER = "orders/date=2024-01-01/hour=06/part-000.csv"
@@ -18,6 +24,7 @@ OTHER = "orders/date=2024-01-01/hour=06/part-000.csv"
 @pytest.fixture(params=["local", "s3"])
 def store(request, tmp_path):
     if request.param == "local":
+        (tmp_path / "landing").mkdir()
         return LocalStore(tmp_path / "landing")
     client = request.getfixturevalue("s3_env")()
     bucket = f"b-{uuid.uuid4().hex[:12]}"
@@ -57,6 +64,14 @@ def test_missing_key_fails_naming_the_key(store):
 
 def test_listing_an_absent_prefix_is_empty(store):
     assert store.list("orders/date=2030-01-01/") == []
+
+
+def test_listing_a_missing_local_zone_fails_naming_it(tmp_path):
+    """A wrong path or an unmounted volume is not a quiet day: it would retract every file."""
+    missing = tmp_path / "not-mounted"
+    with pytest.raises(MissingZoneError) as raised:
+        LocalStore(missing).list("orders/date=2024-01-01/")
+    assert raised.value.filename == str(missing)
 
 
 def test_unsafe_keys_are_refused_by_every_operation(store):

@@ -7,7 +7,7 @@ import time
 
 import duckdb
 import pytest
-from helpers import ingest
+from helpers import ingest, query
 
 from pipeline_assets.lib.warehouse import exclusive_writer
 
@@ -77,3 +77,37 @@ def test_a_lock_held_by_another_process_is_retried(pipeline_env):
     result = ingest("orders", DAY)
     holder.wait(timeout=30)
     assert result.success and restarts(result) >= 1
+
+
+def test_a_missing_landing_zone_fails_fast_and_keeps_the_day(pipeline_env, monkeypatch):
+    """An unmounted or mistyped landing folder is not a quiet day: listing it as empty would
+    retract every file of the day and load it empty."""
+    land(pipeline_env)
+    assert ingest("orders", DAY).success
+    before = query(pipeline_env.duckdb, "select count(*) from raw.orders")
+    monkeypatch.setenv("PIPELINE_LANDING_URI", str(pipeline_env.root / "not-mounted"))
+    started = time.monotonic()
+    result = ingest("orders", DAY, raise_on_error=False)
+    assert time.monotonic() - started < 30
+    assert not result.success and restarts(result) == 0
+    assert str(pipeline_env.root / "not-mounted") in failure(result)
+    assert "no such zone folder" in failure(result)
+    assert query(pipeline_env.duckdb, "select count(*) from raw.orders") == before == [(1,)]
+    assert (pipeline_env.processing / f"orders/date={DAY}/hour=10/a.csv").exists()
+
+
+def test_an_immutable_processing_folder_fails_fast_naming_it(pipeline_env):
+    land(pipeline_env)
+    folder = pipeline_env.processing / f"orders/date={DAY}/hour=10"
+    folder.mkdir(parents=True)
+    if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode:
+        pytest.skip("chattr +i is not supported on this filesystem")
+    try:
+        started = time.monotonic()
+        result = ingest("orders", DAY, raise_on_error=False)
+        assert time.monotonic() - started < 30
+        assert not result.success and restarts(result) == 0
+        message = failure(result)
+        assert str(folder) in message and "Operation not permitted" in message
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)

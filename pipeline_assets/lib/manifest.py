@@ -23,7 +23,12 @@ from pipeline_assets.lib.contract import (
     partition_prefix,
 )
 from pipeline_assets.lib.faults import AFTER_COPY, maybe_die
-from pipeline_assets.lib.objectstore import MissingSourceError, ObjectInfo, ObjectStore
+from pipeline_assets.lib.objectstore import (
+    MissingSourceError,
+    MissingZoneError,
+    ObjectInfo,
+    ObjectStore,
+)
 
 MANIFEST_PREFIX = "_manifests"
 # Materialization metadata of the ingestion assets: their manifest listed the day after it
@@ -109,11 +114,11 @@ def snapshot(
         processing.write(obj.key, data)
         files.append(ManifestEntry(obj.key, len(data), hashlib.sha256(data).hexdigest(), obj.etag))
     maybe_die(AFTER_COPY)
-    removed = [
-        obj.key
-        for obj in processing.list(partition_prefix(dataset, partition_key))
-        if obj.key not in set(keys)
-    ]
+    try:
+        in_processing = processing.list(partition_prefix(dataset, partition_key))
+    except MissingZoneError:  # nothing was ever copied: nothing to retract
+        in_processing = []
+    removed = [obj.key for obj in in_processing if obj.key not in set(keys)]
     for key in removed:
         processing.delete(key)
     manifest = Manifest(

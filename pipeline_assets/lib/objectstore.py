@@ -6,6 +6,7 @@ Every write is atomic: S3 PUTs are; local writes go through a temporary file and
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import tempfile
@@ -14,6 +15,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pipeline_assets.lib.contract import ContractError, check_key_is_safe
+
+
+class MissingZoneError(NotADirectoryError):
+    """A local zone's root folder is missing: a wrong path or an unmounted volume, never a
+    quiet day. Listing it as empty would retract every file of the day."""
+
+    def __init__(self, root: Path):
+        super().__init__(errno.ENOENT, "no such zone folder (check its *_URI setting)", str(root))
 
 
 class MissingSourceError(FileNotFoundError):
@@ -53,6 +62,8 @@ class LocalStore:
         return path
 
     def list(self, prefix: str) -> list[ObjectInfo]:
+        if not self.root.is_dir():
+            raise MissingZoneError(self.root)
         base = self.root / prefix if prefix else self.root
         if not base.is_dir():
             return []
