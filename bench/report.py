@@ -152,11 +152,23 @@ def headline(results: Sequence[Any], latency: dict | None) -> list[str]:
         lines += _targets_at(size, at)
     lines += _bookkeeping_headline(results)
     if latency and latency.get("status") == "ok":
+        summary_at = latency.get("summary_reflects_file_after_seconds")
+        reflected = f"{summary_at:.1f} s to the summary's commit; " if summary_at else ""
         lines.append(
             "| incremental latency, file landed to mart updated | ≤ 10 s | "
-            f"{latency['latency_seconds']:.1f} s (stages below; without sensor intervals"
+            f"{reflected}{latency['latency_seconds']:.1f} s to the run's end, features "
+            "included (stages below; without sensor intervals"
             f"{'' if latency.get('mart_reflects_file', True) else '; the mart did NOT change'}) |"
         )
+        ui = latency.get("ui_run") or {}
+        if ui.get("runs"):
+            run = ui["runs"][0]
+            lines.append(
+                "| a one-day run of all daily assets launched from the UI, excluding queueing "
+                f"| ≤ 15 s | {run['run_seconds']:.1f} s ({ui['assets']} assets in "
+                f"{len(ui['runs'])} run, {run['status']}; queued {run['queued_seconds'] or 0:.1f} s; "
+                f"launch to end {ui['launch_to_end_seconds']:.1f} s) |"
+            )
     base = next(
         (r for r in ok if r.case == "A" and r.size.days == 7 and r.size.orders_per_day == 1000),
         None,
@@ -266,7 +278,7 @@ def render(results: Sequence[Any], latency: dict | None, meta: dict) -> str:
         "amortized over its days. The CPU column is the same split in CPU seconds (not "
         "inflated by other load on a shared machine, but blind to waiting such as fsync); "
         "the last column is the range over the runs (see "
-        "`pipeline_assets/bench/ingest_cost.py`).",
+        "`bench/ingest_cost.py`).",
         "",
         *bookkeeping_table(results),
         "",

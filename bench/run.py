@@ -225,6 +225,23 @@ class Bench:
             return {"status": f"failed (see {m.log})"}
         return {"status": "ok", "wall_seconds": m.seconds, **inside}
 
+    def ui_run(self) -> dict[str, Any] | None:
+        """A one-day run of every asset launched through dagster dev, as from the UI."""
+        remaining = self.remaining()
+        if remaining is not None and remaining <= 0:
+            return None
+        landing = self.workdir / "landing" / "ui"
+        shutil.rmtree(landing, ignore_errors=True)
+        self.fresh_run_dir()
+        log = self.workdir / "logs" / "ui-dagster-dev.log"
+        m, inside = self.measure(
+            "ui", self.worker("ui", "--landing", str(landing), "--out", str(log)), landing
+        )
+        if not m.ok:
+            print(tail(m.log), file=sys.stderr)
+            return {"status": f"failed (see {m.log})"}
+        return inside
+
 
 def seed(landing: Path, start: date, size: Size) -> int:
     """Sample data for `size` (unchanged files are not rewritten); returns its order rows."""
@@ -306,6 +323,8 @@ def main(args: Any) -> int:
     latency = bench.record["latency"] = None if args.no_latency else bench.latency()
     if latency and latency.get("status") == "ok":
         print(f"latency: {latency['latency_seconds']:.1f}s, stages {latency['stages']}", flush=True)
+        latency["ui_run"] = bench.ui_run()
+        print(f"ui run: {latency['ui_run']}", flush=True)
     for i, size in enumerate(sizes):
         order = [c for c in CASES[i % len(CASES) :] + CASES[: i % len(CASES)] if c in cases]
         print(f"{size.label}: order {' '.join(order)}", flush=True)

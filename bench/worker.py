@@ -9,7 +9,6 @@ A ingestion's wall time and the work inside it).
 import argparse
 import json
 import sys
-import warnings
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -53,9 +52,8 @@ def prepare(target_path: Path) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    warnings.filterwarnings("ignore")
     parser = argparse.ArgumentParser(prog="bench.worker")
-    parser.add_argument("case", choices=["prepare", "a", "b1", "b2", "c", "latency"])
+    parser.add_argument("case", choices=["prepare", "a", "b1", "b2", "c", "latency", "ui"])
     parser.add_argument("--start", type=date.fromisoformat)
     parser.add_argument("--days", type=int, default=1)
     parser.add_argument("--days-per-run", type=int)
@@ -76,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.latency import latency_and_noop
 
         result = latency_and_noop(args.landing, args.orders_per_day)
+    elif args.case == "ui":
+        from bench.ui_run import ui_one_day_run
+
+        result = ui_one_day_run(args.landing, args.orders_per_day, args.out)
     else:
         from bench.airflow_style import b1_dagster_per_day, b2_plain_dbt_loop
         from pipeline_assets.lib.contract import days_between
