@@ -173,7 +173,8 @@ def test_partition_keys(guard):
                 with pytest.raises(ContractError):
                     day_window(key)
                 with pytest.raises(ContractError):
-                    validate_partition(dataset, key, [(HOUR + "good.csv", HEADER.encode())])
+                    good = [(HOUR + "good.csv", HEADER.encode())]
+                    validate_partition(dataset, key, good, guard.env.root / "validate")
                 with pytest.raises(ContractError):
                     read_manifest(LocalStore(guard.env.processing), dataset, key)
         assert instance.get_runs() == []  # no run even started

@@ -4,8 +4,7 @@ import fakesnow
 import pytest
 import snowflake.connector
 
-from pipeline_assets.lib.validate import validate_partition
-from pipeline_assets.lib.warehouse import SnowflakeDb, load_partition, partition_counts
+from pipeline_assets.lib.warehouse import SnowflakeDb, partition_counts, validate_and_load
 
 HEADER = "order_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total,updated_at\n"
 KEY = "orders/date=2024-01-01/hour=10/a.csv"
@@ -26,10 +25,10 @@ def test_partition_replace_is_exact_on_snowflake_dialect(sf):
     text = (
         HEADER + "o1,c1,s01,2024-01-01T10:00:00,100,8,108,\no'2,c2,,2024-01-01T10:30:00Z,5,0,6,\n"
     )
-    load_partition(sf, validate_partition("orders", PK, [(KEY, text.encode())]))
+    validate_and_load(sf, "orders", PK, [(KEY, text.encode())])
     fixed = text.replace("5,0,6", "5,0,5").replace("o1,c1", "o1,c9")
-    load_partition(sf, validate_partition("orders", PK, [(KEY, fixed.encode())]))
-    load_partition(sf, validate_partition("orders", PK, [(KEY, fixed.encode())]))
+    validate_and_load(sf, "orders", PK, [(KEY, fixed.encode())])
+    validate_and_load(sf, "orders", PK, [(KEY, fixed.encode())])
     rows = sf.execute("select order_id, customer_id, order_total from raw.orders order by 1")
     assert rows == [("o'2", "c2", 5), ("o1", "c9", 108)]
     assert partition_counts(sf, "orders", [PK]) == {PK: (2, 0)}
@@ -52,8 +51,7 @@ def test_a_day_is_replaced_whole_and_other_days_are_untouched_on_snowflake_diale
     day2 = {"orders/date=2024-01-02/hour=00/a.csv": HEADER + "o4,c4,,2024-01-02T00:00:00,1,0,1,\n"}
 
     def load(day: str, files: dict[str, str]) -> None:
-        encoded = [(k, v.encode()) for k, v in sorted(files.items())]
-        load_partition(sf, validate_partition("orders", day, encoded))
+        validate_and_load(sf, "orders", day, [(k, v.encode()) for k, v in sorted(files.items())])
 
     load("2024-01-01", day1)
     load("2024-01-02", day2)
