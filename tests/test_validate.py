@@ -5,13 +5,17 @@ back) and through the oracle it replaced (`oracle_validator.py`); both must give
 outcome the case names.
 """
 
+import tempfile
+from pathlib import Path
+
+import duckdb
 import oracle_validator
 import pytest
 from helpers import sql_validation
 
 from pipeline_assets.lib import validate as v
 from pipeline_assets.lib.contract import ContractError
-from pipeline_assets.lib.validate import FileRejected
+from pipeline_assets.lib.validate import FileRejected, Validator
 
 HEADER = "order_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total,updated_at\n"
 KEY = "orders/date=2024-01-01/hour=05/a.csv"
@@ -81,6 +85,28 @@ def test_good_rows_accepted_and_timestamps_normalised(run):
         ("o1,c1,s01,2024-01-01T05:10:00,100,8,108,not-a-time", v.INVALID_TIMESTAMP),
         ("o1,c\x001,s01,2024-01-01T05:10:00,100,8,108,", v.NUL_CHARACTER),
         ("o1," + "c" * 5000 + ",s01,2024-01-01T05:10:00,100,8,108,", v.VALUE_TOO_LONG),
+        # The contract's one timestamp grammar: spellings datetime.fromisoformat also reads
+        # (and the old validator accepted) are not in it.
+        ("o1,c1,s01,2024-01-01T05:10:00+0000,100,8,108,", v.INVALID_TIMESTAMP),
+        ("o1,c1,s01,2024-01-01T051000,100,8,108,", v.INVALID_TIMESTAMP),
+        ("o1,c1,s01,2024-01-01t05:10:00,100,8,108,", v.INVALID_TIMESTAMP),
+        ("o1,c1,s01,2024-01-01T05:10:00z,100,8,108,", v.INVALID_TIMESTAMP),
+        ("o1,c1,s01,2024-01-01T05:10:00.1234567,100,8,108,", v.INVALID_TIMESTAMP),
+        ("o1,c1,s01,2024-01-01T05:10:00+01,100,8,108,", v.INVALID_TIMESTAMP),
+        # ... and impossible moments are invalid, whatever the offset
+        ("o1,c1,s01,2024-01-01T24:00:00,100,8,108,", v.INVALID_TIMESTAMP),
+        ("o1,c1,s01,2024-02-30T05:10:00,100,8,108,", v.INVALID_TIMESTAMP),
+        ("o1,c1,s01,0000-01-01T05:10:00,100,8,108,", v.INVALID_TIMESTAMP),
+        ("o1,c1,s01,2024-01-01T05:10:00+24:00,100,8,108,", v.INVALID_TIMESTAMP),
+        ("o1,c1,s01,2024-02-30T05:10:00+02:00,100,8,108,", v.INVALID_TIMESTAMP),
+        ("o1,c1,s01,2024-01-01T05:10:00-05:30,100,8,108,", v.NON_UTC_TIMEZONE),
+        # the first broken rule in contract order wins
+        (",c1,s01,not-a-time,-1,8,7,", v.MISSING_VALUE),
+        ("o1,c1,s01,not-a-time,-1,8,7,", v.INVALID_TIMESTAMP),
+        ("o1,c1,s01,2024-01-01T06:00:00,-1,8,7,", v.NEGATIVE_AMOUNT),
+        ("o1,c1,s01,2024-01-01T06:00:00,1,8,7,", v.OUTSIDE_PARTITION),
+        ("o1,c1,s01,2024-01-01T05:10:00,1,8,7,2024-01-01T05:10:00+01:00", v.NON_UTC_TIMEZONE),
+        ("o1,c1,s01," + "2" * 1025 + ",1,8,7,", v.VALUE_TOO_LONG),
     ],
 )
 def test_bad_rows_quarantined_with_reason(line, reason, run):
@@ -263,3 +289,119 @@ def test_partition_key_must_be_a_day(pk, validate):
 def test_an_empty_day_is_valid(validate):
     r = validate("orders", PK, [])
     assert (r.rows_read, r.accepted, r.quarantined, r.files) == (0, [], [], [])
+
+
+@pytest.mark.parametrize(
+    "line,detail",
+    [
+        ("o1,c1,s01,2024-01-01T05:10:00,-0100,8,-92,", "subtotal=-100 is negative"),
+        (
+            "o1,c1,s01,2024-01-01T05:10:00,１０００,0,1000,",
+            "subtotal='１０００' is not integer cents",
+        ),
+        ("o1,c1,s01,2024-01-01T05:10:00,it's,0,1000,", """subtotal="it's" is not integer cents"""),
+        (
+            "o1,c1,s01,2024-01-01T05:10:00,+000" + "9" * 15 + ",0,1,",
+            "subtotal=" + "9" * 15 + " exceeds 100000000000",
+        ),
+        (
+            "o1,c1,s01,2024-01-01T05:10:00+02:00,1,0,1,",
+            "'2024-01-01T05:10:00+02:00' has offset +02:00, want UTC",
+        ),
+        ("o1,c1,s01,2024-01-01 5:10,1,0,1,", "'2024-01-01 5:10' is not an ISO-8601 timestamp"),
+        (
+            "o1,c1,s01,2024-01-01T06:00:00.5,1,0,1,",
+            "ordered_at 2024-01-01 06:00:00.500000 is outside the folder's hour [2024-01-01 05:00:00, 2024-01-01 06:00:00)",
+        ),
+        ("o1,c1,s01,2024-01-01T05:10:00,1,0,2,", "order_total 2 != subtotal + tax_paid 1"),
+        ("o1," + "é" * 1025 + ",s01,2024-01-01T05:10:00,1,0,1,", "customer_id has 1025 characters"),
+        ("o1,c1,s01,2024-01-01T05:10:00,1,0,1", "7 fields, header has 8"),
+        ("o1,c1,s01,2024-01-01T05:10:00,1,0,1,,", "9 fields, header has 8"),
+    ],
+)
+def test_details_say_what_is_wrong(line, detail, run):
+    r = run(HEADER + line + "\n")
+    assert [q.reason_detail for q in r.quarantined] == [detail]
+
+
+def test_line_numbers_are_physical_lines_whatever_ends_them(run):
+    """A record's line number is its first physical line: blank lines, quoted line ends and
+    any line end (\\n, \\r\\n or a lone \\r) count."""
+    text = (
+        HEADER.rstrip("\n")
+        + "\r\n"
+        + "\n"  # line 2: blank
+        + 'o1,"c\n\n1",s01,2024-01-01T05:00:00,1,0,1,\r'  # lines 3-5, ended by a lone CR
+        + "o2,c2,s01,2024-01-01T05:00:00,1,0,2,\r\n"  # line 6
+        + '"o3","c\r3",s01,2024-01-01T05:00:00,1,0,1,\n'  # lines 7-8
+        + "o4,c4,s01,2024-01-01T05:00:00,1,0,9,"  # line 9, no line end
+    )
+    r = run(text)
+    assert [(row[0], row[-1]) for row in r.accepted] == [("o1", 3), ("o3", 7)]
+    assert r.accepted[0][1] == "c\n\n1" and r.accepted[1][1] == "c\r3"
+    assert reasons(r) == [(6, v.TOTAL_MISMATCH), (9, v.TOTAL_MISMATCH)]
+    assert [q.raw_line for q in r.quarantined] == [
+        "o2,c2,s01,2024-01-01T05:00:00,1,0,2,",
+        "o4,c4,s01,2024-01-01T05:00:00,1,0,9,",
+    ]
+
+
+def test_a_quarantined_record_keeps_its_quoted_line_ends_in_its_raw_line(run):
+    record = 'o1,"c\r\n1",s01,2024-01-01T05:00:00,1,0,2,'
+    r = run(HEADER + record + "\r\n")
+    assert [(q.line_number, q.raw_line) for q in r.quarantined] == [(2, record)]
+
+
+def test_quotes_inside_unquoted_fields_and_padding_are_data(run):
+    """As Python's csv reads them: a quote that does not open a field is data, and so is a
+    space before an opening quote (the value is then stripped of its spaces, not quotes)."""
+    r = run(HEADER + 'o"1,c1, "s01",2024-01-01T05:00:00,1,0,1,\n')
+    assert [row[:3] for row in r.accepted] == [('o"1', "c1", '"s01"')]
+
+
+@pytest.mark.parametrize(
+    "body,line,problem",
+    [
+        ('o1,"c1"x,s01,2024-01-01T05:00:00,1,0,1,\n', 2, "',' expected after '\"'"),
+        ('o1,"c1" ,s01,2024-01-01T05:00:00,1,0,1,\n', 2, "',' expected after '\"'"),
+        ('o1,"c\n1"x,s01,2024-01-01T05:00:00,1,0,1,\n', 3, "',' expected after '\"'"),
+        ('o1,c1,s01,2024-01-01T05:00:00,1,0,1,\no2,"c2\n\n', 4, "unexpected end of data"),
+        ('o1,c1,s01,2024-01-01T05:00:00,1,0,1,\no2,"c2', 3, "unexpected end of data"),
+    ],
+)
+def test_unreadable_csv_names_the_line_and_the_problem(body, line, problem, validate):
+    with pytest.raises(FileRejected) as e:
+        validate("orders", PK, [(KEY, (HEADER + body).encode())])
+    assert str(e.value) == f"{KEY}: line {line}: unreadable CSV ({problem})"
+
+
+def test_a_row_with_an_updated_at_beats_one_without_even_at_the_first_moment(validate):
+    early = HEADER + "o1,c-dated,s01,2024-01-01T05:00:00,1,0,1,0001-01-01T00:00:00\n"
+    late = HEADER + "o1,c-undated,s01,2024-01-01T05:00:00,1,0,1,\n"
+    r = validate("orders", PK, [(KEY, early.encode()), (H.format(5, "b.csv"), late.encode())])
+    assert [row[1] for row in r.accepted] == ["c-dated"]
+
+
+def test_one_validator_validates_day_after_day():
+    """A run's days share one session: nothing of one day shows in the next."""
+    quoted = HEADER + 'o1,"c,1",s01,2024-01-01T05:00:00,1,0,1,\n'
+    plain = HEADER + "o2,c2,s01,2024-01-02T05:00:00,1,0,1,\n"
+    with tempfile.TemporaryDirectory() as workdir, Validator() as validator:
+        first = validator.validate("orders", PK, [(KEY, quoted.encode())], Path(workdir) / "1")
+        second = validator.validate(
+            "orders",
+            "2024-01-02",
+            [("orders/date=2024-01-02/hour=05/a.csv", plain.encode())],
+            Path(workdir) / "2",
+        )
+        with pytest.raises(FileRejected):
+            validator.validate("orders", PK, [(KEY, b"")], Path(workdir) / "3")
+        third = validator.validate("orders", PK, [(KEY, quoted.encode())], Path(workdir) / "4")
+        days = [
+            duckdb.execute(
+                "select order_id, _partition from read_parquet(?)", [str(p.accepted)]
+            ).fetchall()
+            for p in (first, second, third)
+        ]
+    assert days == [[("o1", PK)], [("o2", "2024-01-02")], [("o1", PK)]]
+    assert (first.summary.rows_read, second.summary.rows_read) == (1, 1)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,12 +57,14 @@ _SPACE = (
     r"\x{205f}\x{3000}]"
 )
 STRIP_PATTERN = rf"^{_SPACE}+|{_SPACE}+$"
-# The contract's ISO-8601 timestamp (README): the offset decides UTC or not, the calendar
-# check is in the SQL (`utc_timestamp`).
-TIMESTAMP_PATTERN = (
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"
-    r"(?:Z|[+-][0-9]{2}:[0-9]{2})?"
+# The contract's ISO-8601 timestamp (README), and the same with a UTC offset only. Hours
+# stop at 23 and offsets at 23:59 here; DuckDB's cast checks the calendar.
+_HOUR = r"(?:[01][0-9]|2[0-3])"
+_DATE_TIME = (
+    rf"[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}[T ]{_HOUR}:[0-9]{{2}}(?::[0-9]{{2}}(?:\.[0-9]{{1,6}})?)?"
 )
+TIMESTAMP_PATTERN = rf"{_DATE_TIME}(?:Z|[+-]{_HOUR}:[0-5][0-9])?"
+UTC_TIMESTAMP_PATTERN = rf"{_DATE_TIME}(?:Z|[+-]00:00)?"
 
 # CSV as Python's csv module reads it in strict mode, as RE2 patterns over one line (no line
 # end in it): a quoted field, an unquoted one (it may hold a quote, not as its first
@@ -127,60 +130,156 @@ class _Header:
     extra_columns: list[str]
 
 
-def validate_partition(
-    dataset: str,
-    partition_key: str,
-    files: list[tuple[str, bytes]],
-    workdir: Path,
-    memory_limit: str = "1GB",
-) -> ValidatedPartition:
-    """Validate and deduplicate one day's files (any order in; lexical key order used) into
-    Parquet under `workdir`, which the caller owns (and removes after the load).
+class Validator:
+    """A local, in-memory DuckDB that validates days, one after the other: the contract's
+    macros and constants are set up once (that costs about as much as validating a small
+    day), and each day replaces the session's tables. Use one per run, closed at the end."""
 
-    Orders are checked against their own file's hour folder; the dedup rule applies across
-    the whole day, so a correction in a later hour's file wins a tie.
-    """
-    parse_daily_key(partition_key)
-    files = sorted(files)
-    keys = [key for key, _ in files]
-    headers = [_check_file(dataset, partition_key, key, data) for key, data in files]
-    workdir.mkdir(parents=True, exist_ok=True)
-    paths = [workdir / f"{file_no:06d}.csv" for file_no in range(len(files))]  # no key in a path
-    for path, (_, data) in zip(paths, files, strict=True):
-        path.write_bytes(data)
-    accepted, quarantined = workdir / "accepted.parquet", workdir / "quarantined.parquet"
-    config = {"memory_limit": memory_limit, "temp_directory": str(workdir / "spill")}
-    with duckdb.connect(":memory:", config=config) as conn:
-        variables = {
-            "dataset": dataset,
-            "partition": partition_key,
-            "keys": keys,  # by file_no
-            "paths": [str(p) for p in paths],
-            "accepted_path": str(accepted),
-            "quarantined_path": str(quarantined),
-            "max_cents": MAX_CENTS,
-            "max_value_chars": MAX_VALUE_CHARS,
-            "max_raw_line": MAX_RAW_LINE_CHARS,
-            "strip_pattern": STRIP_PATTERN,
-            "timestamp_pattern": TIMESTAMP_PATTERN,
-            "field_pattern": FIELD_PATTERN,
+    def __init__(self, memory_limit: str = "1GB") -> None:
+        self._spill = tempfile.TemporaryDirectory(prefix="pipeline-validate-spill-")
+        config = {"memory_limit": memory_limit, "temp_directory": self._spill.name}
+        self._conn = duckdb.connect(":memory:", config=config)
+        self._set(
+            max_cents=MAX_CENTS,
+            max_value_chars=MAX_VALUE_CHARS,
+            max_raw_line=MAX_RAW_LINE_CHARS,
+            space_pattern=_SPACE,
+            strip_pattern=STRIP_PATTERN,
+            timestamp_pattern=TIMESTAMP_PATTERN,
+            utc_timestamp_pattern=UTC_TIMESTAMP_PATTERN,
+            field_pattern=FIELD_PATTERN,
             **LINE_PATTERNS,
-        }
-        for name, value in variables.items():  # the SQL files' inputs, with `files`
-            conn.execute(f"set variable {name} = ?", [value])
-        _create_files_table(conn, keys, paths, headers)
-        _run(conn, "validate_macros.sql", "validate_records.sql")
-        _raise_unreadable(conn, keys)
-        _run(
-            conn,
+        )
+        self._run("validate_macros.sql")
+
+    def __enter__(self) -> Validator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._conn.close()
+        self._spill.cleanup()
+
+    def validate(
+        self, dataset: str, partition_key: str, files: list[tuple[str, bytes]], workdir: Path
+    ) -> ValidatedPartition:
+        """Validate and deduplicate one day's files (any order in; lexical key order used)
+        into Parquet under `workdir`, which the caller owns (and removes after the load).
+
+        Orders are checked against their own file's hour folder; the dedup rule applies
+        across the whole day, so a correction in a later hour's file wins a tie.
+        """
+        parse_daily_key(partition_key)
+        files = sorted(files)
+        keys = [key for key, _ in files]
+        headers = [_check_file(dataset, partition_key, key, data) for key, data in files]
+        workdir.mkdir(parents=True, exist_ok=True)
+        paths = [workdir / f"{n:06d}.csv" for n in range(len(files))]  # no key in a path
+        for path, (_, data) in zip(paths, files, strict=True):
+            path.write_bytes(data)
+        accepted, quarantined = workdir / "accepted.parquet", workdir / "quarantined.parquet"
+        self._set(
+            dataset=dataset,
+            partition=partition_key,
+            keys=keys,  # by file_no
+            paths=[str(p) for p in paths],
+            accepted_path=str(accepted),
+            quarantined_path=str(quarantined),
+        )
+        self._create_files_table(keys, paths, headers)
+        self._run("validate_records.sql")
+        if any(b'"' in data for _, data in files):  # else every line is a record of its own
+            self._run("validate_quoted_records.sql")
+            self._raise_unreadable(keys)
+        self._run(
             "validate_fields.sql",
             f"validate_{dataset}.sql",
             "validate_dedup.sql",
             "validate_outputs.sql",
         )
-        summary = _summary(conn, partition_key, keys, headers)
-    maybe_die(VALIDATION)  # the day is validated and written out; nothing is loaded yet
-    return ValidatedPartition(dataset, partition_key, accepted, quarantined, summary)
+        summary = self._summary(partition_key, keys, headers)
+        maybe_die(VALIDATION)  # the day is validated and written out; nothing is loaded yet
+        return ValidatedPartition(dataset, partition_key, accepted, quarantined, summary)
+
+    def _set(self, **variables: object) -> None:
+        """Session variables: with the `files` table, the SQL files' only inputs."""
+        for name, value in variables.items():
+            self._conn.execute(f"set variable {name} = ?", [value])
+
+    def _run(self, *names: str) -> None:
+        for name in names:
+            for statement in sql_statements(name):
+                self._conn.execute(statement)
+
+    def _create_files_table(
+        self, keys: list[str], paths: list[Path], headers: list[_Header]
+    ) -> None:
+        """What the SQL needs to know of each file: its key, where it is, its header's width
+        and columns, its hour folder (orders)."""
+        self._conn.execute(
+            "create or replace temp table files (file_no integer, key varchar, path varchar, "
+            "width integer, columns map(varchar, integer), hour_start timestamp, "
+            "hour_end timestamp)"
+        )
+        hours = [hour_window(key) or (None, None) for key in keys]
+        self._conn.execute(  # one statement for all files (executemany: a millisecond a row)
+            "insert into files select unnest($file_no), unnest($key), unnest($path), "
+            "unnest($width), map(unnest($names), unnest($fields)), unnest($start), "
+            "unnest($end)",
+            {
+                "file_no": list(range(len(keys))),
+                "key": keys,
+                "path": [str(p) for p in paths],
+                "width": [h.width for h in headers],
+                "names": [list(h.columns) for h in headers],
+                "fields": [list(h.columns.values()) for h in headers],
+                "start": [start for start, _ in hours],
+                "end": [end for _, end in hours],
+            },
+        )
+
+    def _raise_unreadable(self, keys: list[str]) -> None:
+        """Fail on the first file (in key order) that is not CSV: the first line that breaks
+        the CSV rules, or a quoted field still open at the end of the file."""
+        rows = self._conn.execute(
+            "select file_no, min(line_number) filter (where not valid), max(line_number), "
+            "arg_max(ends_inside, line_number) from line_states "
+            "group by file_no order by file_no"
+        ).fetchall()
+        for file_no, invalid_line, last_line, ends_open in rows:
+            # Python's csv module's wording, as the oracle says it
+            if invalid_line is not None:
+                problem = f"line {invalid_line}: unreadable CSV (',' expected after '\"')"
+            elif ends_open:
+                problem = f"line {last_line}: unreadable CSV (unexpected end of data)"
+            else:
+                continue
+            raise FileRejected(f"{keys[file_no]}: {problem}")
+
+    def _summary(
+        self, partition_key: str, keys: list[str], headers: list[_Header]
+    ) -> PartitionSummary:
+        """Counts per file and per reason: the metadata and the accounting check."""
+        per_file = {
+            file_no: (read, quarantined)
+            for file_no, read, quarantined in self._conn.execute(
+                "select file_no, count(*), count(reason) from outcomes group by file_no"
+            ).fetchall()
+        }
+        reasons = dict(
+            self._conn.execute(
+                "select reason.code, count(*) from outcomes where reason is not null "
+                "group by 1 order by 1"
+            ).fetchall()
+        )
+        stats = [
+            FileStats(key, *per_file.get(n, (0, 0)), extra_columns=h.extra_columns)
+            for n, (key, h) in enumerate(zip(keys, headers, strict=True))
+        ]
+        read = sum(s.rows_read for s in stats)
+        return PartitionSummary(partition_key, read, read - sum(reasons.values()), reasons, stats)
 
 
 def _check_file(dataset: str, partition_key: str, key: str, data: bytes) -> _Header:
@@ -219,77 +318,3 @@ def _check_file(dataset: str, partition_key: str, key: str, data: bytes) -> _Hea
         columns={n: i for i, n in enumerate(names, 1) if n in known},
         extra_columns=[n for n in names if n not in known],
     )
-
-
-def _create_files_table(
-    conn: duckdb.DuckDBPyConnection, keys: list[str], paths: list[Path], headers: list[_Header]
-) -> None:
-    """What the SQL needs to know of each file: its key, where it is, its header's width
-    and columns, its hour folder (orders)."""
-    conn.execute(
-        "create temp table files (file_no integer, key varchar, path varchar, width integer, "
-        "columns map(varchar, integer), hour_start timestamp, hour_end timestamp)"
-    )
-    hours = [hour_window(key) or (None, None) for key in keys]
-    conn.execute(  # one statement for all files (executemany costs a millisecond a row)
-        "insert into files select unnest($file_no), unnest($key), unnest($path), "
-        "unnest($width), map(unnest($names), unnest($fields)), unnest($start), unnest($end)",
-        {
-            "file_no": list(range(len(keys))),
-            "key": keys,
-            "path": [str(p) for p in paths],
-            "width": [h.width for h in headers],
-            "names": [list(h.columns) for h in headers],
-            "fields": [list(h.columns.values()) for h in headers],
-            "start": [start for start, _ in hours],
-            "end": [end for _, end in hours],
-        },
-    )
-
-
-def _run(conn: duckdb.DuckDBPyConnection, *names: str) -> None:
-    for name in names:
-        for statement in sql_statements(name):
-            conn.execute(statement)
-
-
-def _raise_unreadable(conn: duckdb.DuckDBPyConnection, keys: list[str]) -> None:
-    """Fail on the first file (in key order) that is not CSV: the first line that breaks the
-    CSV rules, or a quoted field still open at the end of the file."""
-    rows = conn.execute(
-        "select file_no, min(line_number) filter (where not valid), max(line_number), "
-        "arg_max(ends_inside, line_number) from line_states group by file_no order by file_no"
-    ).fetchall()
-    for file_no, invalid_line, last_line, ends_open in rows:
-        # Python's csv module's wording, as the oracle says it
-        if invalid_line is not None:
-            problem = f"line {invalid_line}: unreadable CSV (',' expected after '\"')"
-        elif ends_open:
-            problem = f"line {last_line}: unreadable CSV (unexpected end of data)"
-        else:
-            continue
-        raise FileRejected(f"{keys[file_no]}: {problem}")
-
-
-def _summary(
-    conn: duckdb.DuckDBPyConnection, partition_key: str, keys: list[str], headers: list[_Header]
-) -> PartitionSummary:
-    """Counts per file and per reason: the metadata and the accounting check."""
-    per_file = {
-        file_no: (read, quarantined)
-        for file_no, read, quarantined in conn.execute(
-            "select file_no, count(*), count(reason) from outcomes group by file_no"
-        ).fetchall()
-    }
-    reasons = dict(
-        conn.execute(
-            "select reason.code, count(*) from outcomes where reason is not null "
-            "group by 1 order by 1"
-        ).fetchall()
-    )
-    stats = [
-        FileStats(key, *per_file.get(n, (0, 0)), extra_columns=h.extra_columns)
-        for n, (key, h) in enumerate(zip(keys, headers, strict=True))
-    ]
-    read = sum(s.rows_read for s in stats)
-    return PartitionSummary(partition_key, read, read - sum(reasons.values()), reasons, stats)

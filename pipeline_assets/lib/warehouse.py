@@ -23,7 +23,7 @@ from typing import Any
 from pipeline_assets.lib.contract import column_names, required_columns
 from pipeline_assets.lib.faults import LOAD_TRANSACTION, maybe_die
 from pipeline_assets.lib.sqlfiles import sql_statements
-from pipeline_assets.lib.validate import PartitionSummary, ValidatedPartition, validate_partition
+from pipeline_assets.lib.validate import PartitionSummary, ValidatedPartition, Validator
 
 RAW_SCHEMA = "raw"
 QUARANTINE_TABLE = "quarantine"
@@ -249,12 +249,16 @@ def validate_and_load(
     dataset: str,
     partition_key: str,
     files: list[tuple[str, bytes]],
-    memory_limit: str = "1GB",
+    validator: Validator | None = None,
 ) -> PartitionSummary:
     """Validate one day's `(key, bytes)` files and replace its rows in the warehouse; the
-    Parquet files in between live in a temporary directory for as long as the load."""
+    Parquet files in between live in a temporary directory for as long as the load. A run
+    of many days passes one `validator`; without one, a day gets its own."""
+    if validator is None:
+        with Validator() as own:
+            return validate_and_load(db, dataset, partition_key, files, own)
     with tempfile.TemporaryDirectory(prefix="pipeline-validate-") as workdir:
-        validated = validate_partition(dataset, partition_key, files, Path(workdir), memory_limit)
+        validated = validator.validate(dataset, partition_key, files, Path(workdir))
         load_partition(db, validated)
     return validated.summary
 

@@ -3,50 +3,66 @@
 -- on a tie the last file in lexical key order (file_no), then the last line. The others are
 -- quarantined as superseded, naming the winner.
 
-create or replace temp table outcomes as
+-- Most keys have one version: only the others are ranked.
+create or replace temp table superseded as
 with checked as (
     select * from checked
 ),
 
-ranked as (
-    select
-        *,
-        -- the rule's order as one number, so the latest version is a max():
-        -- updated_at (0 without one) | file_no (20 bits) | line_number (32 bits)
-        (
-            coalesce(epoch_us(updated_at) - epoch_us(timestamp '0001-01-01') + 1, 0)::hugeint
-            * 4503599627370496  -- 2^52
-            + file_no * 4294967296  -- 2^32
-            + line_number
-        ) as version,
+duplicated as (
+    select business_key
     from checked
-),
-
-latest as (
-    select
-        business_key,
-        max(version) as latest_version,
-    from ranked
     where reason is null
     group by business_key
+    having count(*) > 1
+),
+
+ranked as (
+    select
+        file_no,
+        line_number,
+        row_number() over latest_first as version,
+        first_value(source_key) over latest_first as winner_key,
+        first_value(line_number) over latest_first as winner_line,
+    from checked
+    where reason is null and business_key in (select business_key from duplicated)
+    window latest_first as (
+        partition by business_key
+        order by updated_at is not null desc, updated_at desc, file_no desc, line_number desc
+    )
 ),
 
 final as (
     select
-        ranked.* exclude (business_key, reason, version),
-        case
-            when ranked.reason is not null then ranked.reason
-            when ranked.version < latest.latest_version
-                then {
-                    'code': 'superseded_duplicate',
-                    'detail': 'superseded by '
-                    || getvariable('keys')[((latest.latest_version // 4294967296) % 1048576)::int + 1]
-                    || ' line ' || (latest.latest_version % 4294967296),
-                }
-        end as reason,
+        file_no,
+        line_number,
+        {
+            'code': 'superseded_duplicate',
+            'detail': 'superseded by ' || winner_key || ' line ' || winner_line,
+        } as reason,
     from ranked
-    left join latest
-        on ranked.reason is null and ranked.business_key = latest.business_key
+    where version > 1
+)
+
+select * from final;
+
+-- A view: its readers (the Parquet outputs, the counts) each scan it once.
+create or replace temp view outcomes as
+with checked as (
+    select * from checked
+),
+
+superseded as (
+    select * from superseded
+),
+
+final as (
+    select
+        checked.* exclude (business_key, reason),
+        coalesce(checked.reason, superseded.reason) as reason,
+    from checked
+    left join superseded
+        on checked.file_no = superseded.file_no and checked.line_number = superseded.line_number
 )
 
 select * from final;

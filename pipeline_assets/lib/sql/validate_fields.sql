@@ -1,8 +1,10 @@
--- Data records -> their fields. A file's first record (at line 1) is its header, checked in
--- lib/validate.py. A record without a quote splits at its commas; the others need the
--- field pattern, and their quoted fields lose the quotes.
+-- Data records -> their fields, as a view (the dataset's rules read it once). A file's first
+-- record (at line 1) is its header, checked in lib/validate.py. A record without a quote
+-- splits at its commas; the others need the field pattern, and their quoted fields lose the
+-- quotes. What most rows do not hold is noted once per row: whitespace to strip, a NUL, a
+-- length that could break the value length rule.
 
-create or replace temp table fields as
+create or replace temp view fields as
 with records as (
     select * from records
     where line_number > 1
@@ -21,6 +23,9 @@ final as (
                 )
             else string_split(raw_line, ',')
         end as fields,
+        regexp_matches(raw_line, getvariable('space_pattern')) as spaced,
+        contains(raw_line, chr(0)) or strlen(raw_line) > getvariable('max_value_chars')
+            as unusual,
     from records
 )
 

@@ -32,24 +32,25 @@ valued as (
         fields.file_no,
         fields.line_number,
         fields.raw_line,
+        fields.unusual,
         len(fields.fields) as n_fields,
         files.source_key,
         files.width,
         files.hour_start,
         files.hour_end,
-        strip(fields.fields[files.order_id_at]) as order_id,
-        strip(fields.fields[files.customer_id_at]) as customer_id,
-        strip(fields.fields[files.store_id_at]) as store_id,
-        strip(fields.fields[files.ordered_at_at]) as ordered_at,
-        strip(fields.fields[files.subtotal_at]) as subtotal,
-        strip(fields.fields[files.tax_paid_at]) as tax_paid,
-        strip(fields.fields[files.order_total_at]) as order_total,
-        strip(fields.fields[files.updated_at_at]) as updated_at,
+        strip(fields.fields[files.order_id_at], fields.spaced) as order_id,
+        strip(fields.fields[files.customer_id_at], fields.spaced) as customer_id,
+        strip(fields.fields[files.store_id_at], fields.spaced) as store_id,
+        strip(fields.fields[files.ordered_at_at], fields.spaced) as ordered_at,
+        strip(fields.fields[files.subtotal_at], fields.spaced) as subtotal,
+        strip(fields.fields[files.tax_paid_at], fields.spaced) as tax_paid,
+        strip(fields.fields[files.order_total_at], fields.spaced) as order_total,
+        strip(fields.fields[files.updated_at_at], fields.spaced) as updated_at,
     from fields
     inner join files on fields.file_no = files.file_no
 ),
 
-parsed as (
+typed as (
     select
         *,
         utc_timestamp(ordered_at) as ordered_at_utc,
@@ -63,15 +64,29 @@ parsed as (
 judged as (
     select
         *,
-        text_ok(order_id, true)
-        and text_ok(customer_id, true)
-        and text_ok(store_id, false)
-        and timestamp_ok(ordered_at, ordered_at_utc, true)
-        and cents_ok(subtotal_cents)
-        and cents_ok(tax_paid_cents)
-        and cents_ok(order_total_cents)
-        and timestamp_ok(updated_at, updated_at_utc, false) as values_ok,
-    from parsed
+        case
+            -- surely valid: the common case, checked cheaply
+            when not unusual
+                and order_id <> ''
+                and customer_id <> ''
+                and ordered_at_utc is not null
+                and cents_ok(subtotal_cents)
+                and cents_ok(tax_paid_cents)
+                and cents_ok(order_total_cents)
+                and (updated_at = '' or updated_at_utc is not null)
+                then null
+            else coalesce(
+                text_reason('order_id', order_id, true),
+                text_reason('customer_id', customer_id, true),
+                text_reason('store_id', store_id, false),
+                timestamp_reason('ordered_at', ordered_at, true),
+                cents_reason('subtotal', subtotal),
+                cents_reason('tax_paid', tax_paid),
+                cents_reason('order_total', order_total),
+                timestamp_reason('updated_at', updated_at, false)
+            )
+        end as value_reason,
+    from typed
 ),
 
 final as (
@@ -92,17 +107,7 @@ final as (
         case
             when n_fields <> width
                 then {'code': 'malformed_row', 'detail': n_fields || ' fields, header has ' || width}
-            when not values_ok
-                then coalesce(
-                    text_reason('order_id', order_id, true),
-                    text_reason('customer_id', customer_id, true),
-                    text_reason('store_id', store_id, false),
-                    timestamp_reason('ordered_at', ordered_at, ordered_at_utc, true),
-                    cents_reason('subtotal', subtotal),
-                    cents_reason('tax_paid', tax_paid),
-                    cents_reason('order_total', order_total),
-                    timestamp_reason('updated_at', updated_at, updated_at_utc, false)
-                )
+            when value_reason is not null then value_reason
             when not (ordered_at_utc >= hour_start and ordered_at_utc < hour_end)
                 then {
                     'code': 'outside_partition_hour',
