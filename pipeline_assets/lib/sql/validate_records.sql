@@ -4,8 +4,8 @@
 -- closing quote comes a comma or the end of the line. A record's line number is its first
 -- physical line, its raw line its text without the final line end.
 --
--- In a file without any quote, each non-blank line is one record: that is this file. The
--- files that hold a quote take validate_quoted_records.sql as well.
+-- In a file without any quote each non-blank line is one record, and this file reads them.
+-- The records of the files that hold a quote come from validate_quoted_records.sql.
 
 create or replace temp table texts as
 with files as (
@@ -64,8 +64,12 @@ unquoted_records as (
     select
         file_no,
         line_number,
-        if(lone_cr, rtrim(piece, chr(13) || chr(10)), if(ends_with(piece, chr(13)), piece[:-2], piece))
-            as raw_line,
+        case
+            when lone_cr then rtrim(piece, chr(13) || chr(10))
+            -- split at \n: only the \r of a \r\n can be left at the end
+            when ends_with(piece, chr(13)) then piece[:-2]
+            else piece
+        end as raw_line,
     from unquoted_lines
 ),
 
