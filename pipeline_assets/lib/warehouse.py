@@ -193,6 +193,7 @@ class SnowflakeDb(Db):
 
     def insert_parquet(self, table: str, columns: Sequence[str], staged: str) -> None:
         # COPY INTO is DML: it belongs to the open transaction, as the delete before it.
+        # It matches the Parquet columns to the table's by name (it takes no column list).
         self.execute(
             f"copy into {table} from {staged} file_format = (type = parquet) "
             "match_by_column_name = case_insensitive purge = true"
