@@ -7,11 +7,12 @@ Method (one process, one set of runs, so there is no cross-process noise to subt
   asset bodies, event and metadata storage, check evaluations, run teardown).
 - **Work**: the library calls the ingest asset bodies make are timed where the bodies call
   them (the names in `defs.ingest.assets`): `snapshot` (list, copy, hash, retract, write
-  the manifest), `read_manifest`, `read_files` (read and verify checksums),
-  `validate_partition`, `load_partition` (the day's transaction), and the counts behind the
-  checks (`partition_counts`, `null_required_counts`). That is exactly what a script doing
-  the same ingestion without Dagster would run, the same functions on the same data, and
-  each timer costs microseconds. Nested calls count once.
+  the manifest), `read_manifest`, `read_files` (read and verify checksums), `Validator`
+  (the run's in-memory DuckDB with the contract's macros), `validate_and_load` (validation
+  and dedup in DuckDB, written out as Parquet, then the day's transaction), and the counts
+  behind the checks (`partition_counts`, `null_required_counts`). That is exactly what a
+  script doing the same ingestion without Dagster would run, the same functions on the same
+  data, and each timer costs microseconds. Nested calls count once.
 - **Bookkeeping per day** = (wall − work) / days ingested. Everything else in the runs is
   Dagster's: planning the run, one materialization and planned event per asset and day,
   the per-day metadata, three check evaluations per raw asset and day, the run's fixed
@@ -45,8 +46,8 @@ WORK_FUNCTIONS = (
     "snapshot",
     "read_manifest",
     "read_files",
-    "validate_partition",
-    "load_partition",
+    "Validator",
+    "validate_and_load",
     "partition_counts",
     "null_required_counts",
 )

@@ -1,12 +1,19 @@
-"""Test helpers: run ingestion day ranges in-process and fingerprint the DuckDB warehouse."""
+"""Test helpers: run ingestion day ranges in-process, fingerprint the DuckDB warehouse, and read
+the SQL validation's outputs back for comparison with the oracle."""
 
+import functools
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
 import dagster as dg
 import duckdb
+from oracle_validator import QuarantineRow, ValidationResult
 
 from pipeline_assets.defs.ingest.assets import customers_assets, orders_assets
 from pipeline_assets.defs.resources import build_resources
+from pipeline_assets.lib.contract import column_names
+from pipeline_assets.lib.validate import Validator
 from pipeline_assets.lib.warehouse import Db
 
 ASSETS = {"orders": orders_assets, "customers": customers_assets}
@@ -77,3 +84,36 @@ def fingerprints(path, tables=RAW_TABLES, schema: str = "raw") -> dict[str, list
 def query(path, sql: str, params=None) -> list[tuple]:
     with duckdb.connect(str(path), read_only=True) as conn:
         return conn.execute(sql, params).fetchall()
+
+
+@functools.cache
+def validator() -> Validator:
+    """One validation session for the whole test process, as a run uses one for its days:
+    each day validated replaces the session's tables, so leftovers would show."""
+    return Validator()
+
+
+def sql_validation(dataset: str, partition_key: str, files: list[tuple[str, bytes]]):
+    """The shipped validation (DuckDB SQL) of one day, its Parquet outputs read back in the
+    oracle's shape (`tests/oracle_validator.py`), so that tests judge both the same way."""
+    with tempfile.TemporaryDirectory() as workdir:
+        validated = validator().validate(dataset, partition_key, files, Path(workdir))
+        with duckdb.connect() as conn:
+            names = ", ".join(f'"{c}"' for c in column_names(dataset))
+            accepted = conn.execute(
+                f"select {names}, _source_key, _source_line from read_parquet(?) "  # noqa: S608
+                "order by _source_key, _source_line",
+                [str(validated.accepted)],
+            ).fetchall()
+            quarantined = conn.execute(
+                "select source_key, line_number, raw_line, reason_code, reason_detail "
+                "from read_parquet(?) order by source_key, line_number",
+                [str(validated.quarantined)],
+            ).fetchall()
+    return ValidationResult(
+        dataset,
+        partition_key,
+        accepted,
+        [QuarantineRow(*q) for q in quarantined],
+        validated.summary.files,
+    )

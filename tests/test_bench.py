@@ -33,7 +33,7 @@ def measured_a(days: int, wall: float, work: float, runs: int = 1) -> dict:
         )
         for _ in range(runs)
     ]
-    return summarize(per, {"validate_partition": work})
+    return summarize(per, {"validate_and_load": work})
 
 
 def test_b_is_extrapolated_from_its_day_loop_and_labeled():

@@ -14,7 +14,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from helpers import day_metadata, failure_message, ingest, query
+from helpers import day_metadata, failure_message, ingest, query, sql_validation
 
 from pipeline_assets.cli import main
 from pipeline_assets.definitions import build_defs
@@ -28,7 +28,6 @@ from pipeline_assets.lib.contract import (
 )
 from pipeline_assets.lib.manifest import read_manifest
 from pipeline_assets.lib.objectstore import LocalStore
-from pipeline_assets.lib.validate import validate_partition
 from pipeline_assets.lib.warehouse import Db, partition_counts
 from pipeline_assets.runner import run_range
 
@@ -173,7 +172,7 @@ def test_partition_keys(guard):
                 with pytest.raises(ContractError):
                     day_window(key)
                 with pytest.raises(ContractError):
-                    validate_partition(dataset, key, [(HOUR + "good.csv", HEADER.encode())])
+                    sql_validation(dataset, key, [(HOUR + "good.csv", HEADER.encode())])
                 with pytest.raises(ContractError):
                     read_manifest(LocalStore(guard.env.processing), dataset, key)
         assert instance.get_runs() == []  # no run even started

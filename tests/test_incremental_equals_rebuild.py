@@ -21,8 +21,7 @@ from hypothesis import strategies as st
 
 from pipeline_assets.defs.transform.assets import NO_UNIT_TESTS
 from pipeline_assets.defs.transform.project import DBT_PROJECT_DIR
-from pipeline_assets.lib.validate import validate_partition
-from pipeline_assets.lib.warehouse import Db, load_partition
+from pipeline_assets.lib.warehouse import Db, validate_and_load
 
 pytestmark = pytest.mark.slow
 
@@ -67,9 +66,9 @@ class Lab:
         customers = "customer_id,name\n" + "".join(f"{c},{c.upper()}\n" for c in CUSTOMERS)
         with duckdb.connect(str(self.root / f"{name}.duckdb")) as conn:
             db = Db(conn)
-            load_partition(db, validate_partition("orders", day, orders))
+            validate_and_load(db, "orders", day, orders)
             key = f"customers/date={day}/c.csv"
-            load_partition(db, validate_partition("customers", day, [(key, customers.encode())]))
+            validate_and_load(db, "customers", day, [(key, customers.encode())])
 
     def build(self, name: str, day: str | None = None) -> None:
         os.environ["PIPELINE_DUCKDB_PATH"] = str(self.root / f"{name}.duckdb")

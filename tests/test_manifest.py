@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from helpers import sql_validation
 
 from pipeline_assets.lib.manifest import (
     Manifest,
@@ -23,7 +24,6 @@ from pipeline_assets.lib.manifest import (
     snapshot,
 )
 from pipeline_assets.lib.objectstore import LocalStore, MissingSourceError, S3Store
-from pipeline_assets.lib.validate import validate_partition
 
 DAY = "2024-01-01"
 AFTER_THE_DAY = datetime(2024, 1, 2, 0, 5, tzinfo=UTC)
@@ -254,7 +254,7 @@ def test_read_files_returns_exactly_the_manifests_files(full_day):
     files = read_files(full_day.processing, manifest)
 
     assert files == [(hour_key(h), order_file(h, f"o{h}")) for h in range(24)]
-    result = validate_partition("orders", DAY, files)
+    result = sql_validation("orders", DAY, files)
     assert sorted(r[0] for r in result.accepted) == sorted(f"o{h}" for h in range(24))
     assert not result.quarantined
 

@@ -1,8 +1,10 @@
 """Property-based tests of row validation: random valid and invalid order rows as CSV text.
 
-For every generated partition: rows read = accepted + quarantined, and the accepted rows are
-exactly what a small independent oracle of the README's contract accepts (after the
-duplicate rule). The oracle is written from the README, not from `lib/validate.py`.
+For every generated partition, the shipped validation (DuckDB SQL, `lib/validate.py`) gives
+rows read = accepted + quarantined, and accepts exactly what a small independent oracle of
+the README's contract accepts (after the duplicate rule). This oracle is written from the
+README, not from either implementation; `test_sql_matches_oracle.py` compares the SQL with
+the full Python oracle it replaced.
 
 The examples are derandomized (a fixed seed derived from each test): every run, in CI and
 locally, tests the same examples, so a red build is never a new random draw. Set
@@ -15,10 +17,11 @@ import os
 import re
 from datetime import datetime, timedelta
 
+from helpers import sql_validation as validate_partition
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline_assets.lib.validate import INVALID_AMOUNT, SUPERSEDED, validate_partition
+from pipeline_assets.lib.validate import INVALID_AMOUNT, SUPERSEDED
 
 PK = "2024-01-01"
 HOUR = datetime(2024, 1, 1, 10)

@@ -17,8 +17,7 @@ import snowflake.connector
 from pipeline_assets.defs.transform.assets import NO_UNIT_TESTS
 from pipeline_assets.defs.transform.project import DBT_PROJECT_DIR, dbt_executable
 from pipeline_assets.lib.contract import partition_of_key
-from pipeline_assets.lib.validate import validate_partition
-from pipeline_assets.lib.warehouse import SnowflakeDb, load_partition
+from pipeline_assets.lib.warehouse import SnowflakeDb, validate_and_load
 
 HEADER = "order_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total,updated_at\n"
 RUNNER = Path(__file__).with_name("fakesnow_dbt.py")
@@ -54,7 +53,7 @@ def _load(db_dir: Path, files: dict[str, str]) -> None:
         db = SnowflakeDb(conn)
         for key, text in files.items():
             dataset, pk = partition_of_key(key)
-            load_partition(db, validate_partition(dataset, pk, [(key, text.encode())]))
+            validate_and_load(db, dataset, pk, [(key, text.encode())])
         conn.close()
 
 

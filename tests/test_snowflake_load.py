@@ -1,11 +1,15 @@
-"""The same load code on Snowflake's dialect, served by fakesnow (no real account here)."""
+"""The same load code on Snowflake's dialect, served by fakesnow (no real account here):
+the validated day's Parquet files PUT into a temporary stage, then COPY INTO inside the
+day's transaction."""
+
+from datetime import datetime
+from pathlib import Path
 
 import fakesnow
 import pytest
 import snowflake.connector
 
-from pipeline_assets.lib.validate import validate_partition
-from pipeline_assets.lib.warehouse import SnowflakeDb, load_partition, partition_counts
+from pipeline_assets.lib.warehouse import SnowflakeDb, partition_counts, validate_and_load
 
 HEADER = "order_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total,updated_at\n"
 KEY = "orders/date=2024-01-01/hour=10/a.csv"
@@ -26,10 +30,10 @@ def test_partition_replace_is_exact_on_snowflake_dialect(sf):
     text = (
         HEADER + "o1,c1,s01,2024-01-01T10:00:00,100,8,108,\no'2,c2,,2024-01-01T10:30:00Z,5,0,6,\n"
     )
-    load_partition(sf, validate_partition("orders", PK, [(KEY, text.encode())]))
+    validate_and_load(sf, "orders", PK, [(KEY, text.encode())])
     fixed = text.replace("5,0,6", "5,0,5").replace("o1,c1", "o1,c9")
-    load_partition(sf, validate_partition("orders", PK, [(KEY, fixed.encode())]))
-    load_partition(sf, validate_partition("orders", PK, [(KEY, fixed.encode())]))
+    validate_and_load(sf, "orders", PK, [(KEY, fixed.encode())])
+    validate_and_load(sf, "orders", PK, [(KEY, fixed.encode())])
     rows = sf.execute("select order_id, customer_id, order_total from raw.orders order by 1")
     assert rows == [("o'2", "c2", 5), ("o1", "c9", 108)]
     assert partition_counts(sf, "orders", [PK]) == {PK: (2, 0)}
@@ -52,8 +56,7 @@ def test_a_day_is_replaced_whole_and_other_days_are_untouched_on_snowflake_diale
     day2 = {"orders/date=2024-01-02/hour=00/a.csv": HEADER + "o4,c4,,2024-01-02T00:00:00,1,0,1,\n"}
 
     def load(day: str, files: dict[str, str]) -> None:
-        encoded = [(k, v.encode()) for k, v in sorted(files.items())]
-        load_partition(sf, validate_partition("orders", day, encoded))
+        validate_and_load(sf, "orders", day, [(k, v.encode()) for k, v in sorted(files.items())])
 
     load("2024-01-01", day1)
     load("2024-01-02", day2)
@@ -84,3 +87,57 @@ def test_a_day_is_replaced_whole_and_other_days_are_untouched_on_snowflake_diale
         "2024-01-01": (1, 1),
         "2024-01-02": (1, 0),
     }
+
+
+def test_the_parquet_load_is_one_transaction_on_snowflake_dialect(sf, monkeypatch):
+    """The COPY INTOs run inside the day's transaction: a failure after the data's COPY
+    rolls the deletes and that COPY back."""
+    day = HEADER + "o1,c1,s01,2024-01-01T10:00:00.123456,100,8,108,2024-01-01T10:30:00Z\n"
+    day += "o2,c2,,2024-01-01T10:05:00,5,0,6,\n"  # quarantined
+    validate_and_load(sf, "orders", PK, [(KEY, day.encode())])
+    before = (
+        sf.execute("select * from raw.orders order by 1"),
+        sf.execute("select * from raw.quarantine order by 1, 2, 3, 4"),
+    )
+    assert before[0] == [
+        (
+            "o1",
+            "c1",
+            "s01",
+            datetime(2024, 1, 1, 10, 0, 0, 123456),
+            100,
+            8,
+            108,
+            datetime(2024, 1, 1, 10, 30),
+            KEY,
+            2,
+            PK,
+        )
+    ]
+    assert [row[:6] for row in before[1]] == [
+        ("orders", PK, KEY, 3, "o2,c2,,2024-01-01T10:05:00,5,0,6,", "total_mismatch")
+    ]
+
+    real = SnowflakeDb.insert_parquet
+
+    def fail_on_quarantine(self, table, columns, staged):
+        if "QUARANTINE" in table:
+            raise RuntimeError("injected failure inside the transaction")
+        real(self, table, columns, staged)
+
+    monkeypatch.setattr(SnowflakeDb, "insert_parquet", fail_on_quarantine)
+    other = HEADER + "o9,c9,s01,2024-01-01T10:00:00,1,0,1,\n"
+    with pytest.raises(RuntimeError, match="injected"):
+        validate_and_load(sf, "orders", PK, [(KEY, other.encode())])
+    after = (
+        sf.execute("select * from raw.orders order by 1"),
+        sf.execute("select * from raw.quarantine order by 1, 2, 3, 4"),
+    )
+    assert after == before
+
+
+def test_only_this_process_s_own_files_are_staged(sf, tmp_path):
+    """A stage path cannot be a bind parameter: the PUT takes only plain local paths."""
+    for path in [tmp_path / "it's.parquet", Path("relative.parquet"), tmp_path / "a b.parquet"]:
+        with pytest.raises(ValueError, match="refusing to stage"):
+            sf.stage_parquet(path)

@@ -1,25 +1,49 @@
-"""The landing contract's row rules, reason codes, dedup rule and unreadable files."""
+"""The landing contract's row rules, reason codes, dedup rule and unreadable files.
 
+Every case runs twice: through the shipped validation (DuckDB SQL, its Parquet outputs read
+back) and through the oracle it replaced (`oracle_validator.py`); both must give exactly the
+outcome the case names.
+"""
+
+import tempfile
+from pathlib import Path
+
+import duckdb
+import oracle_validator
 import pytest
+from helpers import sql_validation
 
 from pipeline_assets.lib import validate as v
 from pipeline_assets.lib.contract import ContractError
-from pipeline_assets.lib.validate import FileRejected, validate_partition
+from pipeline_assets.lib.validate import FileRejected, Validator
 
 HEADER = "order_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total,updated_at\n"
 KEY = "orders/date=2024-01-01/hour=05/a.csv"
 PK = "2024-01-01"
+IMPLEMENTATIONS = {"sql": sql_validation, "oracle": oracle_validator.validate_partition}
 
 
-def run(text: str, key: str = KEY, extra_files=()):
-    return validate_partition("orders", PK, [(key, text.encode()), *extra_files])
+@pytest.fixture(params=sorted(IMPLEMENTATIONS))
+def validate(request):
+    """`validate(dataset, partition_key, files)` of one implementation."""
+    return IMPLEMENTATIONS[request.param]
+
+
+@pytest.fixture
+def run(validate):
+    """Validate one orders file of hour 05 (plus `extra_files`)."""
+
+    def run(text: str, key: str = KEY, extra_files=()):
+        return validate("orders", PK, [(key, text.encode()), *extra_files])
+
+    return run
 
 
 def reasons(result) -> list[tuple[int, str]]:
     return [(q.line_number, q.reason_code) for q in result.quarantined]
 
 
-def test_good_rows_accepted_and_timestamps_normalised():
+def test_good_rows_accepted_and_timestamps_normalised(run):
     r = run(
         HEADER
         + "o1,c1,s01,2024-01-01T05:00:00,100,8,108,\n"
@@ -61,9 +85,31 @@ def test_good_rows_accepted_and_timestamps_normalised():
         ("o1,c1,s01,2024-01-01T05:10:00,100,8,108,not-a-time", v.INVALID_TIMESTAMP),
         ("o1,c\x001,s01,2024-01-01T05:10:00,100,8,108,", v.NUL_CHARACTER),
         ("o1," + "c" * 5000 + ",s01,2024-01-01T05:10:00,100,8,108,", v.VALUE_TOO_LONG),
+        # The contract's one timestamp grammar: spellings datetime.fromisoformat also reads
+        # (and the old validator accepted) are not in it.
+        ("o1,c1,s01,2024-01-01T05:10:00+0000,100,8,108,", v.INVALID_TIMESTAMP),
+        ("o1,c1,s01,2024-01-01T051000,100,8,108,", v.INVALID_TIMESTAMP),
+        ("o1,c1,s01,2024-01-01t05:10:00,100,8,108,", v.INVALID_TIMESTAMP),
+        ("o1,c1,s01,2024-01-01T05:10:00z,100,8,108,", v.INVALID_TIMESTAMP),
+        ("o1,c1,s01,2024-01-01T05:10:00.1234567,100,8,108,", v.INVALID_TIMESTAMP),
+        ("o1,c1,s01,2024-01-01T05:10:00+01,100,8,108,", v.INVALID_TIMESTAMP),
+        # ... and impossible moments are invalid, whatever the offset
+        ("o1,c1,s01,2024-01-01T24:00:00,100,8,108,", v.INVALID_TIMESTAMP),
+        ("o1,c1,s01,2024-02-30T05:10:00,100,8,108,", v.INVALID_TIMESTAMP),
+        ("o1,c1,s01,0000-01-01T05:10:00,100,8,108,", v.INVALID_TIMESTAMP),
+        ("o1,c1,s01,2024-01-01T05:10:00+24:00,100,8,108,", v.INVALID_TIMESTAMP),
+        ("o1,c1,s01,2024-02-30T05:10:00+02:00,100,8,108,", v.INVALID_TIMESTAMP),
+        ("o1,c1,s01,2024-01-01T05:10:00-05:30,100,8,108,", v.NON_UTC_TIMEZONE),
+        # the first broken rule in contract order wins
+        (",c1,s01,not-a-time,-1,8,7,", v.MISSING_VALUE),
+        ("o1,c1,s01,not-a-time,-1,8,7,", v.INVALID_TIMESTAMP),
+        ("o1,c1,s01,2024-01-01T06:00:00,-1,8,7,", v.NEGATIVE_AMOUNT),
+        ("o1,c1,s01,2024-01-01T06:00:00,1,8,7,", v.OUTSIDE_PARTITION),
+        ("o1,c1,s01,2024-01-01T05:10:00,1,8,7,2024-01-01T05:10:00+01:00", v.NON_UTC_TIMEZONE),
+        ("o1,c1,s01," + "2" * 1025 + ",1,8,7,", v.VALUE_TOO_LONG),
     ],
 )
-def test_bad_rows_quarantined_with_reason(line, reason):
+def test_bad_rows_quarantined_with_reason(line, reason, run):
     r = run(HEADER + line + "\n" + "ok1,c1,s01,2024-01-01T05:00:00,1,0,1,\n")
     assert reasons(r) == [(2, reason)]
     assert r.quarantined[0].raw_line == line[: v.MAX_RAW_LINE_CHARS]
@@ -71,7 +117,7 @@ def test_bad_rows_quarantined_with_reason(line, reason):
     assert r.rows_read == len(r.accepted) + len(r.quarantined) == 2
 
 
-def test_columns_matched_by_name_any_order_extras_reported():
+def test_columns_matched_by_name_any_order_extras_reported(run):
     text = "extra,order_total,tax_paid,subtotal,ordered_at,customer_id,order_id\n"
     text += "x,108,8,100,2024-01-01T05:00:00,c1,o1\n"
     r = run(text)
@@ -79,7 +125,7 @@ def test_columns_matched_by_name_any_order_extras_reported():
     assert r.files[0].extra_columns == ["extra"]
 
 
-def test_bom_crlf_and_quoted_newlines():
+def test_bom_crlf_and_quoted_newlines(run):
     text = "\ufefforder_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total\r\n"
     text += 'o1,"c\r\n1",s01,2024-01-01T05:00:00,1,0,1\r\n'
     text += "o2,c2,s01,2024-01-01T05:00:00,1,0,2\r\n"
@@ -90,7 +136,7 @@ def test_bom_crlf_and_quoted_newlines():
     assert r.quarantined[0].raw_line == "o2,c2,s01,2024-01-01T05:00:00,1,0,2"
 
 
-def test_dedup_greatest_updated_at_then_last_file_then_last_line():
+def test_dedup_greatest_updated_at_then_last_file_then_last_line(validate):
     a = HEADER + (
         "o1,c1,s01,2024-01-01T05:00:00,100,0,100,2024-01-01T07:00:00\n"
         "o2,c1,s01,2024-01-01T05:00:00,200,0,200,\n"
@@ -100,7 +146,7 @@ def test_dedup_greatest_updated_at_then_last_file_then_last_line():
         "o1,c9,s01,2024-01-01T05:00:00,101,0,101,2024-01-01T06:00:00\n"  # older: loses
         "o2,c3,s01,2024-01-01T05:00:00,202,0,202,\n"  # no updated_at: last file wins
     )
-    r = validate_partition(
+    r = validate(
         "orders", PK, [("orders/date=2024-01-01/hour=05/b.csv", b.encode()), (KEY, a.encode())]
     )
     winners = {row[0]: (row[1], row[-2].rsplit("/", 1)[1], row[-1]) for row in r.accepted}
@@ -109,7 +155,7 @@ def test_dedup_greatest_updated_at_then_last_file_then_last_line():
     assert r.rows_read == 5 == len(r.accepted) + len(r.quarantined)
 
 
-def test_header_only_and_blank_lines_are_empty():
+def test_header_only_and_blank_lines_are_empty(run):
     r = run(HEADER + "\n\n")
     assert r.rows_read == 0 and not r.accepted
 
@@ -131,14 +177,14 @@ def test_header_only_and_blank_lines_are_empty():
         (HEADER.encode() + b'o1,"c1,s01\n', "unreadable CSV"),
     ],
 )
-def test_unreadable_files_fail_naming_file_and_line(data, message):
+def test_unreadable_files_fail_naming_file_and_line(data, message, validate):
     with pytest.raises(FileRejected) as e:
-        validate_partition("orders", PK, [(KEY, data)])
+        validate("orders", PK, [(KEY, data)])
     assert KEY in str(e.value) and message in str(e.value)
 
 
-def test_customers_rules():
-    r = validate_partition(
+def test_customers_rules(validate):
+    r = validate(
         "customers",
         "2024-01-01",
         [
@@ -152,7 +198,7 @@ def test_customers_rules():
     assert reasons(r) == [(2, v.SUPERSEDED), (3, v.MISSING_VALUE)]
 
 
-def test_plus_sign_and_padding_are_ascii_integers():
+def test_plus_sign_and_padding_are_ascii_integers(run):
     r = run(HEADER + "o1,c1,s01,2024-01-01T05:00:00, +100 ,8,108,\n")
     assert not r.quarantined and r.accepted[0][4:7] == (100, 8, 108)
 
@@ -160,7 +206,7 @@ def test_plus_sign_and_padding_are_ascii_integers():
 H = "orders/date=2024-01-01/hour={:02d}/{}"
 
 
-def test_a_day_checks_each_file_against_its_own_hour_folder():
+def test_a_day_checks_each_file_against_its_own_hour_folder(validate):
     files = [
         (H.format(h, "a.csv"), (HEADER + f"o{h},c1,s01,2024-01-01T{h:02d}:30:00,1,0,1,\n").encode())
         for h in range(24)
@@ -169,7 +215,7 @@ def test_a_day_checks_each_file_against_its_own_hour_folder():
     files.append(
         (H.format(8, "b.csv"), (HEADER + "x,c1,s01,2024-01-01T07:30:00,1,0,1,\n").encode())
     )
-    r = validate_partition("orders", PK, files)
+    r = validate("orders", PK, files)
     assert sorted(row[0] for row in r.accepted) == sorted(f"o{h}" for h in range(24))
     assert [(q.source_key, q.line_number, q.reason_code) for q in r.quarantined] == [
         (H.format(8, "b.csv"), 2, v.OUTSIDE_PARTITION)
@@ -178,11 +224,11 @@ def test_a_day_checks_each_file_against_its_own_hour_folder():
     assert {row[-2] for row in r.accepted} == {H.format(h, "a.csv") for h in range(24)}
 
 
-def test_dedup_spans_the_whole_day_and_a_later_hour_wins_a_tie():
+def test_dedup_spans_the_whole_day_and_a_later_hour_wins_a_tie(validate):
     early = HEADER + "o1,c-early,s01,2024-01-01T03:00:00,1,0,1,\n"
     late = HEADER + "o1,c-late,s01,2024-01-01T14:00:00,1,0,1,\n"
     # Given in reverse order: lexical key order decides, so hour=14 is the later file.
-    r = validate_partition(
+    r = validate(
         "orders",
         PK,
         [(H.format(14, "a.csv"), late.encode()), (H.format(3, "z.csv"), early.encode())],
@@ -196,10 +242,10 @@ def test_dedup_spans_the_whole_day_and_a_later_hour_wins_a_tie():
     assert "superseded by " + H.format(14, "a.csv") + " line 2" == r.quarantined[0].reason_detail
 
 
-def test_a_greater_updated_at_beats_a_later_hour():
+def test_a_greater_updated_at_beats_a_later_hour(validate):
     early = HEADER + "o1,c-early,s01,2024-01-01T03:00:00,1,0,1,2024-01-01T20:00:00\n"
     late = HEADER + "o1,c-late,s01,2024-01-01T14:00:00,1,0,1,2024-01-01T15:00:00\n"
-    r = validate_partition(
+    r = validate(
         "orders",
         PK,
         [(H.format(3, "a.csv"), early.encode()), (H.format(14, "a.csv"), late.encode())],
@@ -218,9 +264,9 @@ def test_a_greater_updated_at_beats_a_later_hour():
         "orders/date=2024-01-02/hour=05/a.csv",  # another day's file
     ],
 )
-def test_orders_files_must_have_real_orders_keys_of_the_day(key):
+def test_orders_files_must_have_real_orders_keys_of_the_day(key, validate):
     with pytest.raises(ContractError) as e:
-        validate_partition("orders", PK, [(KEY, HEADER.encode()), (key, HEADER.encode())])
+        validate("orders", PK, [(KEY, HEADER.encode()), (key, HEADER.encode())])
     assert key in str(e.value)
 
 
@@ -228,18 +274,134 @@ def test_orders_files_must_have_real_orders_keys_of_the_day(key):
     "key",
     ["c.csv", "customers/date=2024-01-02/c.csv", "orders/date=2024-01-01/hour=05/c.csv"],
 )
-def test_customers_files_must_be_customers_keys_of_the_day(key):
+def test_customers_files_must_be_customers_keys_of_the_day(key, validate):
     with pytest.raises(ContractError) as e:
-        validate_partition("customers", PK, [(key, b"customer_id,name\nc1,Ann\n")])
+        validate("customers", PK, [(key, b"customer_id,name\nc1,Ann\n")])
     assert key in str(e.value)
 
 
 @pytest.mark.parametrize("pk", ["2024-01-01-05:00", "2024-01-01\n", "２０２４-０１-０１", ""])
-def test_partition_key_must_be_a_day(pk):
+def test_partition_key_must_be_a_day(pk, validate):
     with pytest.raises(ContractError, match="invalid daily partition key"):
-        validate_partition("orders", pk, [(KEY, HEADER.encode())])
+        validate("orders", pk, [(KEY, HEADER.encode())])
 
 
-def test_an_empty_day_is_valid():
-    r = validate_partition("orders", PK, [])
+def test_an_empty_day_is_valid(validate):
+    r = validate("orders", PK, [])
     assert (r.rows_read, r.accepted, r.quarantined, r.files) == (0, [], [], [])
+
+
+@pytest.mark.parametrize(
+    "line,detail",
+    [
+        ("o1,c1,s01,2024-01-01T05:10:00,-0100,8,-92,", "subtotal=-100 is negative"),
+        (
+            "o1,c1,s01,2024-01-01T05:10:00,１０００,0,1000,",
+            "subtotal='１０００' is not integer cents",
+        ),
+        ("o1,c1,s01,2024-01-01T05:10:00,it's,0,1000,", """subtotal="it's" is not integer cents"""),
+        (
+            "o1,c1,s01,2024-01-01T05:10:00,+000" + "9" * 15 + ",0,1,",
+            "subtotal=" + "9" * 15 + " exceeds 100000000000",
+        ),
+        (
+            "o1,c1,s01,2024-01-01T05:10:00+02:00,1,0,1,",
+            "'2024-01-01T05:10:00+02:00' has offset +02:00, want UTC",
+        ),
+        ("o1,c1,s01,2024-01-01 5:10,1,0,1,", "'2024-01-01 5:10' is not an ISO-8601 timestamp"),
+        (
+            "o1,c1,s01,2024-01-01T06:00:00.5,1,0,1,",
+            "ordered_at 2024-01-01 06:00:00.500000 is outside the folder's hour [2024-01-01 05:00:00, 2024-01-01 06:00:00)",
+        ),
+        ("o1,c1,s01,2024-01-01T05:10:00,1,0,2,", "order_total 2 != subtotal + tax_paid 1"),
+        ("o1," + "é" * 1025 + ",s01,2024-01-01T05:10:00,1,0,1,", "customer_id has 1025 characters"),
+        ("o1,c1,s01,2024-01-01T05:10:00,1,0,1", "7 fields, header has 8"),
+        ("o1,c1,s01,2024-01-01T05:10:00,1,0,1,,", "9 fields, header has 8"),
+    ],
+)
+def test_details_say_what_is_wrong(line, detail, run):
+    r = run(HEADER + line + "\n")
+    assert [q.reason_detail for q in r.quarantined] == [detail]
+
+
+def test_line_numbers_are_physical_lines_whatever_ends_them(run):
+    """A record's line number is its first physical line: blank lines, quoted line ends and
+    any line end (\\n, \\r\\n or a lone \\r) count."""
+    text = (
+        HEADER.rstrip("\n")
+        + "\r\n"
+        + "\n"  # line 2: blank
+        + 'o1,"c\n\n1",s01,2024-01-01T05:00:00,1,0,1,\r'  # lines 3-5, ended by a lone CR
+        + "o2,c2,s01,2024-01-01T05:00:00,1,0,2,\r\n"  # line 6
+        + '"o3","c\r3",s01,2024-01-01T05:00:00,1,0,1,\n'  # lines 7-8
+        + "o4,c4,s01,2024-01-01T05:00:00,1,0,9,"  # line 9, no line end
+    )
+    r = run(text)
+    assert [(row[0], row[-1]) for row in r.accepted] == [("o1", 3), ("o3", 7)]
+    assert r.accepted[0][1] == "c\n\n1" and r.accepted[1][1] == "c\r3"
+    assert reasons(r) == [(6, v.TOTAL_MISMATCH), (9, v.TOTAL_MISMATCH)]
+    assert [q.raw_line for q in r.quarantined] == [
+        "o2,c2,s01,2024-01-01T05:00:00,1,0,2,",
+        "o4,c4,s01,2024-01-01T05:00:00,1,0,9,",
+    ]
+
+
+def test_a_quarantined_record_keeps_its_quoted_line_ends_in_its_raw_line(run):
+    record = 'o1,"c\r\n1",s01,2024-01-01T05:00:00,1,0,2,'
+    r = run(HEADER + record + "\r\n")
+    assert [(q.line_number, q.raw_line) for q in r.quarantined] == [(2, record)]
+
+
+def test_quotes_inside_unquoted_fields_and_padding_are_data(run):
+    """As Python's csv reads them: a quote that does not open a field is data, and so is a
+    space before an opening quote (the value is then stripped of its spaces, not quotes)."""
+    r = run(HEADER + 'o"1,c1, "s01",2024-01-01T05:00:00,1,0,1,\n')
+    assert [row[:3] for row in r.accepted] == [('o"1', "c1", '"s01"')]
+
+
+@pytest.mark.parametrize(
+    "body,line,problem",
+    [
+        ('o1,"c1"x,s01,2024-01-01T05:00:00,1,0,1,\n', 2, "',' expected after '\"'"),
+        ('o1,"c1" ,s01,2024-01-01T05:00:00,1,0,1,\n', 2, "',' expected after '\"'"),
+        ('o1,"c\n1"x,s01,2024-01-01T05:00:00,1,0,1,\n', 3, "',' expected after '\"'"),
+        ('o1,c1,s01,2024-01-01T05:00:00,1,0,1,\no2,"c2\n\n', 4, "unexpected end of data"),
+        ('o1,c1,s01,2024-01-01T05:00:00,1,0,1,\no2,"c2', 3, "unexpected end of data"),
+    ],
+)
+def test_unreadable_csv_names_the_line_and_the_problem(body, line, problem, validate):
+    with pytest.raises(FileRejected) as e:
+        validate("orders", PK, [(KEY, (HEADER + body).encode())])
+    assert str(e.value) == f"{KEY}: line {line}: unreadable CSV ({problem})"
+
+
+def test_a_row_with_an_updated_at_beats_one_without_even_at_the_first_moment(validate):
+    early = HEADER + "o1,c-dated,s01,2024-01-01T05:00:00,1,0,1,0001-01-01T00:00:00\n"
+    late = HEADER + "o1,c-undated,s01,2024-01-01T05:00:00,1,0,1,\n"
+    r = validate("orders", PK, [(KEY, early.encode()), (H.format(5, "b.csv"), late.encode())])
+    assert [row[1] for row in r.accepted] == ["c-dated"]
+
+
+def test_one_validator_validates_day_after_day():
+    """A run's days share one session: nothing of one day shows in the next."""
+    quoted = HEADER + 'o1,"c,1",s01,2024-01-01T05:00:00,1,0,1,\n'
+    plain = HEADER + "o2,c2,s01,2024-01-02T05:00:00,1,0,1,\n"
+    with tempfile.TemporaryDirectory() as workdir, Validator() as validator:
+        first = validator.validate("orders", PK, [(KEY, quoted.encode())], Path(workdir) / "1")
+        second = validator.validate(
+            "orders",
+            "2024-01-02",
+            [("orders/date=2024-01-02/hour=05/a.csv", plain.encode())],
+            Path(workdir) / "2",
+        )
+        with pytest.raises(FileRejected):
+            validator.validate("orders", PK, [(KEY, b"")], Path(workdir) / "3")
+        third = validator.validate("orders", PK, [(KEY, quoted.encode())], Path(workdir) / "4")
+        days = [
+            duckdb.execute(
+                "select order_id, _partition from read_parquet(?)", [str(p.accepted)]
+            ).fetchall()
+            for p in (first, second, third)
+        ]
+    assert days == [[("o1", PK)], [("o2", "2024-01-02")], [("o1", PK)]]
+    assert (first.summary.rows_read, second.summary.rows_read) == (1, 1)

@@ -17,7 +17,7 @@ FAULT_ENV = "PIPELINE_FAULT"
 
 AFTER_COPY = "after_copy"  # files copied; retractions not yet removed, no new manifest yet
 AFTER_MANIFEST = "after_manifest"  # the manifest is written, nothing is loaded yet
-VALIDATION = "validation"  # mid-file: the first row of a file validated, the rest not
+VALIDATION = "validation"  # the day validated and written out as Parquet; nothing loaded yet
 LOAD_TRANSACTION = "load_transaction"  # raw load: partition rows deleted, not yet committed
 DBT_MERGE = "dbt_merge"  # dbt's window_replace: window deleted, not yet inserted or committed
 # customer_features: the Pipes process wrote its run's output, the pointer is not yet moved

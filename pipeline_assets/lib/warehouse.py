@@ -1,8 +1,10 @@
 """Warehouse access for DuckDB and Snowflake, and the transactional partition load.
 
-The load is the same SQL on both engines: stage rows in a temporary table, then delete the
-partition's rows and insert the staged ones inside one transaction. Values always travel as
-bind parameters; identifiers come from a fixed allow-list and are quoted.
+The load is the same on both engines: the validated day arrives as two Parquet files
+(`lib/validate.py`); the engine stages them, then one transaction deletes the partition's
+rows and inserts the staged ones, data and quarantine together. What differs by engine (how a
+Parquet file is staged and read) is a method of `Db` / `SnowflakeDb`. Values always travel
+as bind parameters; identifiers come from a fixed allow-list and are quoted.
 """
 
 from __future__ import annotations
@@ -10,17 +12,21 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from importlib.resources import files
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-
-from pipeline_assets.lib.contract import COLUMNS, column_names, required_columns
+from pipeline_assets.lib.contract import column_names, required_columns
 from pipeline_assets.lib.faults import LOAD_TRANSACTION, maybe_die
-from pipeline_assets.lib.validate import ValidationResult
+from pipeline_assets.lib.sqlfiles import sql_statements
+from pipeline_assets.lib.validate import PartitionSummary, ValidatedPartition, Validator
+
+if TYPE_CHECKING:
+    import pyarrow as pa  # only the features process asks for Arrow results
 
 RAW_SCHEMA = "raw"
 QUARANTINE_TABLE = "quarantine"
@@ -34,16 +40,8 @@ QUARANTINE_COLUMNS = (
     "reason_detail",
 )
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
-_ARROW_TYPES = {"str": pa.string(), "timestamp": pa.timestamp("us"), "cents": pa.int64()}
-
-
-def read_sql(name: str) -> str:
-    return files("pipeline_assets.lib").joinpath("sql", name).read_text()
-
-
-def split_statements(sql: str) -> list[str]:
-    body = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
-    return [s.strip() for s in body.split(";") if s.strip()]
+# Paths this process made for its own files (temporary directories): nothing from a key.
+_LOCAL_PATH = re.compile(r"^/[A-Za-z0-9_./-]+\Z")
 
 
 class WarehouseLockedError(RuntimeError):
@@ -129,7 +127,7 @@ def exclusive_writer(
 
 
 class Db:
-    """A thin DB-API wrapper: `?` parameters, quoted identifiers, bulk inserts per engine."""
+    """A thin DB-API wrapper: `?` parameters, quoted identifiers, Parquet loads per engine."""
 
     dialect = "duckdb"
 
@@ -163,19 +161,18 @@ class Db:
         table = self.conn.sql(sql, params=list(params or [])).to_arrow_table()
         return table.rename_columns([c.lower() for c in table.column_names])
 
-    def insert_rows(self, table: str, columns: Sequence[str], types: Sequence[Any], rows) -> None:
-        if not rows:
-            return
-        arrays = [
-            pa.array(list(col), type=t)
-            for col, t in zip(zip(*rows, strict=True), types, strict=True)
-        ]
-        incoming = pa.Table.from_arrays(arrays, names=list(columns))
-        self.conn.register("_incoming_rows", incoming)
-        try:
-            self.execute(f"insert into {table} select * from _incoming_rows")  # noqa: S608
-        finally:
-            self.conn.unregister("_incoming_rows")
+    def stage_parquet(self, path: Path) -> str:
+        """Make a local Parquet file readable by `insert_parquet`, before the transaction;
+        returns what names it there. DuckDB reads the file where it is."""
+        return str(path)
+
+    def insert_parquet(self, table: str, columns: Sequence[str], staged: str) -> None:
+        """Insert a staged Parquet file's columns (matched by name) into `table`."""
+        names = ", ".join(self.ident(c) for c in columns)
+        self.execute(
+            f"insert into {table} ({names}) select {names} from read_parquet(?)",  # noqa: S608
+            [staged],
+        )
 
     def fingerprint(self, table: str, group_by: str | None = None) -> list[tuple]:
         """(group, row count, order-independent hash of all rows) per group."""
@@ -222,15 +219,26 @@ class SnowflakeDb(Db):
             cur.close()
         return table.rename_columns([c.lower() for c in table.column_names])
 
-    def insert_rows(self, table: str, columns: Sequence[str], types: Sequence[Any], rows) -> None:
-        if not rows:
-            return
-        marks = ", ".join("?" for _ in columns)
-        cur = self.conn.cursor()
-        try:
-            cur.executemany(f"insert into {table} values ({marks})", list(rows))  # noqa: S608
-        finally:
-            cur.close()
+    def stage_parquet(self, path: Path) -> str:
+        """PUT the file into a temporary stage of this session (the PUT and the stage's DDL
+        stay outside the transaction: DDL would commit it). Stage paths cannot be bind
+        parameters: the path is this process's own temporary file, and checked."""
+        local = str(path)
+        if not _LOCAL_PATH.match(local):
+            raise ValueError(f"refusing to stage {local!r}: not a plain local path")
+        stage = self.ident("_pipeline_load")
+        location = f"{stage}/{uuid.uuid4().hex}"
+        self.execute(f"create temporary stage if not exists {stage}")
+        self.execute(f"put 'file://{local}' @{location} auto_compress = false overwrite = true")
+        return f"@{location}"
+
+    def insert_parquet(self, table: str, columns: Sequence[str], staged: str) -> None:
+        # COPY INTO is DML: it belongs to the open transaction, as the delete before it.
+        # It matches the Parquet columns to the table's by name (it takes no column list).
+        self.execute(
+            f"copy into {table} from {staged} file_format = (type = parquet) "
+            "match_by_column_name = case_insensitive purge = true"
+        )
 
     def fingerprint(self, table: str, group_by: str | None = None) -> list[tuple]:
         group = self.ident(group_by) if group_by else "null"
@@ -252,48 +260,49 @@ def transaction(db: Db) -> Iterator[None]:
 
 
 def ensure_raw_tables(db: Db) -> None:
-    for statement in split_statements(read_sql("create_raw_tables.sql")):
+    for statement in sql_statements("create_raw_tables.sql"):
         db.execute(statement)
 
 
-def load_partition(db: Db, result: ValidationResult) -> None:
+def load_partition(db: Db, validated: ValidatedPartition) -> None:
     """Replace exactly one partition's rows (data and quarantine) in one transaction."""
-    dataset, key = result.dataset, result.partition_key
+    dataset, key = validated.dataset, validated.partition_key
     target = db.table(RAW_SCHEMA, dataset)
     quarantine = db.table(RAW_SCHEMA, QUARANTINE_TABLE)
-    stage, stage_q = db.ident(f"_stage_{dataset}"), db.ident("_stage_quarantine")
     data_cols = [*column_names(dataset), "_source_key", "_source_line", "_partition"]
-    data_types = [_ARROW_TYPES[c.kind] for c in COLUMNS[dataset]]
-    data_types += [pa.string(), pa.int32(), pa.string()]
-    q_types = [pa.string(), pa.string(), pa.string(), pa.int32()] + [pa.string()] * 3
 
     ensure_raw_tables(db)
-    # DDL first: on Snowflake, DDL inside a transaction would commit it implicitly.
-    db.execute(f"create or replace temporary table {stage} as select * from {target} where 1 = 0")  # noqa: S608
-    db.execute(
-        f"create or replace temporary table {stage_q} as select * from {quarantine} where 1 = 0"  # noqa: S608
-    )
-    db.insert_rows(stage, data_cols, data_types, [(*row, key) for row in result.accepted])
-    db.insert_rows(
-        stage_q,
-        QUARANTINE_COLUMNS,
-        q_types,
-        [
-            (dataset, key, q.source_key, q.line_number, q.raw_line, q.reason_code, q.reason_detail)
-            for q in result.quarantined
-        ],
-    )
+    # Staging first: on Snowflake it is DDL and a PUT, which must not run in the transaction.
+    data = db.stage_parquet(validated.accepted)
+    rejected = db.stage_parquet(validated.quarantined)
     with transaction(db):
         db.execute(f"delete from {target} where _partition = ?", [key])  # noqa: S608
         maybe_die(LOAD_TRANSACTION)
-        db.execute(f"insert into {target} select * from {stage}")  # noqa: S608
+        db.insert_parquet(target, data_cols, data)
         db.execute(
             f"delete from {quarantine} where dataset = ? and _partition = ?",  # noqa: S608
             [dataset, key],
         )
-        db.execute(f"insert into {quarantine} select * from {stage_q}")  # noqa: S608
-    db.execute(f"drop table if exists {stage}")
-    db.execute(f"drop table if exists {stage_q}")
+        db.insert_parquet(quarantine, QUARANTINE_COLUMNS, rejected)
+
+
+def validate_and_load(
+    db: Db,
+    dataset: str,
+    partition_key: str,
+    files: list[tuple[str, bytes]],
+    validator: Validator | None = None,
+) -> PartitionSummary:
+    """Validate one day's `(key, bytes)` files and replace its rows in the warehouse; the
+    Parquet files in between live in a temporary directory for as long as the load. A run
+    of many days passes one `validator`; without one, a day gets its own."""
+    if validator is None:
+        with Validator() as own:
+            return validate_and_load(db, dataset, partition_key, files, own)
+    with tempfile.TemporaryDirectory(prefix="pipeline-validate-") as workdir:
+        validated = validator.validate(dataset, partition_key, files, Path(workdir))
+        load_partition(db, validated)
+    return validated.summary
 
 
 def partition_counts(db: Db, dataset: str, keys: Sequence[str]) -> dict[str, tuple[int, int]]:

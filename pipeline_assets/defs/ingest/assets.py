@@ -27,8 +27,8 @@ from pipeline_assets.lib.contract import (
 from pipeline_assets.lib.faults import AFTER_MANIFEST, maybe_die
 from pipeline_assets.lib.manifest import LANDING_COMPLETE, read_files, read_manifest, snapshot
 from pipeline_assets.lib.settings import setting
-from pipeline_assets.lib.validate import SUPERSEDED, PartitionSummary, validate_partition
-from pipeline_assets.lib.warehouse import load_partition, null_required_counts, partition_counts
+from pipeline_assets.lib.validate import SUPERSEDED, PartitionSummary, Validator
+from pipeline_assets.lib.warehouse import null_required_counts, partition_counts, validate_and_load
 
 ROW_ACCOUNTING = "row_accounting"
 REQUIRED_COLUMNS = "required_columns_present"
@@ -144,12 +144,16 @@ def build_ingest_assets(dataset: str) -> list[dg.AssetsDefinition]:
         partition_keys = list(context.partition_keys)
         results: list[tuple[PartitionSummary, bool]] = []
         try:
-            with _bad_input_fails_without_retry(), warehouse.db() as db:
+            with (
+                _bad_input_fails_without_retry(),
+                warehouse.db() as db,
+                Validator(setting("PIPELINE_DUCKDB_MEMORY_LIMIT")) as validator,
+            ):
                 for pk in partition_keys:
                     manifest = read_manifest(store, dataset, pk)
-                    result = validate_partition(dataset, pk, read_files(store, manifest))
-                    load_partition(db, result)
-                    results.append((result.summary(), manifest.complete))
+                    files = read_files(store, manifest)
+                    summary = validate_and_load(db, dataset, pk, files, validator)
+                    results.append((summary, manifest.complete))
                 counts = partition_counts(db, dataset, partition_keys)
                 nulls = null_required_counts(db, dataset, partition_keys)
         except Exception:
