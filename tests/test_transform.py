@@ -317,6 +317,18 @@ def test_failed_raw_check_stops_dbt_in_the_same_run(pipeline_env, monkeypatch):
     )
     assert not rate.passed and rate.severity == dg.AssetCheckSeverity.ERROR
     assert rate.partition == "2024-01-01"
+    # the failed gate names the rows: file, line and reason
+    assert rate.metadata["failing_rows"].value == 2
+    sample = rate.metadata["failing_rows_sample"].value.splitlines()
+    assert sample[0] == "| source_key | line_number | reason_code | reason_detail |"
+    assert sample[2:] == [
+        f"| customers/date=2024-01-01/c.csv | {line} | missing_required_value "
+        "| customer_id is required |"
+        for line in (3, 4)
+    ]
+    assert rate.description.startswith(
+        "2 failing rows: source_key=customers/date=2024-01-01/c.csv line_number=3 "
+    )
     built = {e.asset_key.path[0] for e in result.get_asset_materialization_events()}
     assert built == {"processing", "raw"}
 

@@ -23,6 +23,7 @@ KEY_COLUMNS = (
     "line_number",
     "_source_line",
     "reason_code",
+    "reason_detail",
 )
 
 

@@ -339,6 +339,31 @@ def null_required_counts(db: Db, dataset: str, keys: Sequence[str]) -> dict[str,
     return {k: dict(rows).get(k, 0) for k in keys}
 
 
+def invalid_rows_query(db: Db, dataset: str, key: str) -> tuple[str, list[str]]:
+    """The day's quarantined lines that broke a rule (not superseded duplicates): the file,
+    the line and why, for a failed quarantine-rate check to name."""
+    sql = (
+        "select source_key, line_number, reason_code, reason_detail "  # noqa: S608
+        f"from {db.table(RAW_SCHEMA, QUARANTINE_TABLE)} "
+        "where dataset = ? and _partition = ? and reason_code <> 'superseded_duplicate' "
+        "order by source_key, line_number"
+    )
+    return sql, [dataset, key]
+
+
+def null_required_rows_query(db: Db, dataset: str, key: str) -> tuple[str, list[str]]:
+    """The day's loaded rows with a required value missing, with their file and line."""
+    missing = " or ".join(f"{db.ident(c)} is null" for c in required_columns(dataset))
+    columns = ", ".join(
+        db.ident(c) for c in ["_source_key", "_source_line", *column_names(dataset)]
+    )
+    sql = (
+        f"select {columns} from {db.table(RAW_SCHEMA, dataset)} "  # noqa: S608
+        f"where _partition = ? and ({missing}) order by _source_key, _source_line"
+    )
+    return sql, [key]
+
+
 def _relations_filter(db: Db, tables: Sequence[tuple[str, str]]) -> tuple[str, list[str]]:
     """An information_schema predicate matching these (schema, table) pairs, with its params."""
     where = " or ".join("(table_schema = ? and table_name = ?)" for _ in tables)

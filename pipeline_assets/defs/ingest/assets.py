@@ -24,11 +24,19 @@ from pipeline_assets.lib.contract import (
     column_names,
     required_columns,
 )
+from pipeline_assets.lib.failing_rows import FailingRows, sample_failing_rows
 from pipeline_assets.lib.faults import AFTER_MANIFEST, maybe_die
 from pipeline_assets.lib.manifest import LANDING_COMPLETE, read_files, read_manifest, snapshot
 from pipeline_assets.lib.settings import setting
 from pipeline_assets.lib.validate import SUPERSEDED, PartitionSummary, Validator
-from pipeline_assets.lib.warehouse import null_required_counts, partition_counts, validate_and_load
+from pipeline_assets.lib.warehouse import (
+    Db,
+    invalid_rows_query,
+    null_required_counts,
+    null_required_rows_query,
+    partition_counts,
+    validate_and_load,
+)
 
 ROW_ACCOUNTING = "row_accounting"
 REQUIRED_COLUMNS = "required_columns_present"
@@ -156,6 +164,10 @@ def build_ingest_assets(dataset: str) -> list[dg.AssetsDefinition]:
                     results.append((summary, manifest.complete))
                 counts = partition_counts(db, dataset, partition_keys)
                 nulls = null_required_counts(db, dataset, partition_keys)
+                samples = {
+                    summary.partition_key: _failing_samples(db, dataset, summary, nulls)
+                    for summary, _ in results
+                }
         except Exception:
             # The days already committed are recorded before the run fails, so the event log
             # never disagrees with the warehouse (their checks run with their next load).
@@ -172,7 +184,9 @@ def build_ingest_assets(dataset: str) -> list[dg.AssetsDefinition]:
         for summary, _ in results:
             pk = summary.partition_key
             target = _latest_materialization(context.instance, key, pk)
-            yield from _check_evaluations(key, dataset, summary, counts[pk], nulls[pk], target)
+            yield from _check_evaluations(
+                key, dataset, summary, counts[pk], nulls[pk], samples[pk], target
+            )
         for name in (ROW_ACCOUNTING, REQUIRED_COLUMNS, QUARANTINE_RATE):
             check_key = dg.AssetCheckKey(key, name)
             yield dg.Output(None, context.assets_def.get_output_name_for_asset_check_key(check_key))
@@ -225,18 +239,46 @@ def _latest_materialization(
     )
 
 
+def _quarantine_rate(summary: PartitionSummary) -> tuple[int, float]:
+    """The day's rows that broke a rule (superseded duplicates are not bad), and their share."""
+    invalid = sum(summary.reasons.values()) - summary.reasons.get(SUPERSEDED, 0)
+    return invalid, invalid / summary.rows_read if summary.rows_read else 0.0
+
+
+def _failing_samples(
+    db: Db, dataset: str, summary: PartitionSummary, nulls: dict[str, int]
+) -> dict[str, FailingRows]:
+    """For the checks that will not pass, the rows they are about: file, line and why."""
+    pk, samples = summary.partition_key, {}
+    if _quarantine_rate(summary)[1] > float(setting("PIPELINE_QUARANTINE_WARN_RATE")):
+        samples[QUARANTINE_RATE] = sample_failing_rows(db, *invalid_rows_query(db, dataset, pk))
+    if nulls[pk]:
+        samples[REQUIRED_COLUMNS] = sample_failing_rows(
+            db, *null_required_rows_query(db, dataset, pk)
+        )
+    return samples
+
+
 def _check_evaluations(
     key: dg.AssetKey,
     dataset: str,
     summary: PartitionSummary,
     counts: tuple[int, int],
     nulls: int,
+    samples: dict[str, FailingRows],
     target: AssetCheckEvaluationTargetMaterializationData | None,
 ) -> Iterator[dg.AssetCheckEvaluation]:
-    """The three raw checks of one day, re-counted from the warehouse where they can be."""
+    """The three raw checks of one day, re-counted from the warehouse where they can be;
+    a check that does not pass names its rows (file and line)."""
     pk = summary.partition_key
 
     def evaluation(name: str, passed: bool, severity=dg.AssetCheckSeverity.ERROR, **metadata):
+        description = None
+        if name in samples:
+            rows = samples[name]
+            metadata["failing_rows"] = rows.count
+            metadata["failing_rows_sample"] = dg.MetadataValue.md(rows.markdown())
+            description = rows.describe()
         return dg.AssetCheckEvaluation(
             asset_key=key,
             check_name=name,
@@ -245,6 +287,7 @@ def _check_evaluations(
             blocking=True,
             partition=pk,
             metadata=metadata,
+            description=description,
             target_materialization_data=target,
         )
 
@@ -267,8 +310,7 @@ def _check_evaluations(
     )
     warn_at = float(setting("PIPELINE_QUARANTINE_WARN_RATE"))
     fail_at = float(setting("PIPELINE_QUARANTINE_FAIL_RATE"))
-    invalid = sum(summary.reasons.values()) - summary.reasons.get(SUPERSEDED, 0)
-    rate = invalid / summary.rows_read if summary.rows_read else 0.0
+    invalid, rate = _quarantine_rate(summary)
     yield evaluation(
         QUARANTINE_RATE,
         rate <= warn_at,
