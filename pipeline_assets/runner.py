@@ -19,14 +19,10 @@ from typing import TextIO
 import dagster as dg
 
 from pipeline_assets.instance import run_tags
-from pipeline_assets.lib.contract import (
-    day_window,
-    days_between,
-    parse_daily_key,
-)
+from pipeline_assets.lib.contract import day_window, days_between, parse_daily_key
+from pipeline_assets.lib.warehouse import ROW_COUNT_OF
 
 RANGE_START = "dagster/asset_partition_range_start"
-ROW_COUNT_OF = "row_count_of"  # a dbt materialization's row count: "day" or "table"
 RANGE_END = "dagster/asset_partition_range_end"
 # Each run costs ~0.7 s of Dagster set-up; a month bounds what a failed run has to redo.
 DAYS_PER_RUN = 31

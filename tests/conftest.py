@@ -86,6 +86,27 @@ def pytest_configure(config):
         prepare_dbt()
 
 
+# The files that take minutes (real dagster dev, daemon backfills, many dbt builds), longest
+# first: `-n 2 --dist loadfile` hands out files in collection order, and a long file handed
+# out last leaves the other worker idle at the end.
+LONG_FILES = (
+    "test_ui.py",
+    "test_verify.py",
+    "test_faults.py",
+    "test_transform.py",
+    "test_cli.py",
+    "test_incremental_equals_rebuild.py",
+    "test_dockerfile.py",
+    "test_bench.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    """Run the long files first (a stable sort: order within a file is unchanged)."""
+    rank = {name: i for i, name in enumerate(LONG_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
 @pytest.fixture(autouse=True)
 def _no_leaked_defs_state_storage():
     """Each test starts without a current Dagster defs-state storage.

@@ -106,7 +106,7 @@ def lab(tmp_path_factory):
 
 
 @settings(
-    max_examples=int(os.environ.get("PIPELINE_PROPERTY_EXAMPLES", "6")),
+    max_examples=int(os.environ.get("PIPELINE_PROPERTY_EXAMPLES", "3")),
     deadline=None,
     derandomize=True,  # the same examples in CI and locally
     database=None,

@@ -232,12 +232,14 @@ def test_bad_rows_quarantined_with_reasons_and_accounted_per_day(pipeline_env, m
 
 def test_accounting_check_fails_when_the_warehouse_disagrees():
     summary = PartitionSummary(DAY, 3, 2, {"total_mismatch": 1}, [])
-    evaluations = list(_check_evaluations(raw_key("orders"), "orders", summary, (2, 0), 0, None))
+    evaluations = list(
+        _check_evaluations(raw_key("orders"), "orders", summary, (2, 0), 0, {}, None)
+    )
     accounting = next(e for e in evaluations if e.check_name == ROW_ACCOUNTING)
     assert accounting.partition == DAY and not accounting.passed
     required = next(e for e in evaluations if e.check_name == REQUIRED_COLUMNS)
     assert required.passed
-    broken = _check_evaluations(raw_key("orders"), "orders", summary, (2, 1), 1, None)
+    broken = _check_evaluations(raw_key("orders"), "orders", summary, (2, 1), 1, {}, None)
     assert [e.passed for e in broken if e.check_name in (ROW_ACCOUNTING, REQUIRED_COLUMNS)] == [
         True,
         False,

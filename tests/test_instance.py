@@ -50,6 +50,7 @@ def test_the_first_command_on_a_fresh_home_installs_the_settings(tmp_path, monke
     assert "instance: created" in done.stderr
     with dg.DagsterInstance.get() as instance:  # the instance API, as dagster dev reads it
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+        assert instance.run_coordinator.dequeue_interval_seconds == 1
         queue = instance.get_concurrency_config().run_queue_config
         assert queue.max_concurrent_runs == 4
         per_day = {"value": {"applyLimitPerUniqueValue": True}, "limit": 1}

@@ -16,7 +16,7 @@ from pipeline_assets.defs.automation.verify import VerifyConfig, verify_range
 from pipeline_assets.lib.objectstore import LocalStore
 from pipeline_assets.lib.sample import seed_landing
 from pipeline_assets.runner import backfill
-from pipeline_assets.verify import compare, render, rerun_plan, verify
+from pipeline_assets.verify import compare, fingerprint_warehouse, render, rerun_plan
 
 
 def pipeline(*args: str) -> subprocess.CompletedProcess:
@@ -135,10 +135,11 @@ def test_verify_reports_a_retraction_that_was_not_applied_then_passes(pipeline_e
     """A landing file deleted after its day was loaded: the warehouse still holds its rows.
 
     Verify's re-run applies the retraction, so it reports raw.orders of exactly that day
-    (and exits 1); the next verify finds nothing left to change.
+    (and exits 1); another re-run of the day finds nothing left to change.
     """
     seed_landing(LocalStore(pipeline_env.landing), date(2024, 1, 1), date(2024, 1, 2), 100)
     defs = build_defs()
+    warehouse = defs.resources["warehouse"]
     with dg.DagsterInstance.from_config(str(pipeline_env.dagster_home)) as instance:
         report = backfill(
             date(2024, 1, 1), date(2024, 1, 2), echo=lambda _: None, defs=defs, instance=instance
@@ -160,16 +161,16 @@ def test_verify_reports_a_retraction_that_was_not_applied_then_passes(pipeline_e
     assert query(pipeline_env.duckdb, stale, [key]) == [(0,)]  # the re-run applied it
     assert not (pipeline_env.processing / key).exists()
 
+    # The retracted day once more: nothing is left to change, anywhere.
+    with warehouse.db() as db:
+        before = fingerprint_warehouse(db)
     with dg.DagsterInstance.from_config(str(pipeline_env.dagster_home)) as instance:
-        rows = verify(  # the retracted day again: nothing is left to change, anywhere
-            date(2024, 1, 1),
-            date(2024, 1, 1),
-            defs=defs,
-            warehouse=defs.resources["warehouse"],
-            features=defs.resources["features"].store(),
-            echo=lambda _: None,
-            instance=instance,
+        rerun = backfill(
+            date(2024, 1, 1), date(2024, 1, 1), echo=lambda _: None, defs=defs, instance=instance
         )
+    assert rerun.ok, rerun.errors
+    with warehouse.db() as db:
+        rows = compare(before, fingerprint_warehouse(db))
     assert rows and all(r.equal for r in rows), render(rows)
     assert {(r.table, r.partition) for r in rows} >= {
         ("raw.orders", "2024-01-01"),

@@ -387,6 +387,11 @@ def table_columns(db: Db, tables: Sequence[tuple[str, str]]) -> dict[tuple[str, 
     return out
 
 
+# Metadata beside a dbt model's dagster/row_count: "day" (a model with a window column
+# reports each day's own rows) or "table" (dim_customers has no day: the whole table).
+ROW_COUNT_OF = "row_count_of"
+
+
 def row_counts(db: Db, tables: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
     """(schema, table) -> row count for base tables (views are skipped: counting runs them)."""
     if not tables:

@@ -27,16 +27,11 @@ from pipeline_assets.defs.resources import WarehouseResource
 from pipeline_assets.defs.transform.project import absolute_warehouse_path, dbt_project
 from pipeline_assets.lib.failing_rows import FailingRows, sample_failing_rows
 from pipeline_assets.lib.faults import DBT_MERGE, maybe_die
-from pipeline_assets.lib.warehouse import Db, row_counts, table_columns
+from pipeline_assets.lib.warehouse import ROW_COUNT_OF, Db, row_counts, table_columns
 
 # Unit tests check the models' SQL on fixed inputs, not the data: CI runs them
 # (tests/test_dbt_unit_tests.py); a pipeline run neither pays for nor waits on them.
 NO_UNIT_TESTS = ["--exclude-resource-type", "unit_test"]
-
-
-# Says what a dbt materialization's dagster/row_count counts: the day's rows (a model with a
-# window column) or the whole table's (dim_customers has no day).
-ROW_COUNT_OF = "row_count_of"
 
 
 def dbt_window_args(start: datetime, end: datetime) -> list[str]:
