@@ -43,6 +43,15 @@ query Backfill($id: String!) {
 """
 
 
+def _default_sigint() -> None:
+    """Let `dagster dev` stop on SIGTERM even when started from a background shell job.
+
+    Such a job inherits SIGINT ignored, and Dagster's processes handle SIGTERM as they
+    handle SIGINT: the server and daemon would then ignore it and wait out the SIGKILL.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _graphql(url: str, document: str, variables: dict | None = None) -> dict:
     body = json.dumps({"query": document, "variables": variables or {}}).encode()
     request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
@@ -76,6 +85,7 @@ def ui_one_day_run(landing: Path, orders_per_day: int, log: Path) -> dict[str, A
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_default_sigint,
         )
     url = f"http://127.0.0.1:{port}/graphql"
     try:

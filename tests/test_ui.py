@@ -130,6 +130,15 @@ class GraphQL:
         return payload["data"]
 
 
+def _default_sigint() -> None:
+    """Let `dagster dev` stop on SIGTERM even when started from a background shell job.
+
+    Such a job inherits SIGINT ignored, and Dagster's processes handle SIGTERM as they
+    handle SIGINT: the server and daemon would then ignore it and wait out the SIGKILL.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -160,6 +169,7 @@ def dagster_dev(request, pipeline_env, monkeypatch):
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_default_sigint,
         )
         try:
             graphql = GraphQL(f"http://127.0.0.1:{port}/graphql")
