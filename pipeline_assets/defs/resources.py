@@ -77,7 +77,7 @@ class DuckDBWarehouse(WarehouseResource):
     """A local DuckDB file: one writing process at a time, serialized by an OS file lock."""
 
     path: str
-    memory_limit: str = "1GB"
+    memory_limit: str = "600MB"
 
     @contextmanager
     def writer_lock(self) -> Iterator[None]:

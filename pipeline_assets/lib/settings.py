@@ -22,7 +22,7 @@ DEFAULTS = {
     "PIPELINE_LANDING_URI": "./data/landing",
     "PIPELINE_PROCESSING_URI": "./data/processing",
     "PIPELINE_DUCKDB_PATH": "./data/warehouse.duckdb",
-    "PIPELINE_DUCKDB_MEMORY_LIMIT": "1GB",
+    "PIPELINE_DUCKDB_MEMORY_LIMIT": "600MB",
     "PIPELINE_PARTITIONS_START": "2024-01-01",
     "PIPELINE_TARGET": "dev",
     "PIPELINE_RUNS_ON": "local",

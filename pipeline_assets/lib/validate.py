@@ -135,7 +135,7 @@ class Validator:
     macros and constants are set up once (that costs about as much as validating a small
     day), and each day replaces the session's tables. Use one per run, closed at the end."""
 
-    def __init__(self, memory_limit: str = "1GB") -> None:
+    def __init__(self, memory_limit: str = "600MB") -> None:
         self._spill = tempfile.TemporaryDirectory(prefix="pipeline-validate-spill-")
         config = {"memory_limit": memory_limit, "temp_directory": self._spill.name}
         self._conn = duckdb.connect(":memory:", config=config)
