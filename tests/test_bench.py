@@ -153,9 +153,19 @@ def test_headline_labels_extrapolated_a_and_keeps_the_largest_measured_size():
     results = [case(7, "A", 60.0), case(7, "C", 1.0), case(30, "A", 200.0), case(30, "C", 2.0)]
     results += [case(365, "A", 2300.0, extrapolated=True), case(365, "C", 10.0)]
     lines = "\n".join(headline(results, None))
-    assert "| A / C at 365 d × 1k | ≤ 2.0 | **230.0** (2,300 s / 10.0 s, A extrapolated) |" in lines
-    assert "| A / C at 30 d × 1k | ≤ 2.0 | **100.0** (200 s / 2.0 s, measured) |" in lines
+    assert "| A / C at 365 d × 1k | ≤ 3.0 | **230.0** (2,300 s / 10.0 s, A extrapolated) |" in lines
+    assert "| A / C at 30 d × 1k | ≤ 3.0 | **100.0** (200 s / 2.0 s, measured) |" in lines
     assert "(T(30) − T(7)) / 23 at 1k | reported | 6.09 s per day |" in lines  # measured only
+
+    # A bigger volume: its largest size leads with its own target, the longest 1k size stays.
+    big = [
+        CaseResult(Size(365, 20000), c, seconds=s, peak_rss_mb=900.0)
+        for c, s in (("A", 400.0), ("C", 80.0))
+    ]
+    lines = "\n".join(headline(results + big, None))
+    assert lines.index("| A / C at 365 d × 20k | ≤ 2.0 | **5.0**") < lines.index(
+        "| A / C at 365 d × 1k | ≤ 3.0"
+    )
 
 
 def test_report_renders_every_kind_of_row(tmp_path):
