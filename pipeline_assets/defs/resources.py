@@ -14,6 +14,7 @@ from dagster_aws.s3 import S3Resource
 from pipeline_assets.defs.transform.project import build_dbt_resource
 from pipeline_assets.lib.objectstore import ObjectStore, open_store
 from pipeline_assets.lib.settings import (
+    DEFAULTS,
     local_or_uri,
     on_kubernetes,
     setting,
@@ -77,7 +78,7 @@ class DuckDBWarehouse(WarehouseResource):
     """A local DuckDB file: one writing process at a time, serialized by an OS file lock."""
 
     path: str
-    memory_limit: str = "600MB"
+    memory_limit: str = DEFAULTS["PIPELINE_DUCKDB_MEMORY_LIMIT"]
 
     @contextmanager
     def writer_lock(self) -> Iterator[None]:

@@ -32,6 +32,7 @@ from pipeline_assets.lib.contract import (
     required_columns,
 )
 from pipeline_assets.lib.faults import VALIDATION, maybe_die
+from pipeline_assets.lib.settings import DEFAULTS
 from pipeline_assets.lib.sqlfiles import sql_statements
 
 # Reason codes: the public vocabulary of the quarantine table (the SQL spells them too).
@@ -135,7 +136,7 @@ class Validator:
     macros and constants are set up once (that costs about as much as validating a small
     day), and each day replaces the session's tables. Use one per run, closed at the end."""
 
-    def __init__(self, memory_limit: str = "600MB") -> None:
+    def __init__(self, memory_limit: str = DEFAULTS["PIPELINE_DUCKDB_MEMORY_LIMIT"]) -> None:
         self._spill = tempfile.TemporaryDirectory(prefix="pipeline-validate-spill-")
         config = {"memory_limit": memory_limit, "temp_directory": self._spill.name}
         self._conn = duckdb.connect(":memory:", config=config)
