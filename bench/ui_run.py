@@ -17,7 +17,7 @@ import time
 import urllib.request
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import dagster as dg
 
@@ -52,6 +52,31 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def start_dagster_dev(port: int, env: dict[str, str], log: IO[str]) -> subprocess.Popen:
+    """`dagster dev -w workspace.yaml` on 127.0.0.1 from the checkout, with this venv's
+    executables first on PATH, in its own process group (see `stop_dagster_dev`)."""
+    env = {**env, "PATH": f"{Path(sys.executable).parent}:{env['PATH']}"}
+    return subprocess.Popen(
+        ["dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=_default_sigint,
+    )
+
+
+def stop_dagster_dev(server: subprocess.Popen) -> None:
+    """SIGTERM the server's process group; SIGKILL whatever is left after a minute."""
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=30)
+
+
 def _graphql(url: str, document: str, variables: dict | None = None) -> dict:
     body = json.dumps({"query": document, "variables": variables or {}}).encode()
     request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
@@ -74,19 +99,8 @@ def ui_one_day_run(landing: Path, orders_per_day: int, log: Path) -> dict[str, A
     seed_landing(LocalStore(landing), day, day, orders_per_day)
     subprocess.run([sys.executable, "-m", "pipeline_assets.cli", "instance"], check=True)
     port = _free_port()
-    env = {**os.environ, "PIPELINE_AUTOMATION": "off"}
-    env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
-    root = Path(__file__).resolve().parents[1]
     with open(log, "w") as out:
-        server = subprocess.Popen(
-            ["dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-            cwd=root,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=_default_sigint,
-        )
+        server = start_dagster_dev(port, {**os.environ, "PIPELINE_AUTOMATION": "off"}, out)
     url = f"http://127.0.0.1:{port}/graphql"
     try:
         deadline = time.monotonic() + 180
@@ -110,11 +124,7 @@ def ui_one_day_run(landing: Path, orders_per_day: int, log: Path) -> dict[str, A
             time.sleep(0.5)
         finished_at = time.time()
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
+        stop_dagster_dev(server)
     with dg.DagsterInstance.get() as instance:
         runs = []
         for run in backfill["runs"]:

@@ -12,7 +12,6 @@ folder, there too (for the docs).
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -27,12 +26,12 @@ import yaml
 from browser import DagsterUI, Screenshots, chromium_page, require_chromium
 from helpers import fingerprints, query
 
+from bench.ui_run import start_dagster_dev, stop_dagster_dev
 from pipeline_assets.definitions import build_defs
 from pipeline_assets.lib.objectstore import LocalStore
 from pipeline_assets.lib.sample import seed_landing
 from pipeline_assets.runner import run_range
 
-REPO = Path(__file__).parents[1]
 SUMMARY_DAY = (
     "select count(*), sum(hash(t)) from marts.orders_daily_summary t where order_date = ?::date"
 )
@@ -130,15 +129,6 @@ class GraphQL:
         return payload["data"]
 
 
-def _default_sigint() -> None:
-    """Let `dagster dev` stop on SIGTERM even when started from a background shell job.
-
-    Such a job inherits SIGINT ignored, and Dagster's processes handle SIGTERM as they
-    handle SIGINT: the server and daemon would then ignore it and wait out the SIGKILL.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -158,19 +148,10 @@ def dagster_dev(request, pipeline_env, monkeypatch):
     parameters add settings to its environment."""
     port = _free_port()
     env = {**os.environ, "PIPELINE_AUTOMATION": "off", **getattr(request, "param", {})}
-    env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
     setup = [sys.executable, "-m", "pipeline_assets.cli", "instance"]
     subprocess.run(setup, env=env, check=True, capture_output=True, timeout=120)
     with open(pipeline_env.root / "dagster-dev.log", "w") as log:
-        server = subprocess.Popen(
-            ["dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=_default_sigint,
-        )
+        server = start_dagster_dev(port, env, log)
         try:
             graphql = GraphQL(f"http://127.0.0.1:{port}/graphql")
             deadline = time.monotonic() + 180
@@ -183,17 +164,7 @@ def dagster_dev(request, pipeline_env, monkeypatch):
             assert graphql("mutation { setNuxSeen }")["setNuxSeen"]
             yield graphql
         finally:
-            stop(server)
-
-
-def stop(server: subprocess.Popen) -> None:
-    """SIGTERM the server's process group; SIGKILL whatever is left after a minute."""
-    os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait(timeout=30)
+            stop_dagster_dev(server)
 
 
 INGEST = ("processing/order_files", "raw/orders", "processing/customer_files", "raw/customers")
