@@ -9,6 +9,8 @@ BIN := $(VENV)/bin
 DEMO_END ?= $(shell date -u +%F)
 DEMO_START ?= $(shell date -u -d '$(DEMO_END) -7 days' +%F)
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+# `make dev PORT=3001` when 3000 is taken.
+PORT ?= 3000
 # Absolute, so that dbt (which runs inside dbt/) and Python agree, and the path dbt parses
 # with is the path it runs with (it is part of dbt's partial-parse hash).
 export PIPELINE_DUCKDB_PATH ?= $(CURDIR)/data/warehouse.duckdb
@@ -25,7 +27,12 @@ $(BIN)/.installed: pyproject.toml requirements.lock
 dbt/target/manifest.json: $(BIN)/.installed $(DBT_SOURCES)
 	$(BIN)/pipeline prepare
 
-install: $(BIN)/.installed dbt/target/manifest.json
+# The instance settings and the project's .env (DAGSTER_HOME, DAGSTER_DISABLE_TELEMETRY),
+# which dg and dagster dev read: every entry point then uses the CLI's instance.
+.env: $(BIN)/.installed
+	$(BIN)/pipeline instance > /dev/null
+
+install: $(BIN)/.installed dbt/target/manifest.json .env
 
 prepare: install
 	$(BIN)/pipeline prepare
@@ -62,7 +69,7 @@ format: install
 
 dev: install
 	$(BIN)/pipeline instance > /dev/null
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dg dev
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dg dev --port $(PORT)
 
 # The benchmark (docs/benchmarks.md): `make bench ARGS="--quick"`, or any python -m bench flags.
 bench: install

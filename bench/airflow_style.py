@@ -19,7 +19,10 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from pipeline_assets.defs.ingest.assets import customers_assets, files_key, orders_assets, raw_key
+from pipeline_assets.defs.ingest.checks import raw_customers_checks, raw_orders_checks
+from pipeline_assets.defs.ingest.copy import customer_files, order_files
+from pipeline_assets.defs.ingest.raw import raw_customers, raw_orders
+from pipeline_assets.defs.ingest.shared import files_key, raw_key
 from pipeline_assets.defs.partitions import daily_partitions
 from pipeline_assets.defs.resources import WarehouseResource, build_resources
 from pipeline_assets.defs.transform.assets import NO_UNIT_TESTS, dbt_events, translator
@@ -59,7 +62,15 @@ def airflow_style_dbt_assets(
 
 def airflow_style_defs() -> dg.Definitions:
     return dg.Definitions(
-        assets=[*orders_assets, *customers_assets, airflow_style_dbt_assets],
+        assets=[
+            order_files,
+            raw_orders,
+            raw_orders_checks,
+            customer_files,
+            raw_customers,
+            raw_customers_checks,
+            airflow_style_dbt_assets,
+        ],
         resources={**build_resources(), "dbt": build_dbt_resource()},
         executor=dg.in_process_executor,
     )

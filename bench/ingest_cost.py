@@ -6,11 +6,11 @@ Method (one process, one set of runs, so there is no cross-process noise to subt
   from building the job subset to the run's result (run and step start-up, resources, the
   asset bodies, event and metadata storage, check evaluations, run teardown).
 - **Work**: the library calls the ingest asset bodies make are timed where the bodies call
-  them (the names in `defs.ingest.assets`): `snapshot` (list, copy, hash, retract, write
+  them (`WORK_SITES`): `snapshot` (list, copy, hash, retract, write
   the manifest), `read_manifest`, `read_files` (read and verify checksums), `Validator`
   (the run's in-memory DuckDB with the contract's macros), `validate_and_load` (validation
-  and dedup in DuckDB, written out as Parquet, then the day's transaction), and the counts
-  behind the checks (`partition_counts`, `null_required_counts`). That is exactly what a
+  and dedup in DuckDB, written out as Parquet, then the day's transaction), the quarantine samples, and the counts behind the checks (`partition_counts`,
+  `null_required_counts`). That is exactly what a
   script doing the same ingestion without Dagster would run, the same functions on the same
   data, and each timer costs microseconds. Nested calls count once.
 - **Bookkeeping per day** = (wall − work) / days ingested. Everything else in the runs is
@@ -42,15 +42,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-WORK_FUNCTIONS = (
-    "snapshot",
-    "read_manifest",
-    "read_files",
-    "Validator",
-    "validate_and_load",
-    "partition_counts",
-    "null_required_counts",
-)
+# Where the ingest definitions call their work: module -> the names timed there.
+WORK_SITES = {
+    "pipeline_assets.defs.ingest.copy": ("snapshot",),
+    "pipeline_assets.defs.ingest.raw": (
+        "read_manifest",
+        "read_files",
+        "Validator",
+        "validate_and_load",
+        "quarantine_samples",
+    ),
+    "pipeline_assets.defs.ingest.checks": (
+        "partition_counts",
+        "null_required_counts",
+        "quarantine_samples",
+    ),
+}
+WORK_FUNCTIONS = tuple(sorted({name for names in WORK_SITES.values() for name in names}))
 
 
 @dataclass
@@ -86,10 +94,15 @@ class IngestClock:
     def installed(self) -> Iterator[IngestClock]:
         """Wrap the work functions where the ingest assets call them, and the runner's runs;
         restore the originals on the way out."""
-        import pipeline_assets.defs.ingest.assets as assets
+        import importlib
+
         import pipeline_assets.runner as runner
 
-        saved = [(assets, name, getattr(assets, name)) for name in WORK_FUNCTIONS]
+        saved = [
+            (module, name, getattr(module, name))
+            for module in map(importlib.import_module, WORK_SITES)
+            for name in WORK_SITES[module.__name__]
+        ]
         saved.append((runner, "run_range", runner.run_range))
         try:
             for module, name, fn in saved:

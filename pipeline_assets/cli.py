@@ -8,7 +8,7 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 
@@ -83,46 +83,79 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
+    from pipeline_assets.console import CommandLog, new_log_path
     from pipeline_assets.definitions import build_defs
-    from pipeline_assets.lib.settings import dagster_home
-    from pipeline_assets.runner import DAYS_PER_RUN, backfill, empty_day_warnings
+    from pipeline_assets.runner import DAYS_PER_RUN, backfill
 
     _instance()
-    defs = build_defs()
-    logs = dagster_home() / "logs"
-    logs.mkdir(exist_ok=True)
-    log_path = logs / f"backfill-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.log"
-    print(f"backfill {args.start}..{args.end}; Dagster's and dbt's own output: {log_path}")
-    report = backfill(
-        args.start,
-        args.end,
-        defs=defs,
-        days_per_run=args.days_per_run or DAYS_PER_RUN,
-        log_path=log_path,
-    )
-    for warning in empty_day_warnings(report):
-        print(warning)
-    print(report.summary())
+    with CommandLog(new_log_path("backfill")) as log:
+        print(f"backfill {args.start}..{args.end}; Dagster's and dbt's own output: {log.path}")
+        with log.captured():
+            defs = build_defs()
+        report = backfill(
+            args.start,
+            args.end,
+            defs=defs,
+            days_per_run=args.days_per_run or DAYS_PER_RUN,
+            log=log,
+        )
+    for line in [*report.warnings(), *report.lines()]:
+        print(line)
     return 0 if report.ok else 1
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    from pipeline_assets.console import CommandLog, new_log_path
     from pipeline_assets.definitions import build_defs
-    from pipeline_assets.verify import render, verify
+    from pipeline_assets.verify import summarize, verify
 
     _instance()
+    t0 = time.perf_counter()
+    with CommandLog(new_log_path("verify")) as log:
+        print(f"verify {args.start}..{args.end}; Dagster's and dbt's own output: {log.path}")
+        with log.captured():
+            defs = build_defs()
+        outcome = verify(
+            args.start,
+            args.end,
+            defs=defs,
+            warehouse=defs.resources["warehouse"],
+            features=defs.resources["features"].store(),
+            seed=args.seed,
+            echo=lambda line: print(line, flush=True),
+            log=log,
+        )
+    print(f"verify {args.start}..{args.end}: {'OK' if outcome.ok else 'FAILED'}")
+    for line in summarize(outcome.rows) if outcome.rows else []:
+        print(line)
+    print(f"  dagster runs      {outcome.runs}")
+    print(f"  time taken        {time.perf_counter() - t0:.1f}s")
+    print(f"  full log          {log.path}")
+    if outcome.error:
+        for line in outcome.error.splitlines():
+            print(f"  error: {line}")
+    return 0 if outcome.ok else 1
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    from pipeline_assets.definitions import build_defs
+    from pipeline_assets.lib.failing_rows import quarantined_rows
+
     defs = build_defs()
-    rows = verify(
-        args.start,
-        args.end,
-        defs=defs,
-        warehouse=defs.resources["warehouse"],
-        features=defs.resources["features"].store(),
-        seed=args.seed,
-        echo=print,
+    with defs.resources["warehouse"].db() as db:
+        columns, rows = quarantined_rows(
+            db, str(args.day), args.dataset, args.reason, args.all, args.limit
+        )
+    print("\t".join(columns))
+    for row in rows:
+        print("\t".join("" if v is None else str(v).replace("\t", " ") for v in row))
+    shown = f"{len(rows)} quarantined row(s) of {args.day}"
+    print(
+        shown
+        + (f" (the first {args.limit}; --limit N for more)" if len(rows) == args.limit else ""),
+        file=sys.stderr,
     )
-    print(render(rows))
-    return 0 if all(r.equal for r in rows) else 1
+    return 0
 
 
 def run_bench(argv: list[str]) -> int:
@@ -228,6 +261,20 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--seed", type=int, default=0, help="shuffles the re-run order (default 0)")
     ver.set_defaults(func=cmd_verify)
 
+    quar = command(
+        "quarantine",
+        "list a day's quarantined rows: file, line, reason and the raw line",
+        "Print the rows of raw.quarantine for one day (tab-separated: dataset, file, line, "
+        "reason, detail, raw line), in file and line order. Superseded duplicates (older "
+        "versions of a key, kept for the accounting) are left out unless --all.",
+    )
+    quar.add_argument("--day", type=_date, required=True, metavar="YYYY-MM-DD")
+    quar.add_argument("--dataset", choices=("orders", "customers"), help="one dataset only")
+    quar.add_argument("--reason", metavar="CODE", help="one reason code only")
+    quar.add_argument("--all", action="store_true", help="include superseded duplicates")
+    quar.add_argument("--limit", type=_count(1), default=1000, help="at most N rows (1000)")
+    quar.set_defaults(func=cmd_quarantine)
+
     inst = command(
         "instance",
         "install the project's Dagster instance settings and print them",
@@ -270,7 +317,22 @@ def main(argv: list[str] | None = None) -> int:
     ):
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    return args.func(args)
+    try:
+        return args.func(args)
+    except Exception as e:  # said once, readably; the traceback goes to a file
+        return _crashed(args.command, e)
+
+
+def _crashed(command: str, error: Exception) -> int:
+    import traceback
+
+    from pipeline_assets.console import new_log_path
+
+    path = new_log_path(f"{command}-error")
+    path.write_text("".join(traceback.format_exception(error)))
+    print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
+    print(f"  the traceback: {path}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

@@ -1,9 +1,17 @@
-"""The Dagster instance the CLI and `make dev` share: its settings, created once, kept sane.
+"""The Dagster instance the CLI, `make dev` and `dg` share: its settings, created once, kept sane.
 
 Whichever command creates `DAGSTER_HOME` first, the instance gets the project's settings
 (`pipeline_assets/dagster.yaml`: run queue limits, the warehouse-writer pool, run retries,
-run monitoring). An existing `dagster.yaml` is merged, never ignored: keys it lacks are
-added, keys it sets are kept, and both are reported.
+run monitoring, telemetry off). An existing `dagster.yaml` is merged, never ignored: keys it
+lacks are added, keys it sets are kept, and both are reported.
+
+In a source checkout the same command also writes the project's `.env` (kept if present,
+missing keys added), which `dg` and `dagster dev` read from the project root: the default
+`DAGSTER_HOME`, so `dg launch` and `make dev` use the CLI's instance rather than a temporary
+one, and `DAGSTER_DISABLE_TELEMETRY` when the instance's telemetry is off. The instance
+setting alone does not stop `dagster-webserver` and `dagster-daemon` from uploading whatever
+lies in `$DAGSTER_HOME/logs/` (dagster/_core/telemetry_upload.py); the variable does. The
+project writes nothing there itself (its logs go to PIPELINE_LOG_DIR).
 """
 
 from __future__ import annotations
@@ -20,11 +28,10 @@ from typing import Any
 import dagster as dg
 import yaml
 
-from pipeline_assets.lib.settings import dagster_home
+from pipeline_assets.lib.settings import DEFAULTS, dagster_home
 
-# Tags on every run the CLI starts, so a later command can tell that its process is gone.
-PID_TAG = "pipeline/pid"
-HOST_TAG = "pipeline/host"
+# On every run the CLI starts, `<host>/<pid>`: a later command can tell its process is gone.
+PROCESS_TAG = "pipeline/process"
 
 
 def project_settings() -> dict[str, Any]:
@@ -79,12 +86,70 @@ def ensure_instance() -> list[str]:
             instance.all_instigator_state()
             instance.get_latest_materialization_event(dg.AssetKey("_init"))
             notes += [f"marked failed: {r}" for r in fail_dead_runs(instance)]
-    return notes if user is not None else [f"created {config} with the project's settings"]
+    if user is None:
+        notes = [f"created {config} with the project's settings"]
+    return notes + write_dotenv(merged)
+
+
+def telemetry_disabled(config: Mapping[str, Any]) -> bool:
+    """Dagster's own default is enabled."""
+    return (config.get("telemetry") or {}).get("enabled", True) is False
+
+
+def project_root() -> Path | None:
+    """The source checkout this package runs from (an editable install, the image's /app)."""
+    root = Path(__file__).resolve().parents[1]
+    return root if (root / "pyproject.toml").is_file() and (root / "dbt").is_dir() else None
+
+
+def dotenv_values(config: Mapping[str, Any], home: Path) -> dict[str, str]:
+    """What the project's `.env` must say: an environment's DAGSTER_HOME wins, else `home`
+    (dotenv's `${VAR:-default}`); DAGSTER_DISABLE_TELEMETRY if the instance's is off."""
+    values = {"DAGSTER_HOME": f'"${{DAGSTER_HOME:-{home}}}"'}
+    if telemetry_disabled(config):
+        values["DAGSTER_DISABLE_TELEMETRY"] = "1"
+    return values
+
+
+def write_dotenv(config: Mapping[str, Any]) -> list[str]:
+    """Add the project's keys that the checkout's `.env` lacks; never change a line in it."""
+    root = project_root()
+    if root is None:  # an installed wheel: no project root for dg to read a .env from
+        return []
+    path = root / ".env"
+    text = path.read_text() if path.exists() else ""
+    present = {
+        line.split("=", 1)[0].removeprefix("export ").strip()
+        for line in text.splitlines()
+        if "=" in line and not line.lstrip().startswith("#")
+    }
+    home = (root / DEFAULTS["DAGSTER_HOME"]).resolve()  # the checkout's own instance
+    missing = {k: v for k, v in dotenv_values(config, home).items() if k not in present}
+    if not missing:
+        return []
+    if not text:
+        text = DOTENV_HEADER
+    elif not text.endswith("\n"):
+        text += "\n"
+    text += "".join(f"{k}={v}\n" for k, v in missing.items())
+    tmp = path.with_name(".env.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+    return [f"added {', '.join(missing)} to {path}"]
+
+
+DOTENV_HEADER = """\
+# Read by dg and dagster dev from the project root; written by `pipeline instance` (make
+# install, make dev, every pipeline command), which adds missing keys and changes no line.
+# DAGSTER_HOME: the instance the CLI uses, unless the environment sets another.
+# DAGSTER_DISABLE_TELEMETRY: the instance's telemetry is off; this stops the webserver and
+# daemon from uploading $DAGSTER_HOME/logs/ all the same.
+"""
 
 
 def run_tags() -> dict[str, str]:
-    """Tags that tie a CLI run to this process."""
-    return {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+    """The tag that ties a CLI run to this process."""
+    return {PROCESS_TAG: f"{socket.gethostname()}/{os.getpid()}"}
 
 
 def _alive(pid: int) -> bool:
@@ -107,8 +172,8 @@ def fail_dead_runs(instance: dg.DagsterInstance) -> list[str]:
     dead = []
     started = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
     for run in started:
-        pid = run.tags.get(PID_TAG)
-        if run.tags.get(HOST_TAG) == host and pid and pid.isdigit() and not _alive(int(pid)):
+        run_host, _, pid = run.tags.get(PROCESS_TAG, "").rpartition("/")
+        if run_host == host and pid.isdigit() and not _alive(int(pid)):
             instance.report_run_failed(run, f"its process {pid} on {host} is gone")
             instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
             dead.append(run.run_id)

@@ -14,11 +14,12 @@ from typing import Protocol
 
 import dagster as dg
 
+from pipeline_assets.console import CommandLog
 from pipeline_assets.lib.contract import days_between
 from pipeline_assets.lib.features import latest
 from pipeline_assets.lib.objectstore import ObjectStore
-from pipeline_assets.lib.warehouse import Db
-from pipeline_assets.runner import Code, backfill
+from pipeline_assets.lib.warehouse import Db, table_columns
+from pipeline_assets.runner import Code, backfill, days_tag
 
 # (schema, table, column that names the partition, or None for a whole-table fingerprint)
 TABLES = (
@@ -42,8 +43,12 @@ Fingerprints = dict[tuple[str, str], tuple[int, str]]  # (table, partition) -> (
 
 
 def fingerprint_warehouse(db: Db) -> Fingerprints:
+    """Every table's fingerprint per partition; a table not built yet has none."""
     out: Fingerprints = {}
+    present = table_columns(db, [(schema, table) for schema, table, _ in TABLES])
     for schema, table, column in TABLES:
+        if (schema, table) not in present:
+            continue
         for group, rows, digest in db.fingerprint(db.table(schema, table), column):
             out[(f"{schema}.{table}", "*" if group is None else str(group))] = (rows, digest)
     return out
@@ -85,6 +90,19 @@ def rerun_plan(days: list[str], seed: int) -> list[tuple[str, str]]:
     return [(days[0], days[-1]), *((d, d) for d in singles)]
 
 
+@dataclass
+class Outcome:
+    """What verify found: one row per table partition, or the re-run that failed."""
+
+    rows: list[Row]
+    runs: int = 0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and all(r.equal for r in self.rows)
+
+
 def verify(
     start: date,
     end: date,
@@ -95,13 +113,17 @@ def verify(
     seed: int = 0,
     echo: Callable[[str], None] = print,
     instance: dg.DagsterInstance | None = None,
-) -> list[Row]:
+    log: CommandLog | None = None,
+) -> Outcome:
     """Fingerprint, re-run `rerun_plan` through `defs`, fingerprint again; one row per table
-    partition. `warehouse` and `features` must be the ones `defs` writes to."""
+    partition. `warehouse` and `features` must be the ones `defs` writes to. The re-runs are
+    tagged `pipeline/command: verify`; a failed one ends the verification, its cause said."""
     instance = instance or dg.DagsterInstance.get()
     days = days_between(start, end)
     with warehouse.db() as db:
         before = fingerprint_warehouse(db) | fingerprint_features(features, days)
+    echo(f"fingerprinted {len(before)} table partitions")
+    runs = 0
     for first, last in rerun_plan(days, seed):
         report = backfill(
             date.fromisoformat(first),
@@ -109,13 +131,33 @@ def verify(
             defs=defs,
             instance=instance,
             echo=lambda _: None,
+            log=log,
+            command="verify",
         )
-        echo(f"re-ran {first}..{last}: {'ok' if report.ok else report.errors}")
+        runs += len(report.runs)
+        what = f"re-ran {days_tag(first, last)}"
         if not report.ok:
-            raise RuntimeError(f"re-run {first}..{last} failed: {report.errors}")
+            echo(f"{what}: FAILED  ({report.seconds:.1f}s)")
+            return Outcome([], runs, f"{what}: " + "; ".join(report.errors))
+        echo(f"{what}: ok  ({report.seconds:.1f}s)")
     with warehouse.db() as db:
         after = fingerprint_warehouse(db) | fingerprint_features(features, days)
-    return compare(before, after)
+    return Outcome(compare(before, after), runs)
+
+
+def summarize(rows: list[Row]) -> list[str]:
+    """One line per table (its partitions compared, and any that changed), then the total."""
+    tables: dict[str, list[Row]] = {}
+    for row in rows:
+        tables.setdefault(row.table, []).append(row)
+    lines = []
+    for table, group in tables.items():
+        changed = [r.partition for r in group if not r.equal]
+        verdict = f"CHANGED: {', '.join(changed)}" if changed else "equal"
+        lines.append(f"  {table:<38}{len(group):>5} partitions  {verdict}")
+    bad = sum(not r.equal for r in rows)
+    lines.append(f"  {len(rows)} table partitions compared, {bad} different")
+    return lines
 
 
 def render(rows: list[Row]) -> str:

@@ -36,6 +36,8 @@ def pipeline_env(tmp_path, monkeypatch) -> PipelineEnv:
     monkeypatch.setenv("PIPELINE_FEATURES_URI", str(env.features))
     monkeypatch.setenv("PIPELINE_TARGET", "dev")
     monkeypatch.setenv("DAGSTER_HOME", str(env.dagster_home))
+    monkeypatch.setenv("PIPELINE_LOG_DIR", str(env.root / "logs"))
+    monkeypatch.setenv("PIPELINE_ALERTS_FILE", str(env.root / "alerts.jsonl"))
     return env
 
 

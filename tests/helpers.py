@@ -10,13 +10,18 @@ import dagster as dg
 import duckdb
 from oracle_validator import QuarantineRow, ValidationResult
 
-from pipeline_assets.defs.ingest.assets import customers_assets, orders_assets
+from pipeline_assets.defs.ingest.checks import raw_customers_checks, raw_orders_checks
+from pipeline_assets.defs.ingest.copy import customer_files, order_files
+from pipeline_assets.defs.ingest.raw import raw_customers, raw_orders
 from pipeline_assets.defs.resources import build_resources
 from pipeline_assets.lib.contract import column_names
 from pipeline_assets.lib.validate import Validator
 from pipeline_assets.lib.warehouse import Db
 
-ASSETS = {"orders": orders_assets, "customers": customers_assets}
+ASSETS = {
+    "orders": [order_files, raw_orders, raw_orders_checks],
+    "customers": [customer_files, raw_customers, raw_customers_checks],
+}
 RAW_TABLES = ("orders", "customers", "quarantine")
 
 

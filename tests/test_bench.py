@@ -8,9 +8,9 @@ from datetime import date
 import dagster as dg
 import pytest
 
-import pipeline_assets.defs.ingest.assets as ingest_assets
+import pipeline_assets.defs.ingest.raw as ingest_raw
 import pipeline_assets.runner as runner
-from bench.ingest_cost import WORK_FUNCTIONS, IngestClock, IngestRun, summarize
+from bench.ingest_cost import WORK_FUNCTIONS, WORK_SITES, IngestClock, IngestRun, summarize
 from bench.report import (
     bookkeeping_table,
     headline,
@@ -18,10 +18,14 @@ from bench.report import (
     write_outputs,
 )
 from bench.run import CaseResult, Size, describe, extrapolate, parse_size
-from pipeline_assets.defs.ingest.assets import customers_assets, orders_assets
+from pipeline_assets.defs.ingest.checks import raw_customers_checks, raw_orders_checks
+from pipeline_assets.defs.ingest.copy import customer_files, order_files
+from pipeline_assets.defs.ingest.raw import raw_customers, raw_orders
 from pipeline_assets.defs.resources import build_resources
 from pipeline_assets.lib.objectstore import LocalStore
 from pipeline_assets.lib.sample import seed_landing
+
+RAW_WORK = WORK_SITES["pipeline_assets.defs.ingest.raw"]
 
 
 def measured_a(days: int, wall: float, work: float, runs: int = 1) -> dict:
@@ -58,8 +62,10 @@ def test_ingest_clock_times_the_asset_bodies_work_inside_real_runs(pipeline_env)
     """The clock wraps exactly what the ingest assets call: every work function gets time,
     each run's work is inside its wall time, and the originals are back afterwards."""
     seed_landing(LocalStore(pipeline_env.landing), date(2024, 1, 1), date(2024, 1, 2), 50)
-    defs = dg.Definitions(assets=[*orders_assets, *customers_assets], resources=build_resources())
-    originals = {name: getattr(ingest_assets, name) for name in WORK_FUNCTIONS}
+    ingest = [order_files, raw_orders, raw_orders_checks]
+    ingest += [customer_files, raw_customers, raw_customers_checks]
+    defs = dg.Definitions(assets=ingest, resources=build_resources())
+    originals = {name: getattr(ingest_raw, name) for name in RAW_WORK}
     run_range = runner.run_range
     clock = IngestClock()
     with clock.installed(), dg.DagsterInstance.ephemeral() as instance:
@@ -71,7 +77,7 @@ def test_ingest_clock_times_the_asset_bodies_work_inside_real_runs(pipeline_env)
             days_per_run=1,
             echo=lambda _: None,
         )
-    assert report.ok and report.days_done == 2, report.summary()
+    assert report.ok and len(report.days_ingested()) == 2, report.lines()
     got = clock.result()
     assert (got["ingest_runs"], got["ingest_days"]) == (2, 2)  # one run per day here
     assert [(r["first"], r["days"]) for r in got["per_run"]] == [
@@ -87,7 +93,7 @@ def test_ingest_clock_times_the_asset_bodies_work_inside_real_runs(pipeline_env)
         (got["ingest_wall_seconds"] - got["ingest_work_seconds"]) / 2
     )
     assert got["warehouse_runs_seconds"] == 0  # no dbt assets in these definitions
-    assert {n: getattr(ingest_assets, n) for n in WORK_FUNCTIONS} == originals
+    assert {n: getattr(ingest_raw, n) for n in RAW_WORK} == originals
     assert runner.run_range is run_range
 
 

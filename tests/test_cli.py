@@ -165,3 +165,66 @@ def test_concurrent_commands_on_a_fresh_instance_initialize_it_once(tmp_path):
     assert [p.wait(timeout=120) for p in procs] == [0] * 4, [p.stderr.read() for p in procs]
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert instance.get_runs(limit=1) == []
+
+
+@pytest.mark.slow
+def test_a_failure_is_said_once_cause_first_and_the_summary_agrees(pipeline_env):
+    """An unreadable file on the second day: the first day of both datasets is loaded (one
+    transaction per day), the summary says so, the marts did not run, and the cause is
+    printed once, without a traceback or advice meant for another place."""
+    assert pipeline("seed", "--start", "2024-01-01", "--end", "2024-01-03", env={}).returncode == 0
+    bad = "orders/date=2024-01-02/hour=10/bad.csv"
+    pipeline_env.write(bad, b"\xff\xfe not utf-8")
+    done = pipeline("backfill", "--start", "2024-01-01", "--end", "2024-01-03", env={})
+    out = done.stdout + done.stderr
+    assert done.returncode == 1, out
+    cause = f"raw/orders: {bad}: line 1: not valid UTF-8 (byte 0xff at offset 0)"
+    assert out.count(cause) == 2, out  # the run's line and the summary's error, nothing else
+    assert "Traceback" not in out and "compute logs" not in out and "caused by" not in out
+    assert "  days ingested     1/3 (customers 3/3, orders 1/3)" in out
+    assert "  marts built       0/3 days (not run: ingestion failed)" in out
+    assert "marts wait for" not in out
+    (loaded,) = query(pipeline_env.duckdb, "select count(distinct _partition) from raw.orders")[0]
+    assert loaded == 1
+    rows = query(pipeline_env.duckdb, "select count(*) from raw.orders")[0][0]
+    rows += query(pipeline_env.duckdb, "select count(*) from raw.customers")[0][0]
+    assert f"  rows loaded       {rows}\n" in out  # what was committed, failure or not
+
+    verify = pipeline("verify", "--start", "2024-01-02", "--end", "2024-01-02", env={})
+    out = verify.stdout + verify.stderr
+    assert verify.returncode == 1, out
+    assert "Traceback" not in out and out.count(cause) == 1, out
+    assert "verify 2024-01-02..2024-01-02: FAILED" in out
+    assert len(out.splitlines()) < 15, out
+    with dg.DagsterInstance.from_config(str(pipeline_env.dagster_home)) as instance:
+        (run,) = instance.get_runs(filters=dg.RunsFilter(tags={"pipeline/command": "verify"}))
+        assert run.tags["pipeline/days"] == "2024-01-02"
+
+
+def test_quarantine_lists_a_days_rows_with_file_line_and_reason(pipeline_env):
+    """`pipeline quarantine --day D`: the rows the day's sample in the UI points to."""
+    from helpers import ingest
+
+    pipeline_env.write(
+        "orders/date=2024-01-01/hour=10/a.csv",
+        "order_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total,updated_at\n"
+        "o1,c1,s01,2024-01-01T10:00:00,100,8,108,\n"
+        "o2,c1,s01,2024-01-01T10:00:00,100,8,999,\n"
+        "o3,,s01,2024-01-01T10:00:00,100,8,108,\n"
+        + "".join(f"o{n},c1,s01,2024-01-01T10:00:00,100,8,108,\n" for n in range(4, 9)),
+    )  # 2 of 7 rows quarantined: a warning, below the fail rate
+    result = ingest("orders", "2024-01-01")
+    (mat,) = result.asset_materializations_for_node("raw__orders")
+    sample = mat.metadata["quarantine_sample"].value
+    assert "`pipeline quarantine --day 2024-01-01`" in sample
+    assert "| orders/date=2024-01-01/hour=10/a.csv | 3 | total_mismatch |" in sample
+    listed = pipeline("quarantine", "--day", "2024-01-01", env={})
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines() == [
+        "dataset\tsource_key\tline_number\treason_code\treason_detail\traw_line",
+        "orders\torders/date=2024-01-01/hour=10/a.csv\t3\ttotal_mismatch\t"
+        "order_total 999 != subtotal + tax_paid 108\to2,c1,s01,2024-01-01T10:00:00,100,8,999,",
+        "orders\torders/date=2024-01-01/hour=10/a.csv\t4\tmissing_required_value\t"
+        "customer_id is required\to3,,s01,2024-01-01T10:00:00,100,8,108,",
+    ]
+    assert "2 quarantined row(s) of 2024-01-01" in listed.stderr

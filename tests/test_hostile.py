@@ -18,7 +18,7 @@ from helpers import day_metadata, failure_message, ingest, query, sql_validation
 
 from pipeline_assets.cli import main
 from pipeline_assets.definitions import build_defs
-from pipeline_assets.defs.ingest.assets import files_key, raw_key
+from pipeline_assets.defs.ingest.shared import files_key, raw_key
 from pipeline_assets.defs.partitions import daily_partitions
 from pipeline_assets.lib.contract import (
     ContractError,

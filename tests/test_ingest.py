@@ -22,18 +22,18 @@ from helpers import (
     restarts,
 )
 
-from pipeline_assets.defs.ingest.assets import (
+from pipeline_assets.defs.ingest.checks import (
     QUARANTINE_RATE,
     REQUIRED_COLUMNS,
     ROW_ACCOUNTING,
-    _check_evaluations,
-    files_key,
-    raw_key,
+    evaluate_day,
 )
+from pipeline_assets.defs.ingest.shared import files_key, raw_key
+from pipeline_assets.defs.resources import QuarantineThresholds
+from pipeline_assets.lib.failing_rows import FailingRows
 from pipeline_assets.lib.manifest import manifest_key
 from pipeline_assets.lib.objectstore import LocalStore
 from pipeline_assets.lib.sample import seed_landing
-from pipeline_assets.lib.validate import PartitionSummary
 
 HEADER = "order_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total,updated_at\n"
 DAY = "2024-01-01"
@@ -231,19 +231,21 @@ def test_bad_rows_quarantined_with_reasons_and_accounted_per_day(pipeline_env, m
 
 
 def test_accounting_check_fails_when_the_warehouse_disagrees():
-    summary = PartitionSummary(DAY, 3, 2, {"total_mismatch": 1}, [])
-    evaluations = list(
-        _check_evaluations(raw_key("orders"), "orders", summary, (2, 0), 0, {}, None)
-    )
-    accounting = next(e for e in evaluations if e.check_name == ROW_ACCOUNTING)
-    assert accounting.partition == DAY and not accounting.passed
-    required = next(e for e in evaluations if e.check_name == REQUIRED_COLUMNS)
-    assert required.passed
-    broken = _check_evaluations(raw_key("orders"), "orders", summary, (2, 1), 1, {}, None)
-    assert [e.passed for e in broken if e.check_name in (ROW_ACCOUNTING, REQUIRED_COLUMNS)] == [
-        True,
-        False,
-    ]
+    """The checks judge the warehouse's counts against what the load read."""
+    metadata = {"rows_read": 3, "files": 1, "quarantine_reasons": {"total_mismatch": 1}}
+    thresholds = QuarantineThresholds(warn_rate=0.05, fail_rate=0.5)
+    invalid = FailingRows(1, [], [])
+
+    def verdicts(counts, nulls):
+        got = evaluate_day("orders", metadata, counts, nulls, invalid, None, thresholds)
+        return {name: passed for name, (passed, *_) in got.items()}
+
+    assert verdicts((2, 0), 0) == {
+        ROW_ACCOUNTING: False,  # a row went missing between the load and the count
+        REQUIRED_COLUMNS: True,
+        QUARANTINE_RATE: False,  # 1 of 3 invalid: above the warn rate
+    }
+    assert verdicts((2, 1), 1)[ROW_ACCOUNTING] and not verdicts((2, 1), 1)[REQUIRED_COLUMNS]
 
 
 # 4. Run manifests tie the copy to the load -------------------------------------------------
@@ -592,8 +594,14 @@ def test_s3_landing_and_processing_load_the_same_rows_and_honour_retractions(
 
 
 def test_asset_keys_and_ops():
-    from pipeline_assets.defs.ingest.assets import orders_assets
+    from pipeline_assets.defs.ingest.checks import raw_orders_checks
+    from pipeline_assets.defs.ingest.copy import order_files
+    from pipeline_assets.defs.ingest.raw import raw_orders
 
     assert files_key("orders").to_user_string() == "processing/order_files"
     assert raw_key("customers").to_user_string() == "raw/customers"
-    assert [a.op.name for a in orders_assets] == ["processing__order_files", "raw__orders"]
+    assert [a.op.name for a in (order_files, raw_orders, raw_orders_checks)] == [
+        "processing__order_files",
+        "raw__orders",
+        "raw_orders_checks",
+    ]

@@ -9,7 +9,7 @@ import sys
 import dagster as dg
 import yaml
 
-from pipeline_assets.instance import HOST_TAG, PID_TAG, ensure_instance, merge_settings
+from pipeline_assets.instance import PROCESS_TAG, ensure_instance, merge_settings
 
 
 def pipeline(*args: str) -> subprocess.CompletedProcess:
@@ -89,8 +89,8 @@ def test_a_cli_run_whose_process_died_is_failed_and_frees_its_slot(tmp_path, mon
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     with dg.DagsterInstance.get() as instance:
-        tags = {PID_TAG: str(gone.pid), HOST_TAG: socket.gethostname()}
-        alive = {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+        tags = {PROCESS_TAG: f"{socket.gethostname()}/{gone.pid}"}
+        alive = {PROCESS_TAG: f"{socket.gethostname()}/{os.getpid()}"}
         for run_id, run_tags in (("dead-run", tags), ("live-run", alive)):
             instance.add_run(
                 dg.DagsterRun(
@@ -112,3 +112,33 @@ def test_a_cli_run_whose_process_died_is_failed_and_frees_its_slot(tmp_path, mon
         assert instance.get_run_by_id("live-run").status == dg.DagsterRunStatus.STARTED
         info = instance.event_log_storage.get_concurrency_info("warehouse_writer")
         assert info.active_slot_count == 0
+
+
+def test_the_project_env_file_names_the_instance_and_keeps_the_users_lines(tmp_path, monkeypatch):
+    """`dg` and `dagster dev` read the project root's .env: the checkout's instance unless
+    the environment sets one, and telemetry off when the instance says so."""
+    import pipeline_assets.instance as instance_module
+
+    monkeypatch.setattr(instance_module, "project_root", lambda: tmp_path)
+    (tmp_path / ".env").write_text("# mine\nSNOWFLAKE_USER=me\n")
+    off = {"telemetry": {"enabled": False}}
+    assert instance_module.write_dotenv(off) == [
+        f"added DAGSTER_HOME, DAGSTER_DISABLE_TELEMETRY to {tmp_path / '.env'}"
+    ]
+    home = (tmp_path / "data" / "dagster_home").resolve()
+    assert (tmp_path / ".env").read_text() == (
+        "# mine\nSNOWFLAKE_USER=me\n"
+        f'DAGSTER_HOME="${{DAGSTER_HOME:-{home}}}"\nDAGSTER_DISABLE_TELEMETRY=1\n'
+    )
+    assert instance_module.write_dotenv(off) == []  # nothing missing: the file is left alone
+
+    from dotenv import dotenv_values as read
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    assert read(tmp_path / ".env")["DAGSTER_HOME"] == str(home)
+    monkeypatch.setenv("DAGSTER_HOME", "/elsewhere")
+    assert read(tmp_path / ".env")["DAGSTER_HOME"] == "/elsewhere"  # the environment wins
+
+    (tmp_path / ".env").unlink()
+    instance_module.write_dotenv({"telemetry": {"enabled": True}})  # the user's choice
+    assert "\nDAGSTER_DISABLE_TELEMETRY=" not in (tmp_path / ".env").read_text()

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 import pytest
+from helpers import ingest
 
 from pipeline_assets.defs.automation.sensors import landing_zone_sensor
 from pipeline_assets.defs.resources import build_resources
@@ -75,7 +76,10 @@ def test_new_changed_and_deleted_files_request_exactly_their_day(landing, delete
     assert requested(first) == {("ingest_orders_job", f"{day}"), ("ingest_customers_job", f"{day}")}
     orders = next(r for r in first.run_requests if r.job_name == "ingest_orders_job")
     assert orders.tags["pipeline/change"] == "1 new, 0 changed, 0 removed"
-    assert set(json.loads(first.cursor)["objects"]) == {hour_key, f"customers/date={day}/c.csv"}
+    assert orders.tags["pipeline/days"] == f"{day}"
+    # one digest per day in the window, whatever the number of files: a small cursor
+    assert set(json.loads(first.cursor)["days"]) == {f"orders/{day}", f"customers/{day}"}
+    assert len(first.cursor) < 200
 
     assert tick(first.cursor).run_requests == []  # a repeated tick launches nothing
 
@@ -83,15 +87,21 @@ def test_new_changed_and_deleted_files_request_exactly_their_day(landing, delete
     landing(late_key, HEADER + f"o2,c1,s01,{day}T23:10:00,100,8,108,\n")  # another hour
     second = tick(first.cursor)
     assert requested(second) == {("ingest_orders_job", f"{day}")}
-    assert second.run_requests[0].tags["pipeline/change"] == "1 new, 1 changed, 0 removed"
+    # nothing was ingested yet: the change is told against no copy at all
+    assert second.run_requests[0].tags["pipeline/change"] == "2 new, 0 changed, 0 removed"
+    ingest("orders", f"{day}")  # the run the sensor asked for
 
     delete(late_key)  # a retraction: the day must run again so its rows leave the warehouse
     third = tick(second.cursor)
     assert requested(third) == {("ingest_orders_job", f"{day}")}
     assert third.run_requests[0].tags["pipeline/change"] == "0 new, 0 changed, 1 removed"
-    assert late_key not in json.loads(third.cursor)["objects"]
+    landing(hour_key, HEADER + f"o1,c1,s01,{day}T05:00:00,300,24,324,\n")  # re-landed again
+    assert tick(third.cursor).run_requests[0].tags["pipeline/change"] == (
+        "0 new, 1 changed, 1 removed"  # against what was ingested: the day's manifest
+    )
 
     # Back to an earlier state: still a new run (its run key must not collide).
+    landing(hour_key, HEADER + f"o1,c1,s01,{day}T05:00:00,200,16,216,\n")
     landing(late_key, HEADER + f"o2,c1,s01,{day}T23:10:00,100,8,108,\n")
     fourth = tick(third.cursor)
     keys = [r.run_key for r in (*second.run_requests, *third.run_requests, *fourth.run_requests)]
@@ -113,14 +123,12 @@ def test_todays_files_run_today_and_a_future_day_waits(landing):
         None,
         exists=lambda day: day <= f"{today}",
     )
-    assert changes == [] and json.loads(cursor)["objects"] == {}  # seen once the day exists
+    assert changes == [] and json.loads(cursor)["days"] == {}  # seen once the day exists
 
 
 def test_a_first_tick_after_a_backfill_requests_nothing(pipeline_env):
     """The sensor starts from the manifests: days already ingested are not re-run, and a
     file changed or added since still is."""
-    from helpers import ingest
-
     day = (datetime.now(UTC) - timedelta(days=1)).date()
     hour_key = f"orders/date={day}/hour=05/part-000.csv"
     pipeline_env.write(hour_key, HEADER + f"o1,c1,s01,{day}T05:00:00,100,8,108,\n")

@@ -1,5 +1,6 @@
 """The package's shape: no import cycles (imports inside functions included), and
-dependencies that point down: lib <- runner, verify, instance <- defs <- definitions <- cli."""
+dependencies that point down: lib <- runner, report, console, verify, instance <- defs <-
+definitions <- cli."""
 
 import ast
 from pathlib import Path
@@ -10,6 +11,8 @@ LAYERS = (
     ("pipeline_assets.lib",),
     (
         "pipeline_assets.instance",
+        "pipeline_assets.console",
+        "pipeline_assets.report",
         "pipeline_assets.runner",
         "pipeline_assets.verify",
         "pipeline_assets.features_job",

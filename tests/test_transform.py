@@ -11,7 +11,7 @@ import pytest
 from helpers import fingerprints, query
 
 from pipeline_assets.definitions import build_defs
-from pipeline_assets.defs.ingest.assets import files_key, raw_key
+from pipeline_assets.defs.ingest.shared import files_key, raw_key
 from pipeline_assets.defs.partitions import daily_partitions
 from pipeline_assets.defs.transform.assets import dbt_window_args
 from pipeline_assets.defs.transform.project import dbt_project
@@ -203,7 +203,7 @@ def test_failing_mart_check_blocks_downstream_and_fails_the_run(pipeline_env):
     result = run_range(defs, _dbt_keys(), "2024-01-01", "2024-01-01", instance)
     assert not result.success
     failed = [c.check_name for c in result.get_asset_check_evaluations() if not c.passed]
-    assert failed == ["fct_orders__order_total__between_0_and_100000"]
+    assert failed == ["order_total__between_0_and_100000"]
     built = {e.asset_key for e in result.get_asset_materialization_events()}
     assert dg.AssetKey(["marts", "fct_orders"]) in built
     assert dg.AssetKey(["marts", "orders_daily_summary"]) not in built
@@ -246,7 +246,9 @@ def test_an_order_for_an_unknown_customer_blocks_the_summary_and_names_the_order
     result = run_range(defs, warehouse, "2024-01-02", "2024-01-02", instance)
     assert not result.success
     (check,) = [c for c in result.get_asset_check_evaluations() if not c.passed]
-    assert check.check_name == "fct_orders__customer_id__in_dim_customers"
+    assert (
+        check.asset_check_key.to_user_string() == "marts/fct_orders:customer_id__in_dim_customers"
+    )
     assert check.metadata["failing_rows"].value == 1
     sample = check.metadata["failing_rows_sample"].value
     assert sample.splitlines()[0] == "| order_id | customer_id | order_date |"
@@ -258,11 +260,15 @@ def test_an_order_for_an_unknown_customer_blocks_the_summary_and_names_the_order
     assert "marts/fct_orders" in built  # the model under test holds the row; nothing after it
     assert not built & {"marts/orders_daily_summary", "features/customer_features"}
     assert summary_by_day(pipeline_env.duckdb) == before  # day 2 was not published
-    message = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error
-    assert "test fct_orders__customer_id__in_dim_customers: 1 failing row: order_id=o-ghost" in (
-        message.message
-    )
-    assert "not built (downstream of a failure): orders_daily_summary" in message.message
+    failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data
+    message = failure.user_failure_data.description  # the run's error, said once
+    assert message.splitlines() == [
+        "dbt build failed:",
+        "  test fct_orders: customer_id__in_dim_customers: 1 failing row: order_id=o-ghost "
+        "customer_id=c-ghost order_date=2024-01-02",
+        "  not built (downstream of a failure): orders_daily_summary",
+    ]
+    assert failure.error.cause is None  # not chained to dagster-dbt's exception and its advice
 
 
 def test_every_error_test_has_all_its_parents_upstream_of_what_it_guards():
@@ -320,11 +326,11 @@ def test_failed_raw_check_stops_dbt_in_the_same_run(pipeline_env, monkeypatch):
     # the failed gate names the rows: file, line and reason
     assert rate.metadata["failing_rows"].value == 2
     sample = rate.metadata["failing_rows_sample"].value.splitlines()
-    assert sample[0] == "| source_key | line_number | reason_code | reason_detail |"
+    assert sample[0] == "| source_key | line_number | reason_code | reason_detail | raw_line |"
     assert sample[2:] == [
         f"| customers/date=2024-01-01/c.csv | {line} | missing_required_value "
-        "| customer_id is required |"
-        for line in (3, 4)
+        f"| customer_id is required | ,{name} |"
+        for line, name in ((3, "x"), (4, "y"))
     ]
     assert rate.description.startswith(
         "2 failing rows: source_key=customers/date=2024-01-01/c.csv line_number=3 "

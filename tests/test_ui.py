@@ -393,7 +393,7 @@ def test_backfill_two_days_from_the_ui(chromium, pipeline_env, dagster_dev, tmp_
         CHECK,
         {
             "key": {"path": ["marts", "fct_orders"]},
-            "name": "fct_orders__customer_id__in_dim_customers",
+            "name": "customer_id__in_dim_customers",
         },
     )["assetCheckExecutions"]
     assert execution["status"] == "FAILED"

@@ -35,8 +35,15 @@ def report_lines(report: str) -> list[str]:
     return [line for line in report.splitlines() if line.endswith((" yes", " NO"))]
 
 
-def differences(report: str) -> set[tuple[str, str]]:
-    return {tuple(line.split()[:2]) for line in report_lines(report) if line.endswith(" NO")}
+def differences(summary: str) -> set[tuple[str, str]]:
+    """(table, partition) of each change `pipeline verify` printed: one line per table,
+    `  <table>   <n> partitions  CHANGED: <partition>, <partition>`."""
+    changed = set()
+    for line in summary.splitlines():
+        if "CHANGED: " in line:
+            table = line.split()[0]
+            changed |= {(table, p) for p in line.split("CHANGED: ")[1].split(", ")}
+    return changed
 
 
 def test_rerun_plan_mixes_a_single_run_with_shuffled_days_some_twice():

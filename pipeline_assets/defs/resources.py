@@ -4,8 +4,10 @@ Non-secret locations have local defaults so a fresh clone runs with no configura
 secrets (Snowflake) arrive only through `dg.EnvVar`.
 """
 
+import json
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -15,6 +17,7 @@ from pipeline_assets.defs.transform.project import build_dbt_resource
 from pipeline_assets.lib.objectstore import ObjectStore, open_store
 from pipeline_assets.lib.settings import (
     DEFAULTS,
+    is_set,
     local_or_uri,
     on_kubernetes,
     setting,
@@ -52,6 +55,48 @@ class ZoneResource(dg.ConfigurableResource):
 
     def store(self) -> ObjectStore:
         return open_store(self.uri, self.s3.get_client)
+
+
+class AlertsResource(dg.ConfigurableResource):
+    """Where failed-run alerts go, and the UI address their links point to."""
+
+    ui_url: str
+    alerts_file: str
+    slack_channel: str = "#data-alerts"
+    slack_token: str | None = None
+
+    def run_url(self, run_id: str) -> str:
+        return f"{self.ui_url.rstrip('/')}/runs/{run_id}"
+
+    def send(self, record: dict[str, str | None]) -> str:
+        """Slack through dagster-slack if a token is configured; otherwise one JSON line."""
+        if self.slack_token:
+            from dagster_slack import SlackResource
+
+            SlackResource(token=self.slack_token).get_client().chat_postMessage(
+                channel=self.slack_channel, text=slack_text(record)
+            )
+            return f"slack {self.slack_channel}"
+        path = Path(self.alerts_file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(record, sort_keys=True) + "\n")
+        return str(path)
+
+
+def slack_text(record: dict[str, str | None]) -> str:
+    return (
+        f":red_circle: *{record['job']}* failed for {record['days'] or 'no partition'}\n"
+        f"```{record['error']}```\n<{record['run_url']}|View run {record['run_id']}>"
+    )
+
+
+class QuarantineThresholds(dg.ConfigurableResource):
+    """How much of a day may be quarantined: above `warn_rate` the quarantine-rate check
+    warns, above `fail_rate` it fails with error severity and blocks everything downstream."""
+
+    warn_rate: float
+    fail_rate: float
 
 
 def _log_wait(message: str) -> None:
@@ -158,7 +203,18 @@ def build_resources() -> dict[str, object]:
         from dagster_k8s import PipesK8sClient  # 0.3 s of imports only a cluster needs
 
         pipes_client = PipesK8sClient()
+    slack_token = dg.EnvVar("SLACK_BOT_TOKEN") if is_set("SLACK_BOT_TOKEN") else None
     return {
+        "alerts": AlertsResource(
+            ui_url=setting("PIPELINE_UI_URL"),
+            alerts_file=local_or_uri("PIPELINE_ALERTS_FILE"),
+            slack_channel=setting("PIPELINE_SLACK_CHANNEL"),
+            slack_token=slack_token,
+        ),
+        "quarantine": QuarantineThresholds(
+            warn_rate=float(setting("PIPELINE_QUARANTINE_WARN_RATE")),
+            fail_rate=float(setting("PIPELINE_QUARANTINE_FAIL_RATE")),
+        ),
         "landing": ZoneResource(uri=local_or_uri("PIPELINE_LANDING_URI"), s3=s3),
         "processing": ZoneResource(uri=local_or_uri("PIPELINE_PROCESSING_URI"), s3=s3),
         "features": ZoneResource(uri=local_or_uri("PIPELINE_FEATURES_URI"), s3=s3),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 ORDERS = "orders"
 CUSTOMERS = "customers"
@@ -120,6 +120,40 @@ def partition_of_key(key: str) -> tuple[str, str]:
     )
 
 
+# Names writers use while a file is still being written: never a landing file.
+_TEMPORARY = re.compile(
+    r"(^[.~]|\.(tmp|temp|part|partial|swp|crdownload|filepart)$|_COPYING_$)", re.IGNORECASE
+)
+
+
+def why_outside_contract(key: str) -> str:
+    """Why a key under a day's landing folder is not a landing file (it is reported and
+    never copied or loaded): a temporary name, the extension's case, the wrong folder..."""
+    try:
+        check_key_is_safe(key)
+    except ContractError as e:
+        return str(e)
+    name = key.rsplit("/", 1)[-1]
+    if _TEMPORARY.search(name):
+        return "a temporary file (a write in progress), not a landing file"
+    if name.lower().endswith(".csv") and not name.endswith(".csv"):
+        return "the extension must be lower-case .csv"
+    if not name.endswith(".csv"):
+        return "not a .csv file"
+    hour = re.fullmatch(r"orders/date=[^/]+/hour=([^/]*)/[^/]+", key)
+    if key.startswith(f"{ORDERS}/") and not hour:
+        return "not directly in an hour folder (orders/date=YYYY-MM-DD/hour=HH/<name>.csv)"
+    if hour and not re.fullmatch(r"[01][0-9]|2[0-3]", hour.group(1)):
+        return f"hour={hour.group(1)} is not an hour 00..23"
+    if key.startswith(f"{CUSTOMERS}/") and key.count("/") != 2:
+        return "not directly in the day's folder (customers/date=YYYY-MM-DD/<name>.csv)"
+    try:
+        partition_of_key(key)
+    except ContractError as e:
+        return str(e)
+    return "outside the landing contract"
+
+
 def check_key_is_safe(key: str) -> str:
     """Reject keys that could escape a root or smuggle control characters."""
     if not key or key.startswith("/") or "\\" in key:
@@ -131,6 +165,14 @@ def check_key_is_safe(key: str) -> str:
     if any(ord(ch) < 32 for ch in key):
         raise ContractError(f"unsafe object key {key!r}: control character")
     return key
+
+
+def complete_days(days: list[str], now: datetime) -> list[str]:
+    """The days that are over at `now` (aware, or naive UTC): the only days whose marts and
+    features are built, whatever launched the run. Today's raw rows load hour by hour."""
+    if now.tzinfo is not None:
+        now = now.astimezone(UTC).replace(tzinfo=None)
+    return [d for d in days if day_window(d)[1] <= now]
 
 
 def days_between(start: date, end: date) -> list[str]:

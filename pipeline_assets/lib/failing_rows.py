@@ -7,6 +7,7 @@ the customer and the day, or for raw rows the source file and line.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,4 +65,57 @@ def sample_failing_rows(db: Db, sql: str, params: list[Any] | None = None) -> Fa
     keep = keep or list(range(min(len(columns), 6)))
     return FailingRows(
         count, [columns[i] for i in keep], [tuple(row[i] for i in keep) for row in rows]
+    )
+
+
+QUARANTINE_COLUMNS = ["source_key", "line_number", "reason_code", "reason_detail", "raw_line"]
+RAW_LINE_SHOWN = 200  # characters of a raw line in a sample (the table keeps 65,536)
+
+
+def quarantine_samples(
+    db: Db, dataset: str, days: Sequence[str], limit: int
+) -> dict[str, FailingRows]:
+    """Per day: how many quarantined rows broke a rule (superseded duplicates are not bad),
+    and the first `limit` of them in file and line order, in one query for all the days."""
+    if not days:
+        return {}
+    marks = ", ".join("?" for _ in days)
+    columns = ", ".join(QUARANTINE_COLUMNS[:-1])
+    rows = db.execute(
+        f"select _partition, total, {columns}, left(raw_line, {RAW_LINE_SHOWN}) from ("  # noqa: S608
+        "select *, count(*) over (partition by _partition) as total, row_number() over "
+        "(partition by _partition order by source_key, line_number) as n "
+        f"from {db.table('raw', 'quarantine')} where dataset = ? and _partition in ({marks}) "
+        "and reason_code <> 'superseded_duplicate') as q where n <= ? order by _partition, n",
+        [dataset, *days, limit],
+    )
+    out: dict[str, FailingRows] = {}
+    for day, count, *values in rows:
+        out.setdefault(day, FailingRows(count, QUARANTINE_COLUMNS, [])).rows.append(tuple(values))
+    return out
+
+
+def quarantined_rows(
+    db: Db,
+    day: str,
+    dataset: str | None = None,
+    reason: str | None = None,
+    include_superseded: bool = False,
+    limit: int = 1000,
+) -> tuple[list[str], list]:
+    """A day's quarantined rows, in file and line order (`pipeline quarantine`)."""
+    where, params = ["_partition = ?"], [day]
+    if dataset:
+        where.append("dataset = ?")
+        params.append(dataset)
+    if reason:
+        where.append("reason_code = ?")
+        params.append(reason)
+    if not include_superseded:
+        where.append("reason_code <> 'superseded_duplicate'")
+    return db.query(
+        "select dataset, source_key, line_number, reason_code, reason_detail, raw_line "  # noqa: S608
+        f"from {db.table('raw', 'quarantine')} where {' and '.join(where)} "
+        "order by dataset, source_key, line_number limit ?",
+        [*params, limit],
     )

@@ -1,9 +1,9 @@
 """Find new, changed and deleted landing objects without listing the whole landing zone.
 
 Pure code for the landing-zone sensor: list only the date prefixes inside a lookback window,
-compare each object's ETag/checksum with the cursor, and group what changed by day. A key
-that was in the cursor and is gone from its (listed) prefix is a retraction: its day runs
-again, so its rows leave the warehouse.
+and compare each day's digest of its files (keys and ETags/checksums) with the cursor. A day
+whose digest changed runs again: a new, re-landed or deleted file (a retraction, so its
+rows leave the warehouse). What changed is described against the day's latest copy.
 """
 
 import hashlib
@@ -38,17 +38,41 @@ def date_prefixes(today: date, lookback_days: int, first_day: date) -> list[str]
     return [f"{ds}/date={d:%Y-%m-%d}/" for d in sorted(days) if d >= first_day for ds in DATASETS]
 
 
+def day_digest(objects: Iterable[tuple[str, str]]) -> str:
+    """12 hex digits naming a day's exact files: its sorted (key, ETag) pairs."""
+    state = json.dumps(sorted(objects))
+    return hashlib.sha256(state.encode()).hexdigest()[:12]
+
+
+def day_of(dataset: str, partition_key: str) -> str:
+    return f"{dataset}/{partition_key}"
+
+
 def cursor_from_manifests(manifests: Iterable[Manifest]) -> str:
-    """A first cursor that already knows what was ingested: the objects of the latest
-    manifests, by the ETag their copy listed. A sensor starting on a warehouse that is
-    up to date (after a backfill, say) then requests nothing."""
-    objects = {f.key: f.etag for m in manifests for f in m.files if f.etag}
-    return json.dumps({"objects": objects, "seq": 0}, sort_keys=True)
+    """A first cursor that already knows what was ingested: each day of the latest
+    manifests, by the ETags their copy listed. A sensor starting on a warehouse that is up
+    to date (after a backfill, say) then requests nothing."""
+    days = {
+        day_of(m.dataset, m.partition): day_digest((f.key, f.etag) for f in m.files)
+        for m in manifests
+        if m.files and all(f.etag for f in m.files)
+    }
+    return json.dumps({"days": days, "seq": 0}, sort_keys=True)
 
 
 def _load_cursor(cursor: str | None) -> tuple[dict[str, str], int]:
     state = json.loads(cursor) if cursor else {}
-    return state.get("objects", {}), state.get("seq", 0)
+    return state.get("days", {}), state.get("seq", 0)
+
+
+def describe_change(listed: dict[str, str], copied: dict[str, str] | None) -> tuple:
+    """(added, changed, removed) keys: the landing files against the day's latest copy."""
+    copied = copied or {}
+    return (
+        tuple(sorted(k for k in listed if k not in copied)),
+        tuple(sorted(k for k in listed if k in copied and copied[k] != listed[k])),
+        tuple(sorted(k for k in copied if k not in listed)),
+    )
 
 
 def scan(
@@ -56,55 +80,49 @@ def scan(
     prefixes: list[str],
     cursor: str | None,
     exists: Callable[[str], bool] = lambda partition_key: True,
+    copied: Callable[[str, str], dict[str, str] | None] = lambda dataset, day: None,
 ) -> tuple[list[PartitionChange], str]:
-    """Changes since `cursor`, and the new cursor: {key: etag} inside the window, and a
-    sequence number that makes every change's run key unique (a day that goes back to an
-    earlier state must still run again).
+    """Changes since `cursor`, and the new cursor: one digest per day inside the window
+    (a few hundred bytes, whatever the number of files), and a sequence number that makes
+    every change's run key unique (a day that goes back to an earlier state must still run
+    again). `copied(dataset, day)` is what the day's latest copy took ({key: ETag}), which
+    the change is described against.
 
-    Objects of days that do not exist yet (`exists` is false: a clock ahead of ours) stay
-    out of the cursor, so a later scan reports them once their day exists.
+    Days that do not exist yet (`exists` is false: a clock ahead of ours) stay out of the
+    cursor, so a later scan reports them once their day exists; days that left the window
+    are forgotten.
     """
     seen, seq = _load_cursor(cursor)
-    current: dict[str, str] = {}
+    listed: dict[tuple[str, str], dict[str, str]] = {}
     for prefix in prefixes:
+        dataset, partition_key = prefix.rstrip("/").split("/date=")
+        if not exists(partition_key):
+            continue
+        files = listed.setdefault((dataset, partition_key), {})
         for obj in store.list(prefix):
             try:
-                _, partition_key = partition_of_key(obj.key)
+                if partition_of_key(obj.key) == (dataset, partition_key):
+                    files[obj.key] = obj.etag
             except ContractError:
                 continue  # not a landing file (the copy reports these as ignored)
-            if exists(partition_key):
-                current[obj.key] = obj.etag
-    touched: dict[tuple[str, str], dict[str, list[str]]] = {}
-
-    def note(key: str, kind: str) -> None:
-        touched.setdefault(partition_of_key(key), {"added": [], "changed": [], "removed": []})[
-            kind
-        ].append(key)
-
-    for key, etag in current.items():
-        if key not in seen:
-            note(key, "added")
-        elif seen[key] != etag:
-            note(key, "changed")
-    listed = tuple(prefixes)
-    for key in seen:
-        if key.startswith(listed) and key not in current:
-            note(key, "removed")  # keys of days that left the window are just forgotten
-    changes = []
-    for (dataset, partition_key), kinds in sorted(touched.items()):
+    days, changes = {}, []
+    for (dataset, partition_key), files in sorted(listed.items()):
+        name = day_of(dataset, partition_key)
+        digest = day_digest(files.items()) if files else None
+        if digest:
+            days[name] = digest
+        if digest == seen.get(name):
+            continue
         seq += 1
-        state = sorted(
-            (k, e) for k, e in current.items() if partition_of_key(k) == (dataset, partition_key)
-        )
-        digest = hashlib.sha256(json.dumps(state).encode()).hexdigest()[:12]
+        added, changed, removed = describe_change(files, copied(dataset, partition_key))
         changes.append(
             PartitionChange(
                 dataset,
                 partition_key,
-                tuple(sorted(kinds["added"])),
-                tuple(sorted(kinds["changed"])),
-                tuple(sorted(kinds["removed"])),
-                f"{dataset}:{partition_key}:{digest}:{seq}",
+                added,
+                changed,
+                removed,
+                f"{dataset}:{partition_key}:{digest or 'empty'}:{seq}",
             )
         )
-    return changes, json.dumps({"objects": current, "seq": seq}, sort_keys=True)
+    return changes, json.dumps({"days": days, "seq": seq}, sort_keys=True)

@@ -34,6 +34,8 @@ DEFAULTS = {
     "PIPELINE_AUTOMATION_LOOKBACK_DAYS": "7",
     "PIPELINE_MARTS_FRESH_BY_HOUR": "6",
     "PIPELINE_ALERTS_FILE": "./data/alerts.jsonl",
+    "PIPELINE_UI_URL": "http://127.0.0.1:3000",
+    "PIPELINE_LOG_DIR": "./data/logs",
     "PIPELINE_SLACK_CHANNEL": "#data-alerts",
     "PIPELINE_FEATURES_URI": "./data/features",
     "PIPELINE_FEATURES_IMAGE": "pipeline-assets:latest",

@@ -1,50 +1,68 @@
-"""Alerting: a failed run posts to Slack when a token is configured, else to a local file."""
+"""Alerting: every failed run, with its cause, to Slack when a token is set, else to a file.
 
-import json
+An alert says what an on-call engineer needs first, without opening the UI: what the run
+was building (a job name a person reads, not `__ASSET_JOB`), for which days, the failing
+step's own error (the rows a failed test names, or the file, line and rule), and a link to
+the run in the UI (`PIPELINE_UI_URL`).
+"""
+
 from datetime import UTC, datetime
-from pathlib import Path
 
 import dagster as dg
 
-from pipeline_assets.lib.settings import is_set, local_or_uri, setting
+from pipeline_assets.defs.resources import AlertsResource
+from pipeline_assets.report import run_error
+from pipeline_assets.runner import DAYS_TAG, RANGE_END, RANGE_START, days_tag, step_labels
 
 
-def alert_record(context: dg.RunFailureSensorContext) -> dict[str, str | None]:
-    """What an on-call engineer needs first: which run, which partition, what broke."""
+def describe_run(run: dg.DagsterRun) -> str:
+    """What the run was building: its job, or for an asset run the assets or checks."""
+    if not run.job_name.startswith("__"):  # not __ASSET_JOB, Dagster's implicit job
+        return run.job_name
+    assets = sorted(k.to_user_string() for k in run.asset_selection or [])
+    checks = sorted(
+        f"{c.asset_key.to_user_string()}:{c.name}" for c in run.asset_check_selection or []
+    )
+    if assets:
+        shown = ", ".join(assets[:3]) + (f" and {len(assets) - 3} more" if len(assets) > 3 else "")
+        return f"materialize {shown}"
+    if checks:
+        return "check " + ", ".join(checks)
+    return "asset run"
+
+
+def run_days(run: dg.DagsterRun) -> str | None:
+    tags = run.tags
+    if DAYS_TAG in tags:
+        return tags[DAYS_TAG]
+    if "dagster/partition" in tags:
+        return tags["dagster/partition"]
+    if RANGE_START in tags and RANGE_END in tags:
+        return days_tag(tags[RANGE_START], tags[RANGE_END])
+    return None
+
+
+def alert_record(context: dg.RunFailureSensorContext, alerts: AlertsResource) -> dict:
+    """One failed run, said once: what, which days, why (each failed step's cause), where."""
     run = context.dagster_run
+    labels = step_labels(context.repository_def) if context.repository_def else {}
+    events = [*context.get_step_failure_events(), context.failure_event]
     return {
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "run_id": run.run_id,
-        "job": run.job_name,
-        "partition": run.tags.get("dagster/partition")
-        or run.tags.get("dagster/asset_partition_range_start"),
-        "error": context.failure_event.message,
+        "run_url": alerts.run_url(run.run_id),
+        "job": describe_run(run),
+        "days": run_days(run),
+        "trigger": run.tags.get("pipeline/trigger") or run.tags.get("pipeline/command"),
+        "error": run_error(events, labels),
     }
-
-
-def send_alert(record: dict[str, str | None]) -> str:
-    """Slack through dagster-slack if SLACK_BOT_TOKEN is set; otherwise one JSON line."""
-    if is_set("SLACK_BOT_TOKEN"):
-        from dagster_slack import SlackResource
-
-        slack = SlackResource(token=dg.EnvVar("SLACK_BOT_TOKEN").get_value())
-        slack.get_client().chat_postMessage(
-            channel=setting("PIPELINE_SLACK_CHANNEL"),
-            text=f":red_circle: {record['job']} failed (partition {record['partition']}): "
-            f"{record['error']} (run {record['run_id']})",
-        )
-        return "slack"
-    path = Path(local_or_uri("PIPELINE_ALERTS_FILE"))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as f:
-        f.write(json.dumps(record, sort_keys=True) + "\n")
-    return str(path)
 
 
 @dg.run_failure_sensor(
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Sends every failed run to Slack, or to PIPELINE_ALERTS_FILE without a token.",
+    description="Sends every failed run, with its cause, to Slack (SLACK_BOT_TOKEN) or to "
+    "PIPELINE_ALERTS_FILE.",
 )
-def run_failure_alert_sensor(context: dg.RunFailureSensorContext) -> None:
-    destination = send_alert(alert_record(context))
+def run_failure_alert_sensor(context: dg.RunFailureSensorContext, alerts: AlertsResource) -> None:
+    destination = alerts.send(alert_record(context, alerts))
     context.log.info(f"alert for run {context.dagster_run.run_id} sent to {destination}")

@@ -18,8 +18,8 @@ import dagster as dg
 
 from pipeline_assets.defs.automation.conditions import landing_complete
 from pipeline_assets.defs.automation.sensors import SCHEDULE_STATUS
-from pipeline_assets.defs.ingest.assets import raw_key
 from pipeline_assets.defs.ingest.jobs import INGEST_JOBS
+from pipeline_assets.defs.ingest.shared import raw_key
 from pipeline_assets.defs.partitions import daily_partitions
 from pipeline_assets.defs.resources import ZoneResource
 from pipeline_assets.lib.contract import CUSTOMERS, ORDERS
@@ -47,7 +47,7 @@ def closing_requests(
             yield dg.RunRequest(
                 run_key=f"{dataset}:{day}:closing",
                 partition_key=day,
-                tags={"pipeline/trigger": "closing"},
+                tags={"pipeline/trigger": "closing", "pipeline/days": day},
             )
 
 
@@ -61,17 +61,23 @@ def closing_requests(
 )
 def hourly_orders_schedule(
     context: dg.ScheduleEvaluationContext, landing: ZoneResource, processing: ZoneResource
-):
+) -> list[dg.RunRequest] | dg.SkipReason:
     now = context.scheduled_execution_time
     today = f"{now:%Y-%m-%d}"
-    yield from closing_requests(context, ORDERS, landing, processing)
+    requests = list(closing_requests(context, ORDERS, landing, processing))
     _, changed = landing_state(landing.store(), processing.store(), ORDERS, today)
     if changed:
-        yield dg.RunRequest(
-            run_key=f"{ORDERS}:{today}:{now:%H}",
-            partition_key=today,
-            tags={"pipeline/trigger": "hourly_refresh"},
+        requests.append(
+            dg.RunRequest(
+                run_key=f"{ORDERS}:{today}:{now:%H}",
+                partition_key=today,
+                tags={"pipeline/trigger": "hourly_refresh", "pipeline/days": today},
+            )
         )
+    return requests or dg.SkipReason(
+        f"today's orders ({today}) are as last copied, and every finished day of the last "
+        f"{setting('PIPELINE_CATCHUP_DAYS')} was ingested after it ended (or has no files)"
+    )
 
 
 @dg.schedule(
@@ -83,5 +89,9 @@ def hourly_orders_schedule(
 )
 def daily_customers_schedule(
     context: dg.ScheduleEvaluationContext, landing: ZoneResource, processing: ZoneResource
-):
-    yield from closing_requests(context, CUSTOMERS, landing, processing)
+) -> list[dg.RunRequest] | dg.SkipReason:
+    requests = list(closing_requests(context, CUSTOMERS, landing, processing))
+    return requests or dg.SkipReason(
+        f"every finished customers day of the last {setting('PIPELINE_CATCHUP_DAYS')} was "
+        "ingested after it ended (or has no files)"
+    )

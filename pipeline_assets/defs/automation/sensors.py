@@ -7,7 +7,7 @@ from pipeline_assets.defs.partitions import START, daily_partitions
 from pipeline_assets.defs.resources import ZoneResource
 from pipeline_assets.lib.contract import parse_daily_key
 from pipeline_assets.lib.landing_scan import cursor_from_manifests, date_prefixes, scan
-from pipeline_assets.lib.manifest import latest_manifests
+from pipeline_assets.lib.manifest import ManifestError, latest_manifests, read_manifest
 from pipeline_assets.lib.settings import setting
 
 # Schedules and sensors that launch runs start running, unless PIPELINE_AUTOMATION=off (a
@@ -36,13 +36,27 @@ def landing_zone_sensor(
     cursor = context.cursor
     if cursor is None:  # first tick: start from what the manifests say was ingested
         cursor = cursor_from_manifests(latest_manifests(processing.store(), prefixes))
-    changes, cursor = scan(landing.store(), prefixes, cursor, daily_partitions.has_partition_key)
+    store = processing.store()
+
+    def copied(dataset: str, day: str) -> dict[str, str] | None:
+        try:
+            return {f.key: f.etag for f in read_manifest(store, dataset, day).files}
+        except ManifestError:
+            return None  # never ingested
+
+    changes, cursor = scan(
+        landing.store(), prefixes, cursor, daily_partitions.has_partition_key, copied
+    )
     requests = [
         dg.RunRequest(
             run_key=change.run_key,
             job_name=INGEST_JOBS[change.dataset].name,
             partition_key=change.partition_key,
-            tags={"pipeline/trigger": "landing_zone_sensor", "pipeline/change": change.describe()},
+            tags={
+                "pipeline/trigger": "landing_zone_sensor",
+                "pipeline/days": change.partition_key,
+                "pipeline/change": change.describe(),
+            },
         )
         for change in changes
     ]

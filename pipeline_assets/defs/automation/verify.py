@@ -36,7 +36,7 @@ def verify_idempotency(
     features: ZoneResource,
 ) -> dg.Output[int]:
     start, end = verify_range(config, datetime.now(UTC).date())
-    rows = verify(
+    outcome = verify(
         start,
         end,
         defs=context.repository_def,  # the code location this job runs in: re-run it
@@ -46,6 +46,9 @@ def verify_idempotency(
         echo=context.log.info,
         instance=context.instance,
     )
+    if outcome.error:
+        raise dg.Failure(description=outcome.error, allow_retries=False)
+    rows = outcome.rows
     different = [r for r in rows if not r.equal]
     metadata = {
         "range": f"{start}..{end}",

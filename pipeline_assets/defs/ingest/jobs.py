@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipeline_assets.defs.ingest.assets import files_key, raw_key
+from pipeline_assets.defs.ingest.shared import files_key, raw_key
 from pipeline_assets.lib.contract import CUSTOMERS, ORDERS
 
 

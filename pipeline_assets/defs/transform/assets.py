@@ -86,8 +86,33 @@ class ShopTranslator(DagsterDbtTranslator):
 translator = ShopTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
+def with_short_check_names(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest as Dagster sees it: each test named without its model's prefix.
+
+    dbt needs project-wide unique test names (`fct_orders__customer_id__in_dim_customers`);
+    a Dagster check is named within its asset, where the prefix only repeats the asset and
+    makes the UI cut the name in the middle. dbt selects tests by FQN, which is unchanged.
+    """
+    for node in manifest["nodes"].values():
+        attached = node.get("attached_node") or ""
+        prefix = attached.split(".")[-1] + "__"
+        if node["resource_type"] == "test" and node["name"].startswith(prefix):
+            node["name"] = node["name"].removeprefix(prefix)
+    return manifest
+
+
+def dbt_test_label(unique_id: str, manifest: Mapping[str, Any]) -> str:
+    """`fct_orders: customer_id__in_dim_customers`, for messages."""
+    node = manifest["nodes"].get(unique_id, {})
+    model = (node.get("attached_node") or "").split(".")[-1]
+    return f"{model}: {node.get('name', unique_id)}" if model else node.get("name", unique_id)
+
+
+MANIFEST = with_short_check_names(json.loads(Path(dbt_project.manifest_path).read_text()))
+
+
 @dbt_assets(
-    manifest=dbt_project.manifest_path,
+    manifest=MANIFEST,
     project=dbt_project,
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),  # beta, kept: one run for a range
@@ -97,14 +122,12 @@ translator = ShopTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_c
 def shop_dbt_assets(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
-    """One `dbt build` for the run's whole time window."""
-    window = context.partition_time_window
-    yield from dbt_events(
-        context,
-        dbt,
-        warehouse,
-        ["build", *NO_UNIT_TESTS, *dbt_window_args(window.start, window.end)],
-    )
+    """One `dbt build` for the run's whole time window; with no partition (a check run from
+    the UI on its own), the whole history."""
+    window = []
+    if context.has_partition_key or context.has_partition_key_range:
+        window = dbt_window_args(*context.partition_time_window)
+    yield from dbt_events(context, dbt, warehouse, ["build", *NO_UNIT_TESTS, *window])
 
 
 def dbt_events(
@@ -136,9 +159,20 @@ def dbt_events(
     buffered = [_with_failing_rows(e, failing) for e in buffered]
     yield from _with_table_metadata(context, buffered, warehouse)
     if error is not None:
+        # Not chained (`from None`): the description is the cause, said once.
         raise dg.Failure(
-            description=_failure_summary(results, failing) or str(error), allow_retries=False
-        ) from error
+            description=_failure_summary(results, failing) or _dbt_error(error),
+            allow_retries=False,
+        ) from None
+
+
+def _dbt_error(error: Exception) -> str:
+    """dbt's own error lines, without dagster-dbt's advice to read the compute logs."""
+    text = str(error)
+    marker = "Errors parsed from dbt logs:"
+    if marker in text:
+        return "dbt failed: " + text.split(marker, 1)[1].strip()
+    return text.split(" Check the stdout", 1)[0]
 
 
 def _run_results(invocation: Any) -> dict[str, dict[str, Any]]:
@@ -172,7 +206,7 @@ def _failure_summary(
     """Why dbt failed, naming each failing test's rows and what it kept from being built."""
     lines = []
     for uid, r in sorted(results.items()):
-        name = uid.split(".")[2]  # test.shop.<name>.<hash>, model.shop.<name>
+        name = dbt_test_label(uid, MANIFEST) if uid.startswith("test.") else uid.split(".")[2]
         if r["status"] == "fail" and uid in failing:
             lines.append(f"test {name}: {failing[uid].describe()}")
         elif r["status"] in ("fail", "error"):
@@ -207,9 +241,8 @@ def day_columns() -> dict[tuple[str, ...], str]:
     It is the incremental models' window column (`meta.window_column` in dbt), so a day's
     row count is exactly the rows its partition's window replaces.
     """
-    manifest = json.loads(Path(dbt_project.manifest_path).read_text())
     out = {}
-    for node in manifest["nodes"].values():
+    for node in MANIFEST["nodes"].values():
         column = node.get("config", {}).get("meta", {}).get("window_column")
         if node["resource_type"] == "model" and column:
             out[(Path(node["original_file_path"]).parts[1], node["name"])] = column
@@ -245,6 +278,9 @@ def _with_table_metadata(
         for e in buffered
         if isinstance(e, dg.Output)
     ]
+    if not built:  # a run of checks only
+        yield from buffered
+        return
     window = context.partition_time_window
     per_day: dict[tuple[str, ...], dict[str, int]] = {}
     with warehouse.db() as db:

@@ -1,0 +1,87 @@
+"""What a CLI command shows, and where everything else goes.
+
+The terminal gets one line per run (and a live bar when it is a terminal); Dagster's events,
+dbt's output and Python's warnings go to the command's log file, whose path is printed. The
+log folder is PIPELINE_LOG_DIR, never `$DAGSTER_HOME/logs/`: Dagster's webserver and daemon
+upload whatever lies there to Dagster's telemetry server.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from pipeline_assets.lib.settings import local_or_uri
+
+
+def new_log_path(command: str) -> Path:
+    """`<PIPELINE_LOG_DIR>/<command>-<UTC time>.log`, its folder created."""
+    folder = Path(local_or_uri("PIPELINE_LOG_DIR"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{command}-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}.log"
+
+
+class CommandLog:
+    """A command's log file: `captured()` sends stdout, stderr and warnings into it."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self.file: TextIO | None = open(path, "a") if path else None  # noqa: SIM115
+
+    def __enter__(self) -> CommandLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.file:
+            self.file.close()
+
+    @contextmanager
+    def captured(self) -> Iterator[None]:
+        if self.file is None:
+            yield
+            return
+        file = self.file
+        with redirect_stdout(file), redirect_stderr(file), warnings.catch_warnings():
+            warnings.showwarning = lambda message, category, filename, lineno, *_: file.write(
+                warnings.formatwarning(message, category, filename, lineno)
+            )
+            yield
+        file.flush()
+
+
+class RunDisplay:
+    """One line per finished run; in a terminal, also a live bar of the runs so far."""
+
+    def __init__(self, echo: Callable[[str], None] | None, total: int):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        console = Console(highlight=False)  # no colour codes unless stdout is a terminal
+        self.echo = echo or (lambda line: console.print(line, markup=False, soft_wrap=True))
+        self.bar = None
+        if echo is None and console.is_terminal:
+            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+            self.bar = Progress(*columns, console=console, transient=True)
+            self.task = self.bar.add_task("backfill", total=total)
+
+    def __enter__(self) -> RunDisplay:
+        if self.bar:
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar:
+            self.bar.stop()
+
+    def running(self, description: str) -> None:
+        if self.bar:
+            self.bar.update(self.task, description=f"{description}: running")
+
+    def done(self, line: str) -> None:
+        self.echo(line)
+        if self.bar:
+            self.bar.advance(self.task)
