@@ -2,9 +2,11 @@
 
 Locally it is a subprocess (`PipesSubprocessClient`); in production the same module runs as
 the command of a Kubernetes pod (`PipesK8sClient`) built from the project's image. It gets
-the partition's days from Pipes, reads the marts, writes one Parquet file per day to
-a run-scoped path, and reports what it wrote. It never moves the readers' pointer: the
-orchestrator does that once this process has succeeded.
+the run's days from Pipes, reads the marts, writes one Parquet file per day to a run-scoped
+path, and reports what it wrote. Besides its own days it recomputes every published day
+whose inputs changed since (a correction on an earlier day changes every later day's
+cumulative features). It never moves the readers' pointer: the orchestrator does that once
+this process has succeeded.
 
     python -m pipeline_assets.features_job   # only meaningful when launched by Pipes
 """
@@ -12,13 +14,12 @@ orchestrator does that once this process has succeeded.
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import date
 from typing import Any
 
 from dagster import EnvVar
 from dagster_pipes import PipesContext, open_dagster_pipes
 
-from pipeline_assets.lib.features import FEATURES_SQL, features_params, write_output
+from pipeline_assets.lib.features import recompute
 from pipeline_assets.lib.objectstore import open_store
 from pipeline_assets.lib.warehouse import (
     SNOWFLAKE_ENV,
@@ -55,17 +56,19 @@ def _reader(extras: dict[str, Any]) -> Iterator[Db]:
 def run(pipes: PipesContext) -> None:
     extras = pipes.extras
     store = open_store(extras["features_uri"], _s3_client)
-    outputs = []
+    requested = list(extras["days"])
     with _reader(extras) as db:
-        for day in extras["days"]:
-            table = db.arrow(FEATURES_SQL, features_params(date.fromisoformat(day)))
-            output = write_output(store, day, pipes.run_id, table)
-            pipes.log.info(f"wrote {output.rows} rows to {store.uri}/{output.key}")
-            outputs.append(asdict(output))
+        written, stale = recompute(db, store, requested, pipes.run_id)
+    if stale:
+        pipes.log.info(f"inputs changed since they were published: also recomputed {stale}")
+    for output in written:
+        pipes.log.info(f"wrote {output.rows} rows to {store.uri}/{output.key}")
+    outputs = [asdict(o) for o in written]
     pipes.report_asset_materialization(
         metadata={
-            "rows": sum(o["rows"] for o in outputs),
+            "rows": sum(o["rows"] for o in outputs if o["day"] in requested),
             "outputs": {"raw_value": outputs, "type": "json"},
+            "republished": {"raw_value": stale, "type": "json"},
         }
     )
 

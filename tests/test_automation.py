@@ -258,3 +258,71 @@ def test_automation_switched_on_after_the_demo_launches_nothing(pipeline_env):
             defs, instance, selection, evaluation_time=now, cursor=first.cursor
         )
         assert (first.total_requested, again.total_requested) == (0, 0)
+
+
+FCT_ORDERS = dg.AssetKey(["marts", "fct_orders"])
+IN_DIM = dg.AssetCheckKey(FCT_ORDERS, "customer_id__in_dim_customers")
+
+
+def test_a_failed_check_heals_when_its_other_parent_is_rebuilt(pipeline_env):
+    """fct_orders' relationships test fails (an unknown customer); the customer lands and
+    dim_customers is rebuilt; automation then re-runs fct_orders for that day, though its
+    own inputs did not change, so the check is evaluated again."""
+    defs = build_defs()
+    selection = dg.AssetSelection.groups("warehouse")
+    at = datetime(2024, 1, 4, 1, 0, tzinfo=UTC)
+    day = "2024-01-03"
+
+    def tick(instance, cursor):
+        result = dg.evaluate_automation_conditions(
+            defs, instance, selection, evaluation_time=at, cursor=cursor
+        )
+        keys = selection.resolve(defs.resolve_asset_graph())
+        return result, {k for k in keys if day in result.get_requested_partitions(k)}
+
+    def run(instance, built, check_passes=None) -> None:
+        """A warehouse run of `day` that built `built`; the relationships test's verdict."""
+        run_id = create_run_for_test(instance, job_name="warehouse").run_id
+        for key in built:
+            report(
+                instance,
+                run_id,
+                DagsterEventType.ASSET_MATERIALIZATION,
+                StepMaterializationData(dg.AssetMaterialization(key, partition=day)),
+            )
+        if check_passes is not None:
+            report(
+                instance,
+                run_id,
+                DagsterEventType.ASSET_CHECK_EVALUATION,
+                dg.AssetCheckEvaluation(
+                    asset_key=FCT_ORDERS,
+                    check_name=IN_DIM.name,
+                    passed=check_passes,
+                    blocking=True,
+                    severity=dg.AssetCheckSeverity.ERROR,
+                ),
+            )
+
+    with dg.instance_for_test() as instance:
+        result, _ = tick(instance, None)  # automation runs before the day's data lands
+        landed(instance, RAW_ORDERS, day, complete=True)
+        landed(instance, RAW_CUSTOMERS, day, complete=True)
+        result, requested = tick(instance, result.cursor)
+        assert FCT_ORDERS in requested and SUMMARY in requested
+        run(instance, requested - {SUMMARY}, check_passes=False)  # the summary is held back
+        result, requested = tick(instance, result.cursor)
+        assert requested == set()  # nothing new: the failure stays until data changes
+
+        landed(instance, RAW_CUSTOMERS, day, complete=True)  # the missing customer lands
+        result, requested = tick(instance, result.cursor)
+        assert DIM_CUSTOMERS in requested and FCT_ORDERS not in requested
+        run(instance, requested)  # dim_customers rebuilt with the customer
+        result, requested = tick(instance, result.cursor)
+        assert FCT_ORDERS in requested  # again, though its inputs did not change: the check
+        run(instance, requested, check_passes=True)
+        result, requested = tick(instance, result.cursor)
+        assert requested == {SUMMARY}  # what the check held back follows
+        run(instance, requested)
+        result, requested = tick(instance, result.cursor)
+        assert requested == set()  # healed: nothing left to do

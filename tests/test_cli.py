@@ -13,7 +13,6 @@ from helpers import fingerprints, query
 WAREHOUSE_ASSETS = {
     "staging/stg_shop__orders",
     "staging/stg_shop__customers",
-    "intermediate/int_orders_affected",
     "intermediate/int_orders_deduplicated",
     "marts/fct_orders",
     "marts/orders_daily_summary",
@@ -55,7 +54,7 @@ def test_seed_then_backfill_is_idempotent_and_recorded(pipeline_env):
         re.M,
     ), out
     assert re.search(
-        r"^warehouse 2024-01-01\.\.2024-01-02 \(2 days\): dbt built 7 models, tests passed "
+        r"^warehouse 2024-01-01\.\.2024-01-02 \(2 days\): dbt built 6 models, tests passed "
         r"(\d+)/\1, features for 2 days  \(",
         out,
         re.M,

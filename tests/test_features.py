@@ -15,7 +15,7 @@ from pipeline_assets.definitions import build_defs
 from pipeline_assets.lib.features import latest, publish, read_features, write_output
 from pipeline_assets.lib.objectstore import LocalStore
 from pipeline_assets.lib.sample import seed_landing
-from pipeline_assets.runner import backfill, run_range
+from pipeline_assets.runner import backfill, failure_message, run_range
 
 FEATURES = dg.AssetKey(["features", "customer_features"])
 
@@ -66,6 +66,8 @@ def test_pipes_job_publishes_only_after_success(pipeline_env):
     (pipeline_env.features / "date=2024-01-02").write_text("not a folder")
     failed = run_range(defs, [FEATURES], "2024-01-01", "2024-01-02", instance)
     assert not failed.success
+    # the process's own exception is the step's error, not only its exit code
+    assert "the features process failed: NotADirectoryError" in failure_message(failed)
     assert (pipeline_env.features / f"date=2024-01-01/run_id={failed.run_id}").is_dir()
     assert latest(store, "2024-01-01") == first["2024-01-01"]  # the pointer did not move
     assert read_features(store, "2024-01-01").to_pylist() == read_output(store, first["2024-01-01"])
@@ -174,3 +176,67 @@ def test_branch_deployments_get_their_own_database_in_python_and_dbt(env, databa
         env_var=lambda name, default=None: env.get(name, default)
     )
     assert rendered == database
+
+
+@pytest.mark.slow
+def test_a_correction_that_moves_an_order_republishes_every_day_it_changes(pipeline_env, tmp_path):
+    """Backfill three days, then move a day-1 order to day 2 (a later version in a day-2
+    hour folder) and re-run only day 2: every published day's features equal a scratch
+    build's, day 1 and day 3 included (cumulative features: lifetime and 30-day counts)."""
+    seed_landing(LocalStore(pipeline_env.landing), date(2024, 1, 1), date(2024, 1, 3), 100)
+    defs = build_defs()
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert backfill(
+            date(2024, 1, 1), date(2024, 1, 3), defs=defs, instance=instance, echo=print
+        ).ok
+        (order_id, customer, subtotal, tax) = query(
+            pipeline_env.duckdb,
+            "select order_id, customer_id, order_total_cents - 8, 8 from marts.fct_orders "
+            "where order_date = '2024-01-01' order by order_id limit 1",
+        )[0]
+        pipeline_env.write(
+            "orders/date=2024-01-02/hour=05/move.csv",
+            "order_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total,updated_at\n"
+            f"{order_id},{customer},s01,2024-01-02T05:30:00,{subtotal},{tax},{subtotal + tax},"
+            "2024-01-09T00:00:00\n",
+        )
+        report = backfill(
+            date(2024, 1, 2), date(2024, 1, 2), defs=defs, instance=instance, echo=print
+        )
+        assert report.ok, report.errors
+        republished = [
+            e.partition
+            for e in instance.get_event_records(
+                dg.EventRecordsFilter(
+                    dg.DagsterEventType.ASSET_MATERIALIZATION, asset_key=FEATURES
+                ),
+                limit=3,
+            )
+            for e in [e.event_log_entry.dagster_event]
+        ]
+    assert sorted(republished) == ["2024-01-01", "2024-01-02", "2024-01-03"]
+    incremental = features_by_day(pipeline_env.features)
+
+    scratch = {
+        "PIPELINE_DUCKDB_PATH": tmp_path / "scratch.duckdb",
+        "PIPELINE_PROCESSING_URI": tmp_path / "scratch-processing",
+        "PIPELINE_FEATURES_URI": tmp_path / "scratch-features",
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in scratch.items():
+            patch.setenv(name, str(value))
+        with dg.DagsterInstance.ephemeral() as instance:
+            fresh = backfill(
+                date(2024, 1, 1), date(2024, 1, 3), defs=build_defs(), instance=instance
+            )
+            assert fresh.ok, fresh.errors
+    assert incremental == features_by_day(scratch["PIPELINE_FEATURES_URI"])
+
+
+def features_by_day(root: Path) -> dict[str, tuple[int, str]]:
+    store = LocalStore(root)
+    return {
+        day: (o.rows, o.sha256)
+        for day in ("2024-01-01", "2024-01-02", "2024-01-03")
+        if (o := latest(store, day))
+    }

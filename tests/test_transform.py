@@ -2,7 +2,8 @@
 
 import json
 import shutil
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
@@ -181,7 +182,6 @@ def _ingest_keys() -> list[dg.AssetKey]:
 
 def _dbt_keys() -> list[dg.AssetKey]:
     return [dg.AssetKey([s, t]) for s, tables in DBT_TABLES.items() for t in tables] + [
-        dg.AssetKey(["intermediate", "int_orders_affected"]),  # a run's scratch, not compared
         dg.AssetKey(["staging", "stg_shop__orders"]),
         dg.AssetKey(["staging", "stg_shop__customers"]),
     ]
@@ -350,7 +350,6 @@ def test_every_asset_shares_one_daily_partitions_definition_and_one_job_holds_th
         "raw/customers",
         "staging/stg_shop__orders",
         "staging/stg_shop__customers",
-        "intermediate/int_orders_affected",
         "intermediate/int_orders_deduplicated",
         "marts/fct_orders",
         "marts/orders_daily_summary",
@@ -435,3 +434,70 @@ def test_mart_row_counts_are_each_days_own_rows(pipeline_env):
     assert whole == 3
     assert counts[("marts/dim_customers", "2024-01-01")] == whole
     assert counts[("marts/dim_customers", "2024-01-02")] == whole
+
+
+def test_a_first_build_holds_exactly_its_complete_days_whatever_launched_it(pipeline_env):
+    """A fresh warehouse backfilled from yesterday to today holds yesterday's marts and no
+    row of today's (its hour 00 is loaded, its day is not over); a run of the warehouse
+    assets whose range ends today (a UI backfill) builds the same and says today waits."""
+    now = datetime.now(UTC)
+    today, yesterday = now.date(), (now - timedelta(days=1)).date()
+    seed_landing(
+        LocalStore(pipeline_env.landing), yesterday, today, 200, now=now.replace(tzinfo=None)
+    )
+    # a correction of a yesterday order in today's files: it moves the order once today is over
+    (order_id, customer) = ("o-moved", "c00001")
+    pipeline_env.write(
+        f"orders/date={yesterday}/hour=03/moved.csv",
+        HEADER + f"{order_id},{customer},s01,{yesterday}T03:10:00,100,8,108,\n",
+    )
+    pipeline_env.write(
+        f"orders/date={today}/hour=00/moved.csv",
+        HEADER + f"{order_id},{customer},s01,{today}T00:10:00,500,40,540,{today}T00:30:00\n",
+    )
+    report = build(yesterday, today)
+    assert report.warehouse_days == [f"{yesterday}"] and report.waiting == [f"{today}"]
+    per_day = "select cast(order_date as varchar), count(*) from marts.{} group by 1 order by 1"
+    for table in ("fct_orders", "orders_daily_summary"):
+        days = [d for d, _ in query(pipeline_env.duckdb, per_day.format(table))]
+        assert days == [f"{yesterday}"], (table, days)
+    moved = "select order_date, order_total from marts.fct_orders where order_id = ?"
+    assert query(pipeline_env.duckdb, moved, [order_id]) == [(yesterday, Decimal("1.08"))]
+    first_build = dbt_fingerprints(pipeline_env.duckdb)
+
+    # The same days as one run of every warehouse asset, its range ending today (UI).
+    warehouse = [*_dbt_keys(), dg.AssetKey(["features", "customer_features"])]
+    result = run_range(
+        build_defs(), warehouse, f"{yesterday}", f"{today}", dg.DagsterInstance.ephemeral()
+    )
+    assert result.success
+    assert dbt_fingerprints(pipeline_env.duckdb) == first_build
+    waiting = {
+        (e.asset_key.to_user_string(), e.partition)
+        for e in result.get_asset_materialization_events()
+        if e.materialization.metadata.get("waiting")
+    }
+    assert ("marts/fct_orders", f"{today}") in waiting
+    assert ("features/customer_features", f"{today}") in waiting
+    assert not (pipeline_env.features / f"date={today}").exists()
+
+
+def test_an_ignored_landing_key_is_named_with_its_reason(pipeline_env):
+    """A file outside the contract is never loaded, and never skipped in silence."""
+    pipeline_env.write("orders/date=2024-01-01/hour=10/a.csv", HEADER)
+    pipeline_env.write("orders/date=2024-01-01/hour=10/UPPER.CSV", HEADER)
+    pipeline_env.write("orders/date=2024-01-01/hour=10/b.csv.tmp", HEADER)
+    report = backfill(
+        date(2024, 1, 1),
+        date(2024, 1, 1),
+        echo=lambda _: None,
+        defs=build_defs(),
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    assert sorted(report.warnings()) == [
+        "warning: ignored landing key orders/date=2024-01-01/hour=10/UPPER.CSV: "
+        "the extension must be lower-case .csv",
+        "warning: ignored landing key orders/date=2024-01-01/hour=10/b.csv.tmp: "
+        "a temporary file (a write in progress), not a landing file",
+        "warning: no landing files for customers on 1 day(s): 2024-01-01",
+    ]

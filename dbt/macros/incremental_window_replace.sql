@@ -8,7 +8,9 @@
             meta={
                 'window_column': 'order_date', -- required: column the window applies to
                 'window_column_type': 'date',  -- optional: 'date' | 'timestamp'
-            },                                 --   (default: detected from the target column)
+                                               --   (default: detected from the target column)
+                'window_affected': 'order_id', -- optional: also replace the rows whose
+            },                                 --   order_id (or order_date) is pending
         ) }}
 
     The two keys live in config.meta because dbt >= 1.10 deprecates custom top-level config
@@ -29,9 +31,9 @@
     moved its ordered_at into this window; it is a no-op when the key contains the window
     column. Never uses `max(...) from {{ this }}`: the window comes only from the vars.
 
-    meta.also_replace = {model: <name>, column: <col>} widens the first delete to the
-    window_column values listed in that model (which the model must ref): the extra days
-    that int_orders_affected says this run changes.
+    meta.window_affected = order_id | order_date widens the first delete to the rows of the
+    orders (or days) this model has pending (macros/window_state.sql): the orders a
+    correction or retraction moved, and the days they left.
     `fault_point('dbt_merge')` renders nothing outside the crash tests (macros/fault_point.sql).
 
     Dialects go through adapter.dispatch: default__ (DuckDB and others, where the
@@ -92,14 +94,14 @@
         {%- set key_columns = unique_key or [] -%}
     {%- endif -%}
 
-{%- set also = config.meta_get('also_replace') %}
+{%- set affected = config.meta_get('window_affected') %}
 
 delete from {{ target }}
 where {{ window_filter(adapter.quote(matches[0].name), column_type) }}
-{%- if also %}
-    or {{ adapter.quote(matches[0].name) }} in (
-        select {{ also['column'] }}
-        from {{ ref(also['model']) }}
+{%- if affected %}
+    or {{ adapter.quote(affected) }} in (
+        select pending.{{ affected }}
+        from {{ window_pending() }} as pending
     )
 {%- endif %};
 {{- fault_point('dbt_merge') }}

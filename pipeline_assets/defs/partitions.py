@@ -16,6 +16,11 @@ START = setting("PIPELINE_PARTITIONS_START")
 
 daily_partitions = dg.DailyPartitionsDefinition(start_date=START, end_offset=1, timezone="UTC")
 
+# The metadata of a warehouse or features partition whose day is not over: it was in a
+# run's range (a UI backfill up to today, say), and holds nothing until the day is over.
+WAITING = "waiting"
+WAITING_TEXT = "the day is not over (UTC): its rows are built once it is"
+
 
 def ingest_backfill_policy() -> dg.BackfillPolicy:
     """How a backfill of the ingestion assets splits into runs.

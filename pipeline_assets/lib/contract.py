@@ -175,6 +175,12 @@ def complete_days(days: list[str], now: datetime) -> list[str]:
     return [d for d in days if day_window(d)[1] <= now]
 
 
+def complete_until(now: datetime) -> datetime:
+    """The start of `now`'s UTC day (aware): every day before it is over."""
+    now = now.astimezone(UTC)
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def days_between(start: date, end: date) -> list[str]:
     """Inclusive list of daily partition keys."""
     if end < start:

@@ -174,11 +174,15 @@ class Db:
             [staged],
         )
 
-    def fingerprint(self, table: str, group_by: str | None = None) -> list[tuple]:
-        """(group, row count, order-independent hash of all rows) per group."""
+    def fingerprint(
+        self, table: str, group_by: str | None = None, columns: Sequence[str] = ()
+    ) -> list[tuple]:
+        """(group, row count, order-independent hash of the rows) per group; of all columns,
+        or only of `columns`."""
         group = self.ident(group_by) if group_by else "null"
+        hashed = ", ".join(f"t.{self.ident(c)}" for c in columns) or "t"
         return self.execute(
-            f"select {group} as grp, count(*), coalesce(sum(hash(t)), 0)::varchar "  # noqa: S608
+            f"select {group} as grp, count(*), coalesce(sum(hash({hashed})), 0)::varchar "  # noqa: S608
             f"from {table} as t group by all order by 1"
         )
 
@@ -240,10 +244,13 @@ class SnowflakeDb(Db):
             "match_by_column_name = case_insensitive purge = true"
         )
 
-    def fingerprint(self, table: str, group_by: str | None = None) -> list[tuple]:
+    def fingerprint(
+        self, table: str, group_by: str | None = None, columns: Sequence[str] = ()
+    ) -> list[tuple]:
         group = self.ident(group_by) if group_by else "null"
+        hashed = ", ".join(self.ident(c) for c in columns) or "*"
         return self.execute(
-            f"select {group} as grp, count(*), to_varchar(hash_agg(*)) "  # noqa: S608
+            f"select {group} as grp, count(*), to_varchar(hash_agg({hashed})) "  # noqa: S608
             f"from {table} group by 1 order by 1"
         )
 

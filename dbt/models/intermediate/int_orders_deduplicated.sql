@@ -1,33 +1,36 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='window_replace',
         unique_key='order_id',
         on_schema_change='fail',
         meta={
             'window_column': 'ordered_at',
             'window_column_type': 'timestamp',
+            'window_affected': 'order_id',
         },
     )
 }}
 
 {#-
     The current version of every order, across all raw partitions: greatest updated_at
-    (null = lowest), ties broken by the greatest _partition, then _source_key, _source_line.
+    (null = lowest), ties broken by the greatest _partition, then _source_key, _source_line,
+    over the raw partitions before the data horizon (window_state.sql: today's partial files
+    count once today is built).
 
-    Incremental: rank ALL versions of the orders this window can change
-    (int_orders_affected), wherever they landed, and write their current versions, wherever
-    those fall. The window_replace strategy deletes the window and every older copy of these
-    order ids, then inserts, so an order that moved to another day or came back after a
-    retraction ends up exactly where a full rebuild puts it.
+    Incremental: rank ALL versions of the orders this model has pending (window_pending:
+    every order with a version in the window, or current in it before), wherever they
+    landed, and write their current versions on the days this model was asked for. The
+    window_replace strategy deletes the window and every copy of these orders, then inserts,
+    so an order that moved to another day or came back after a retraction ends up exactly
+    where a full rebuild puts it.
 -#}
--- depends_on: {{ ref('int_orders_affected') }}
 
 with
 
 orders as (
 
     select * from {{ ref('stg_shop__orders') }}
+    where cast(_partition as timestamp) < {{ data_horizon() }}
 
 ),
 
@@ -35,8 +38,8 @@ orders as (
 
 affected_orders as (
 
-    select distinct order_id
-    from {{ ref('int_orders_affected') }}
+    select distinct pending.order_id
+    from {{ window_pending() }} as pending
 
 ),
 
@@ -99,6 +102,7 @@ current_versions as (
 final as (
 
     select * from current_versions
+    where {{ window_rows('ordered_at', 'timestamp') }}
 
 )
 

@@ -8,6 +8,8 @@
     The latest version of every customer across all raw daily partitions: greatest
     updated_at (null = lowest), ties broken by the greatest _partition, then _source_key,
     _source_line. first/last_seen_date = first/last daily partition the customer appears in.
+    A whole table, of the raw partitions before the data horizon (window_state.sql): today's
+    partial customers file counts once today is built.
 -#}
 
 with
@@ -15,6 +17,7 @@ with
 customers as (
 
     select * from {{ ref('stg_shop__customers') }}
+    where cast(partition_date as timestamp) < {{ data_horizon() }}
 
 ),
 

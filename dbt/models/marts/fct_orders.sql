@@ -1,21 +1,22 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='window_replace',
         unique_key='order_id',
         on_schema_change='fail',
         meta={
             'window_column': 'ordered_at',
             'window_column_type': 'timestamp',
+            'window_affected': 'order_id',
         },
     )
 }}
 
 {#-
     One row per current order (see int_orders_deduplicated); amounts in currency units.
-    Incremental: the orders this window can change (int_orders_affected), wherever they are.
+    Incremental: the orders this model has pending, wherever they are now, on the days it
+    was asked for. It reads only int_orders_deduplicated and its own pending rows, so a
+    build of it alone (automation re-checking it) is as exact as a build of the chain.
 -#}
--- depends_on: {{ ref('int_orders_affected') }}
 
 with
 
@@ -25,8 +26,8 @@ orders as (
     {% if is_incremental() -%}
     where
         order_id in (
-            select affected.order_id
-            from {{ ref('int_orders_affected') }} as affected
+            select pending.order_id
+            from {{ window_pending() }} as pending
         )
     {%- endif %}
 
@@ -46,6 +47,7 @@ final as (
         order_total_cents,
         updated_at
     from orders
+    where {{ window_rows('ordered_at', 'timestamp') }}
 
 )
 

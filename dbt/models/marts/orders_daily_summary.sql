@@ -1,21 +1,20 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='window_replace',
         unique_key=['order_date', 'customer_id'],
         on_schema_change='sync_all_columns',
         meta={
             'window_column': 'order_date',
             'window_column_type': 'date',
-            'also_replace': {'model': 'int_orders_affected', 'column': 'order_date'},
+            'window_affected': 'order_date',
         },
     )
 }}
 
 {#-
-    Orders and revenue per UTC day and customer. On an incremental run every day that
-    overlaps the window, and every other day an affected order touches (int_orders_affected),
-    is recomputed in full and replaced, so a (day, customer) row whose orders all moved away
+    Orders and revenue per UTC day and customer. On an incremental run every day of the
+    window, and every published day that a pending order touches (window_pending), is
+    recomputed in full and replaced, so a (day, customer) row whose orders all moved away
     (to another customer or another day) disappears.
 
     dim_customers is a declared parent: the relationships test on fct_orders.customer_id has
@@ -23,20 +22,22 @@
     test is the model's ancestor. So an order naming an unknown customer blocks this model.
 -#}
 -- depends_on: {{ ref('dim_customers') }}
--- depends_on: {{ ref('int_orders_affected') }}
 
 with
 
 orders as (
 
     select * from {{ ref('fct_orders') }}
-    {% if is_incremental() -%}
     where
         {{ window_filter('order_date', 'date') }}
-        or order_date in (
-            select affected.order_date
-            from {{ ref('int_orders_affected') }} as affected
+    {% if is_incremental() -%}
+    or (
+        order_date in (
+            select pending.order_date
+            from {{ window_pending() }} as pending
         )
+        and {{ in_built_window('order_date', 'date') }}
+    )
     {%- endif %}
 
 ),

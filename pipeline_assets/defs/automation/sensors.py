@@ -19,9 +19,14 @@ SCHEDULE_STATUS = (
 )
 
 
+# How often the landing zone is listed and automation evaluated: together with a run's own
+# time, what bounds a landed file's way to the marts (docs/benchmarks.md: latency).
+INTERVAL = int(setting("PIPELINE_SENSOR_INTERVAL_SECONDS"))
+
+
 @dg.sensor(
     jobs=list(INGEST_JOBS.values()),
-    minimum_interval_seconds=60,
+    minimum_interval_seconds=INTERVAL,
     default_status=SENSOR_STATUS,
     description="Lists the landing zone's date prefixes inside a lookback window and re-runs "
     "each day whose files are new, changed (ETag/checksum) or deleted.",
@@ -69,6 +74,7 @@ warehouse_automation_sensor = dg.AutomationConditionSensorDefinition(
     "warehouse_automation_sensor",
     target=dg.AssetSelection.groups("warehouse", "features"),
     default_status=SENSOR_STATUS,
-    minimum_interval_seconds=60,
+    minimum_interval_seconds=INTERVAL,
     use_user_code_server=True,
+    run_tags={"pipeline/trigger": "warehouse_automation_sensor"},
 )

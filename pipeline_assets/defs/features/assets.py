@@ -7,13 +7,17 @@ orphaned output is never read.
 """
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
 
 from pipeline_assets.defs.automation.conditions import warehouse_condition
-from pipeline_assets.defs.partitions import daily_partitions
+from pipeline_assets.defs.partitions import WAITING, WAITING_TEXT, daily_partitions
 from pipeline_assets.defs.resources import WarehouseResource, ZoneResource, features_pod_spec
+from pipeline_assets.lib.contract import complete_until
 from pipeline_assets.lib.faults import FEATURES_BEFORE_POINTER, maybe_die
 from pipeline_assets.lib.features import Output, pointer_key, publish
 from pipeline_assets.lib.settings import present, setting
@@ -49,6 +53,23 @@ def _launch_options(client: dg.PipesClient) -> dict[str, Any]:
     return {"command": [sys.executable, *COMMAND[1:]]}
 
 
+@contextmanager
+def _cause_said(context: dg.AssetExecutionContext) -> Iterator[None]:
+    """The external process's own exception as the step's error, not only its exit code."""
+    try:
+        yield
+    except Exception:
+        records = context.instance.get_records_for_run(
+            context.run.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT, ascending=False
+        ).records
+        for record in records:  # Pipes logs the process's exception as an engine event
+            data = record.event_log_entry.dagster_event.engine_event_data
+            if data and data.error and "[pipes]" in (record.event_log_entry.message or ""):
+                cause = data.error.message.strip()
+                raise dg.Failure(description=f"the features process failed: {cause}") from None
+        raise
+
+
 @dg.asset(
     key=["features", "customer_features"],
     deps=MART_INPUTS,
@@ -65,25 +86,41 @@ def customer_features(
     pipes_client: dg.ResourceParam[dg.PipesClient],
     warehouse: WarehouseResource,
     features: ZoneResource,
-) -> dg.MaterializeResult:
+) -> Iterator[dg.AssetMaterialization | dg.MaterializeResult]:
     """Per-customer order features as of each day, one Parquet file per day."""
+    store = features.store()
+    until = f"{complete_until(datetime.now(UTC)):%Y-%m-%d}"
+    days = [pk for pk in context.partition_keys if pk < until]
+    for pk in context.partition_keys:
+        if pk >= until:  # in the run's range, but built once the day is over
+            context.add_asset_metadata({WAITING: WAITING_TEXT}, partition_key=pk)
+    if not days:
+        yield dg.MaterializeResult(metadata={"days": 0})
+        return
     # The days travel as extras: Pipes' own partition context is empty for a range run.
-    extras = {
-        "days": context.partition_keys,
-        "features_uri": features.uri,
-        **warehouse.pipes_extras(),
-    }
+    extras = {"days": days, "features_uri": features.uri, **warehouse.pipes_extras()}
     # The process reads DuckDB; a writer of another run would make its connect fail.
-    with warehouse.writer_lock():
+    with warehouse.writer_lock(), _cause_said(context):
         result = pipes_client.run(
             context=context, extras=extras, **_launch_options(pipes_client)
         ).get_materialize_result()
-    store = features.store()
     outputs = [Output(**o) for o in result.metadata["outputs"].value]
     maybe_die(FEATURES_BEFORE_POINTER)
     for output in outputs:
         publish(store, output)
-    return dg.MaterializeResult(
+    for output in outputs:
+        if output.day not in context.partition_keys:  # an earlier correction reached it
+            yield dg.AssetMaterialization(
+                context.asset_key,
+                partition=output.day,
+                metadata={
+                    "rows": output.rows,
+                    "sha256": output.sha256,
+                    "republished": "its inputs changed since it was published (a correction "
+                    "on this day or before it); recomputed by this run",
+                },
+            )
+    yield dg.MaterializeResult(
         metadata={
             **result.metadata,
             "days": len(outputs),

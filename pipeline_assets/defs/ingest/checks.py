@@ -14,6 +14,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,  # not exported by dagster; see below
 )
 
+from pipeline_assets.defs.automation.conditions import latest_materializations
 from pipeline_assets.defs.ingest.shared import raw_key
 from pipeline_assets.defs.partitions import daily_partitions
 from pipeline_assets.defs.resources import QuarantineThresholds, WarehouseResource
@@ -39,21 +40,6 @@ DESCRIPTIONS = {
     QUARANTINE_RATE: "Share of invalid rows: warns above the quarantine resource's warn_rate, "
     "blocks downstream above its fail_rate.",
 }
-
-
-def latest_materializations(
-    instance: dg.DagsterInstance, key: dg.AssetKey, days: list[str]
-) -> dict[str, dg.EventLogRecord]:
-    """Each day's latest materialization, in two queries whatever the number of days."""
-    ids = instance.get_latest_storage_id_by_partition(
-        key, dg.DagsterEventType.ASSET_MATERIALIZATION, set(days)
-    )
-    if not ids:
-        return {}
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=key, storage_ids=list(ids.values())), limit=len(ids)
-    ).records
-    return {r.partition_key: r for r in records if r.partition_key}
 
 
 def _target(record: dg.EventLogRecord) -> AssetCheckEvaluationTargetMaterializationData:
