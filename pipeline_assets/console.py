@@ -8,6 +8,7 @@ upload whatever lies there to Dagster's telemetry server.
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
@@ -19,10 +20,10 @@ from pipeline_assets.lib.settings import local_or_uri
 
 
 def new_log_path(command: str) -> Path:
-    """`<PIPELINE_LOG_DIR>/<command>-<UTC time>.log`, its folder created."""
+    """`<PIPELINE_LOG_DIR>/<command>-<UTC time>-<pid>.log`, its folder created."""
     folder = Path(local_or_uri("PIPELINE_LOG_DIR"))
     folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"{command}-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}.log"
+    return folder / f"{command}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{os.getpid()}.log"
 
 
 class CommandLog:

@@ -71,6 +71,7 @@ class BackfillReport:
     rows_loaded: int = 0
     rows_quarantined: int = 0
     warehouse_days: list[str] = field(default_factory=list)  # planned: complete days
+    warehouse_assets: list[str] = field(default_factory=list)  # planned: what it builds
     built: dict[str, set[str]] = field(default_factory=dict)  # warehouse asset -> days
     mart_rows: dict[str, int] = field(default_factory=dict)
     whole_tables: set[str] = field(default_factory=set)
@@ -101,7 +102,12 @@ class BackfillReport:
         return [d for d in self.days if all(d in self.ingested.get(ds, ()) for ds in self.datasets)]
 
     def days_built(self) -> list[str]:
-        return [d for d in self.warehouse_days if all(d in days for days in self.built.values())]
+        """The planned days for which every planned warehouse asset materialized."""
+        return [
+            d
+            for d in self.warehouse_days
+            if all(d in self.built.get(asset, ()) for asset in self.warehouse_assets)
+        ]
 
     def warnings(self) -> list[str]:
         """Days with no landing files, and landing keys outside the contract (never loaded)."""

@@ -145,7 +145,10 @@ def backfill(
     days = days_between(start, end)
     steps = plan(defs, days, days_per_run, datetime.now(UTC))
     report = BackfillReport(command, start, end, days, copy_assets(defs), log_path=log.path)
-    report.warehouse_days = next((s.days for s in steps if s.label == WAREHOUSE), [])
+    for step in steps:
+        if step.label == WAREHOUSE:
+            report.warehouse_days = step.days
+            report.warehouse_assets = [k.to_user_string() for k in step.selection]
     labels = step_labels(defs)
     t0 = time.perf_counter()
     with RunDisplay(echo, len(steps)) as display:

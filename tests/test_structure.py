@@ -107,3 +107,14 @@ def test_only_the_settings_module_reads_the_environment():
         if "os.environ" in p.read_text() or "os.getenv" in p.read_text()
     )
     assert readers == ["pipeline_assets.lib.settings"]
+
+
+def test_every_setting_is_in_the_readmes_configuration_table():
+    """A setting the code reads and the README does not list is a setting nobody finds."""
+    from pipeline_assets.lib.settings import DEFAULTS
+    from pipeline_assets.lib.warehouse import SNOWFLAKE_ENV
+
+    readme = (PACKAGE.parent / "README.md").read_text()
+    table = readme.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    names = [*DEFAULTS, *SNOWFLAKE_ENV.values(), "SLACK_BOT_TOKEN", "DAGSTER_DISABLE_TELEMETRY"]
+    assert [name for name in names if f"`{name}`" not in table] == []

@@ -10,23 +10,19 @@ Screenshots of each step go to the test's tmp dir and, when PIPELINE_SCREENSHOTS
 folder, there too (for the docs).
 """
 
-import json
 import os
-import socket
-import subprocess
-import sys
+import re
 import time
-import urllib.request
 from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
 import pytest
-import yaml
 from browser import DagsterUI, Screenshots, chromium_page, require_chromium
+from conftest import PipelineEnv
 from helpers import fingerprints, query
+from services import GraphQL, dagster_dev, free_port
 
-from bench.ui_run import start_dagster_dev, stop_dagster_dev
 from pipeline_assets.definitions import build_defs
 from pipeline_assets.lib.objectstore import LocalStore
 from pipeline_assets.lib.sample import seed_landing
@@ -114,71 +110,50 @@ query Check($key: AssetKeyInput!, $name: String!) {
 """
 
 
-class GraphQL:
-    def __init__(self, url: str):
-        self.url = url
-
-    def __call__(self, document: str, variables: dict | None = None) -> dict:
-        body = json.dumps({"query": document, "variables": variables or {}}).encode()
-        request = urllib.request.Request(
-            self.url, body, {"Content-Type": "application/json"}, method="POST"
-        )
-        with urllib.request.urlopen(request, timeout=60) as response:
-            payload = json.load(response)
-        assert "errors" not in payload, payload["errors"]
-        return payload["data"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def chromium():
-    """Skip without /usr/bin/chromium, unless under CI, where that is a failure."""
-    require_chromium()
-
-
-@pytest.fixture
-def dagster_dev(request, pipeline_env, monkeypatch):
-    """`dagster dev -w workspace.yaml` on 127.0.0.1, automation off (runs only on request),
-    on an instance the CLI set up (`pipeline instance`), as `make dev` does. Indirect
-    parameters add settings to its environment."""
-    port = _free_port()
-    env = {**os.environ, "PIPELINE_AUTOMATION": "off", **getattr(request, "param", {})}
-    setup = [sys.executable, "-m", "pipeline_assets.cli", "instance"]
-    subprocess.run(setup, env=env, check=True, capture_output=True, timeout=120)
-    with open(pipeline_env.root / "dagster-dev.log", "w") as log:
-        server = start_dagster_dev(port, env, log)
-        try:
-            graphql = GraphQL(f"http://127.0.0.1:{port}/graphql")
-            deadline = time.monotonic() + 180
-            while not _answers(graphql):
-                assert server.poll() is None, (pipeline_env.root / "dagster-dev.log").read_text()
-                assert time.monotonic() < deadline, "dagster dev did not answer"
-                time.sleep(1)
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """One `dagster dev -w workspace.yaml` for the module, automation off (runs only on
+    request), on an instance the CLI set up, as `make dev` does; ingestion backfills split
+    into one run per day (PIPELINE_INGEST_DAYS_PER_RUN=1), so the daemon's runs take turns
+    on the warehouse. The landing zone holds three seeded days."""
+    env = PipelineEnv(tmp_path_factory.mktemp("ui"))
+    settings = {
+        "PIPELINE_LANDING_URI": env.landing,
+        "PIPELINE_PROCESSING_URI": env.processing,
+        "PIPELINE_DUCKDB_PATH": env.duckdb,
+        "PIPELINE_FEATURES_URI": env.features,
+        "PIPELINE_LOG_DIR": env.root / "logs",
+        "PIPELINE_ALERTS_FILE": env.root / "alerts.jsonl",
+        "DAGSTER_HOME": env.dagster_home,
+        "PIPELINE_TARGET": "dev",
+        "PIPELINE_AUTOMATION": "off",
+        "PIPELINE_INGEST_DAYS_PER_RUN": "1",
+    }
+    seed_landing(LocalStore(env.landing), date(2024, 1, 1), date(2024, 1, 3), 200)
+    port = free_port()
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in settings.items():
+            patch.setenv(name, str(value))
+        log = env.root / "dagster-dev.log"
+        command = ["dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)]
+        with dagster_dev(command, port, dict(os.environ), log) as graphql:
             # The UI greets a fresh instance on localhost with a "Join the Dagster community"
             # dialog a second after load, which can close a menu mid-click: mark it seen.
             assert graphql("mutation { setNuxSeen }")["setNuxSeen"]
-            yield graphql
-        finally:
-            stop_dagster_dev(server)
+            env.graphql, env.log = graphql, log
+            yield env
 
 
 INGEST = ("processing/order_files", "raw/orders", "processing/customer_files", "raw/customers")
 
 
-@pytest.mark.parametrize("dagster_dev", [{"PIPELINE_INGEST_DAYS_PER_RUN": "1"}], indirect=True)
 def test_a_multi_run_backfill_queues_on_the_writer_and_equals_one_run(
-    pipeline_env, dagster_dev, tmp_path, monkeypatch
+    server, tmp_path, monkeypatch
 ):
     """Ingestion split into one run per day, launched by the daemon at once: the runs take
     turns on the warehouse (the one-slot pool and the file lock) and end as one run would."""
-    graphql = dagster_dev
+    graphql = server.graphql
     days = ("2024-01-01", "2024-01-03")
-    seed_landing(LocalStore(pipeline_env.landing), date(2024, 1, 1), date(2024, 1, 3), 100)
     params = {
         "assetSelection": [{"path": a.split("/")} for a in INGEST],
         "partitionNames": ["2024-01-01", "2024-01-02", "2024-01-03"],
@@ -186,13 +161,11 @@ def test_a_multi_run_backfill_queues_on_the_writer_and_equals_one_run(
     }
     launched = graphql(LAUNCH, {"params": params})["launchPartitionBackfill"]
     assert launched["__typename"] == "LaunchBackfillSuccess", launched
-    backfill = _wait_for_backfill(
-        graphql, launched["backfillId"], pipeline_env.root / "dagster-dev.log"
-    )
+    backfill = _wait_for_backfill(graphql, launched["backfillId"], server.log)
     assert backfill["status"] in ("COMPLETED", "COMPLETED_SUCCESS"), backfill
     runs = backfill["runs"]
     assert len(runs) == 3 and {r["status"] for r in runs} == {"SUCCESS"}, runs  # a run a day
-    multi = fingerprints(pipeline_env.duckdb)
+    multi = fingerprints(server.duckdb)
 
     for name, path in (("PIPELINE_DUCKDB_PATH", "one.duckdb"), ("PIPELINE_PROCESSING_URI", "one")):
         monkeypatch.setenv(name, str(tmp_path / path))
@@ -200,45 +173,6 @@ def test_a_multi_run_backfill_queues_on_the_writer_and_equals_one_run(
     one = run_range(build_defs(), keys, *days, dg.DagsterInstance.ephemeral())
     assert one.success
     assert multi == fingerprints(tmp_path / "one.duckdb")
-
-
-INSTANCE = """
-query {
-  instance {
-    runQueueConfig { maxConcurrentRuns tagConcurrencyLimitsYaml }
-    poolConfig { poolGranularity defaultPoolLimit }
-    daemonHealth { allDaemonStatuses { daemonType required } }
-  }
-}
-"""
-
-
-def test_the_cli_installs_the_instance_settings_dagster_dev_runs_with(pipeline_env, dagster_dev):
-    """The settings `pipeline instance` merged into DAGSTER_HOME are what dagster dev runs."""
-    instance = dagster_dev(INSTANCE)["instance"]
-    assert instance["runQueueConfig"]["maxConcurrentRuns"] == 4
-    limits = yaml.safe_load(instance["runQueueConfig"]["tagConcurrencyLimitsYaml"])
-    assert [limit["key"] for limit in limits] == [
-        "dagster/partition",
-        "dagster/asset_partition_range_start",
-        "dagster/asset_partition_range_end",
-    ]
-    assert all(limit["limit"] == 1 and limit["value"] for limit in limits)
-    assert instance["poolConfig"] == {"poolGranularity": "op", "defaultPoolLimit": 1}
-    daemons = {
-        d["daemonType"] for d in instance["daemonHealth"]["allDaemonStatuses"] if d["required"]
-    }
-    assert {"QUEUED_RUN_COORDINATOR", "MONITORING", "ASSET"} <= daemons, daemons
-    # and conftest's own file (telemetry only) was merged, not replaced
-    config = yaml.safe_load((pipeline_env.dagster_home / "dagster.yaml").read_text())
-    assert config["telemetry"] == {"enabled": False} and config["run_retries"]["enabled"]
-
-
-def _answers(graphql: GraphQL) -> bool:
-    try:
-        return bool(graphql("{ version }")["version"])
-    except OSError:
-        return False
 
 
 def _wait_for_backfill(graphql: GraphQL, backfill_id: str, log: Path) -> dict:
@@ -264,13 +198,13 @@ def _days(first: str, last: str) -> set[str]:
 
 
 @pytest.mark.timeout(BACKFILL_TIMEOUT_S + 600)
-def test_backfill_two_days_from_the_ui(chromium, pipeline_env, dagster_dev, tmp_path):
-    graphql = dagster_dev
-    seed_landing(LocalStore(pipeline_env.landing), date(2024, 1, 1), date(2024, 1, 2))
+def test_backfill_two_days_from_the_ui(server, tmp_path):
+    require_chromium()
+    graphql = server.graphql
     nodes = graphql(ASSETS)["assetNodes"]
     assets = {"/".join(n["assetKey"]["path"]) for n in nodes if n["isMaterializable"]}
     assert all(n["isPartitioned"] for n in nodes if n["isMaterializable"]), nodes
-    log = pipeline_env.root / "dagster-dev.log"
+    log = server.log
     base_url = graphql.url.removesuffix("/graphql")
     folders = [tmp_path / "screenshots", os.environ.get("PIPELINE_SCREENSHOTS")]
     shots = Screenshots(*folders)
@@ -319,7 +253,7 @@ def test_backfill_two_days_from_the_ui(chromium, pipeline_env, dagster_dev, tmp_
     assert "SUCCESS" in runs.values(), runs
 
     days = query(
-        pipeline_env.duckdb,
+        server.duckdb,
         "select distinct order_date::varchar from marts.orders_daily_summary order by 1",
     )
     assert [d for (d,) in days] == list(DAYS)
@@ -330,7 +264,9 @@ def test_backfill_two_days_from_the_ui(chromium, pipeline_env, dagster_dev, tmp_
         for n in nodes
         if n["isMaterializable"]
     }
-    assert materialized == dict.fromkeys(assets, 2)
+    # the ingestion assets also hold day 3, from the multi-run backfill before this test
+    ingest = ("processing", "raw")
+    assert materialized == {a: 3 if a.split("/")[0] in ingest else 2 for a in assets}
 
     # Every data check (blocking or not) passed for both days. The freshness checks judge
     # "now", long after 2024, so they are left out.
@@ -347,7 +283,8 @@ def test_backfill_two_days_from_the_ui(chromium, pipeline_env, dagster_dev, tmp_
         if per_day is not None:  # a partitioned check: its status per day
             by_status: dict[str, set[str]] = {}
             for r in per_day.get("ranges", []):
-                by_status.setdefault(r["status"], set()).update(_days(r["startKey"], r["endKey"]))
+                days = _days(r["startKey"], r["endKey"]) & set(DAYS)  # (day 3: the test before)
+                by_status.setdefault(r["status"], set()).update(days)
             results[key] = by_status
         else:  # a check of the latest materialization: that of the backfill
             execution = check["executionForLatestMaterialization"] or {}
@@ -363,12 +300,12 @@ def test_backfill_two_days_from_the_ui(chromium, pipeline_env, dagster_dev, tmp_
     # A daemon-launched run with bad data: an order for a customer that exists nowhere
     # fails the multi-parent relationships test, which must block the summary and features.
     ghost = "orders/date=2024-01-02/hour=12/ghost.csv"
-    (pipeline_env.landing / ghost).parent.mkdir(parents=True, exist_ok=True)
-    (pipeline_env.landing / ghost).write_text(
+    (server.landing / ghost).parent.mkdir(parents=True, exist_ok=True)
+    (server.landing / ghost).write_text(
         "order_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total\n"
         "o-ghost,c-ghost,s01,2024-01-02T12:00:00,100,8,108\n"
     )
-    summary_before = query(pipeline_env.duckdb, SUMMARY_DAY, [DAYS[1]])
+    summary_before = query(server.duckdb, SUMMARY_DAY, [DAYS[1]])
     params = {
         "assetSelection": [{"path": a.split("/")} for a in sorted(assets)],
         "partitionNames": [DAYS[1]],
@@ -378,9 +315,9 @@ def test_backfill_two_days_from_the_ui(chromium, pipeline_env, dagster_dev, tmp_
     assert launched["__typename"] == "LaunchBackfillSuccess", launched
     bad = _wait_for_backfill(graphql, launched["backfillId"], log)
     assert bad["status"] in ("COMPLETED_FAILED", "FAILED"), bad["status"]
-    assert query(pipeline_env.duckdb, SUMMARY_DAY, [DAYS[1]]) == summary_before
+    assert query(server.duckdb, SUMMARY_DAY, [DAYS[1]]) == summary_before
     assert query(
-        pipeline_env.duckdb, "select count(*) from marts.fct_orders where order_id = 'o-ghost'"
+        server.duckdb, "select count(*) from marts.fct_orders where order_id = 'o-ghost'"
     ) == [(1,)]
     counts = {
         "/".join(s["assetKey"]["path"]): (s["numPartitionsMaterialized"], s["numPartitionsFailed"])
@@ -404,3 +341,56 @@ def test_backfill_two_days_from_the_ui(chromium, pipeline_env, dagster_dev, tmp_
     entries = {e["label"]: e for e in evaluation["metadataEntries"]}
     assert entries["failing_rows"]["intValue"] == 1
     assert "| o-ghost | c-ghost | 2024-01-02 |" in entries["failing_rows_sample"]["mdStr"]
+
+    # The check page's Execute runs the test on its own (a dbt check has no partition: over
+    # the whole history); it still fails on the same row. The raw checks are partitioned,
+    # which Dagster 1.13's UI does not offer to execute alone: the button says so.
+    execute_check_from_its_page(base_url, tmp_path, "marts/fct_orders", CHECK_NAME, graphql)
+    (again,) = graphql(CHECK, {"key": {"path": ["marts", "fct_orders"]}, "name": CHECK_NAME})[
+        "assetCheckExecutions"
+    ]
+    assert (
+        again["status"] == "FAILED"
+        and again["evaluation"]["description"] == (evaluation["description"])
+    )
+    with chromium_page(tmp_path / "chromium-raw") as page:
+        page.goto(f"{base_url}/assets/raw/orders?view=checks")
+        execute = page.get_by_role("button", name=re.compile(r"Execute$")).last
+        DagsterUI(page, base_url).expect(execute).to_be_disabled()
+        execute.hover()
+        page.get_by_text("Executing checks on their own for partitioned assets").first.wait_for()
+
+
+CHECK_NAME = "customer_id__in_dim_customers"
+LATEST_RUN = """
+query Check($key: AssetKeyInput!, $name: String!) {
+  assetCheckExecutions(assetKey: $key, checkName: $name, limit: 1) { runId status }
+}
+"""
+
+
+def execute_check_from_its_page(base_url, tmp_path, asset: str, check: str, graphql) -> None:
+    """Open the asset's Checks tab, pick the check, click Execute; wait for its run to end."""
+    key = {"path": asset.split("/")}
+    (before,) = graphql(LATEST_RUN, {"key": key, "name": check})["assetCheckExecutions"]
+    with chromium_page(tmp_path / "chromium-check") as page:
+        ui = DagsterUI(page, base_url)
+        page.goto(f"{base_url}/assets/{asset}?view=checks")
+        page.get_by_text(check, exact=True).first.click()
+        execute = page.get_by_role("button", name=re.compile(r"Execute$")).last
+        ui.expect(execute).to_be_enabled()
+        execute.click()
+        deadline = time.monotonic() + BACKFILL_TIMEOUT_S
+        while True:
+            (latest,) = graphql(LATEST_RUN, {"key": key, "name": check})["assetCheckExecutions"]
+            if latest["runId"] != before["runId"] and latest["status"] != "IN_PROGRESS":
+                break
+            assert time.monotonic() < deadline, latest
+            time.sleep(2)
+        page.reload()
+        page.get_by_text(check, exact=True).first.click()
+        shown = {"SUCCEEDED": "Passed", "FAILED": "Failed"}.get(latest["status"], "")
+        page.get_by_text(shown, exact=True).first.wait_for()
+        Screenshots(tmp_path / "screenshots", os.environ.get("PIPELINE_SCREENSHOTS"))(
+            page, "ui-check-executed"
+        )

@@ -80,17 +80,22 @@
                 "select count(*) from " ~ built ~ " where model = '" ~ node.name ~ "'"
             ).columns[0].values()[0] -%}
             {%- if not known -%}
-                {%- do legacy.append(node.name) -%}
+                {%- do legacy.append((node.name, relation, node.config.meta.window_column)) -%}
             {%- endif -%}
         {%- endif -%}
     {%- endfor -%}
     {%- set raw = window_raw_orders() -%}
     {%- call statement('record_window_pending', auto_begin=True) -%}
     {{ window_state_ddl() }};
-    {%- for name in legacy %}
-    {#- built before this bookkeeping existed: it holds every day #}
+    {%- for name, relation, column in legacy %}
+    {#- built before this bookkeeping existed: it holds the days it has rows for #}
     insert into {{ built }} (model, window_start, window_end)
-    values ('{{ name }}', cast('1970-01-01' as timestamp), cast('2100-01-01' as timestamp));
+    select
+        '{{ name }}',
+        cast(cast(min({{ column }}) as date) as timestamp),
+        cast({{ dbt.dateadd('day', 1, 'cast(max(' ~ column ~ ') as date)') }} as timestamp)
+    from {{ relation }}
+    having count(*) > 0;
     {%- endfor %}
     {%- if existing and raw %}
     {{ window_pending_insert(pending, raw, orders_grained, existing) }}

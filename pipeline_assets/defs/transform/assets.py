@@ -98,7 +98,7 @@ def _dbt_error(error: Exception) -> str:
     text = str(error)
     marker = "Errors parsed from dbt logs:"
     if marker in text:
-        return "dbt failed: " + text.split(marker, 1)[1].strip()
+        return text.split(marker, 1)[1].strip()
     return text.split(" Check the stdout", 1)[0]
 
 
@@ -147,7 +147,7 @@ def _failure_summary(
         return ""
     if skipped:
         lines.append("not built (downstream of a failure): " + ", ".join(skipped))
-    return "dbt build failed:\n" + "\n".join(f"  {line}" for line in lines)
+    return "\n".join(lines)
 
 
 def _drain(events: Iterable[Any]) -> tuple[list[Any], Exception | None]:
