@@ -5,7 +5,7 @@ warehouse, processing zone and Dagster instance under `<workdir>/run`, which is 
 path for every case: the DuckDB path is in dbt's partial-parse hash, so one `dbt parse` up
 front serves them all. Cases alternate order from one size to the next so that machine noise
 does not always hit the same one. A is `pipeline backfill`'s own entry point, run by the
-worker with ingestion's clock on (`ingest_cost.py`: Dagster's bookkeeping per day). B is
+worker with the clock on (`cost.py`: events, work and overhead per day). B is
 measured on at most `--b-days` days and extrapolated linearly, and labeled so; its first
 days are identical at every size (the sample data is seeded per day), so one measurement per
 orders/day serves every size.
@@ -24,7 +24,7 @@ from typing import Any
 
 from bench.compare import equal_summaries, export_summary
 from bench.measure import Measurement, run_measured, tail
-from bench.report import bookkeeping, machine, write_outputs
+from bench.report import cost, machine, write_outputs
 from bench.worker import RESULT_PREFIX
 
 CASES = ("A", "B1", "B2", "C")
@@ -225,6 +225,23 @@ class Bench:
             return {"status": f"failed (see {m.log})"}
         return {"status": "ok", "wall_seconds": m.seconds, **inside}
 
+    def daemon_latency(self) -> dict[str, Any] | None:
+        """A late file to the mart under `dagster dev`, default sensor intervals."""
+        remaining = self.remaining()
+        if remaining is not None and remaining <= 0:
+            return None
+        landing = self.workdir / "landing" / "daemon"
+        shutil.rmtree(landing, ignore_errors=True)
+        self.fresh_run_dir()
+        log = self.workdir / "logs" / "daemon-dagster-dev.log"
+        m, inside = self.measure(
+            "daemon", self.worker("daemon", "--landing", str(landing), "--out", str(log)), landing
+        )
+        if not m.ok:
+            print(tail(m.log), file=sys.stderr)
+            return {"status": f"failed (see {m.log})"}
+        return inside
+
     def ui_run(self) -> dict[str, Any] | None:
         """A one-day run of every asset launched through dagster dev, as from the UI."""
         remaining = self.remaining()
@@ -288,12 +305,11 @@ def describe(r: CaseResult) -> str:
         return f"{r.seconds or 0:.1f}s ({r.note})"
     extra = " (extrapolated)" if r.extrapolated else ""
     text = f"{r.seconds:.1f}s{extra}, peak {r.peak_rss_mb:.0f} MB, {r.rows} mart rows"
-    if (b := bookkeeping(r)) is not None:
+    if (c := cost(r)) is not None:
+        d = c["all"]["per_day"]
         text += (
-            f"; ingestion {b['ingest_wall_seconds']:.1f}s in {b['ingest_runs']} run(s), "
-            f"work {b['work_seconds_per_day']:.3f} s/day, "
-            f"bookkeeping {b['bookkeeping_seconds_per_day']:.3f} s/day "
-            f"(CPU {b.get('bookkeeping_cpu_seconds_per_day') or 0:.3f} s/day)"
+            f"; per day: {d['events']:.1f} events {d['events_seconds']:.3f} s, "
+            f"work {d['work']:.3f} s, overhead {d['overhead']:.3f} s"
         )
     return text
 
@@ -323,9 +339,11 @@ def main(args: Any) -> int:
     latency = bench.record["latency"] = None if args.no_latency else bench.latency()
     if latency and latency.get("status") == "ok":
         print(f"latency: {latency['latency_seconds']:.1f}s, stages {latency['stages']}", flush=True)
-        if not args.quick:  # a dagster dev of its own: a minute, for the full report only
+        if not args.quick:  # dagster dev of their own: minutes, for the full report only
             latency["ui_run"] = bench.ui_run()
             print(f"ui run: {latency['ui_run']}", flush=True)
+            latency["daemon"] = bench.daemon_latency()
+            print(f"daemon latency: {latency['daemon']}", flush=True)
     for i, size in enumerate(sizes):
         order = [c for c in CASES[i % len(CASES) :] + CASES[: i % len(CASES)] if c in cases]
         print(f"{size.label}: order {' '.join(order)}", flush=True)

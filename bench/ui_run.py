@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -146,3 +146,99 @@ def ui_one_day_run(landing: Path, orders_per_day: int, log: Path) -> dict[str, A
         "runs": runs,
         "launch_to_end_seconds": finished_at - launched_at,
     }
+
+
+LATE_ORDER = "o-late-for-the-benchmark"
+
+
+def daemon_latency(landing: Path, orders_per_day: int, log: Path) -> dict[str, Any]:
+    """Yesterday and the day before backfilled by the CLI; then `dagster dev` with
+    automation on and the default sensor intervals; a late order lands in yesterday's
+    hour 12; how long until `orders_daily_summary` shows it, and the stages on the way."""
+    import duckdb
+
+    now = datetime.now(UTC)
+    yesterday = now.date() - timedelta(days=1)
+    first = yesterday - timedelta(days=1)
+    env = {**os.environ, "PIPELINE_PARTITIONS_START": f"{first}", "PIPELINE_AUTOMATION": "on"}
+    env.pop("PIPELINE_SENSOR_INTERVAL_SECONDS", None)  # the default
+    seed_landing(
+        LocalStore(landing), first, yesterday, orders_per_day, now=now.replace(tzinfo=None)
+    )
+    cli = [sys.executable, "-m", "pipeline_assets.cli"]
+    subprocess.run(
+        [*cli, "backfill", "--start", f"{first}", "--end", f"{yesterday}"], env=env, check=True
+    )
+    warehouse = os.environ["PIPELINE_DUCKDB_PATH"]
+    with duckdb.connect(warehouse, read_only=True) as conn:  # a customer the marts know
+        (customer,) = conn.execute("select min(customer_id) from marts.dim_customers").fetchone()
+    summary = (
+        "select coalesce(sum(total_orders), 0) from marts.orders_daily_summary "
+        "where order_date = ? and customer_id = ?"
+    )
+
+    def orders_shown() -> int | None:
+        try:
+            with duckdb.connect(warehouse, read_only=True) as conn:
+                return conn.execute(summary, [yesterday, customer]).fetchone()[0]
+        except duckdb.Error:  # a writer holds the file: look again
+            return None
+
+    before = orders_shown()
+    port = _free_port()
+    with open(log, "w") as out:
+        server = start_dagster_dev(port, env, out)
+    url = f"http://127.0.0.1:{port}/graphql"
+    try:
+        _wait_until_answering(url, server, log)
+        key = f"orders/date={yesterday}/hour=12/late-for-the-benchmark.csv"
+        (landing / key).parent.mkdir(parents=True, exist_ok=True)
+        landed_at = time.time()
+        (landing / key).write_text(
+            "order_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total\n"
+            f"{LATE_ORDER},{customer},s01,{yesterday}T12:30:00,100,8,108\n"
+        )
+        deadline = landed_at + 600
+        while (shown := orders_shown()) is None or shown == before:
+            if time.time() > deadline:
+                return {"status": f"timed out: the summary did not change (see {log})"}
+            time.sleep(0.5)
+        seen_at = time.time()
+    finally:
+        stop_dagster_dev(server)
+    with dg.DagsterInstance.get() as instance:
+
+        def run(trigger: str) -> Any:
+            (record,) = instance.get_run_records(
+                dg.RunsFilter(tags={"pipeline/trigger": trigger}), limit=1
+            )
+            return record
+
+        ingest, warehouse_run = run("landing_zone_sensor"), run("warehouse_automation_sensor")
+    created = ingest.create_timestamp.timestamp()
+    wh_created = warehouse_run.create_timestamp.timestamp()
+    return {
+        "status": "ok",
+        "interval_seconds": int(os.environ.get("PIPELINE_SENSOR_INTERVAL_SECONDS", "15")),
+        "landed_to_mart_seconds": seen_at - landed_at,
+        "stages": {
+            "landing sensor tick, run created": created - landed_at,
+            "ingest run queued and launched": ingest.start_time - created,
+            "ingest run": ingest.end_time - ingest.start_time,
+            "automation tick, run created": wh_created - ingest.end_time,
+            "warehouse run queued and launched": warehouse_run.start_time - wh_created,
+            "warehouse run to the summary's commit": seen_at - warehouse_run.start_time,
+        },
+    }
+
+
+def _wait_until_answering(url: str, server: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            _graphql(url, "{ version }")
+            return
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError(f"dagster dev did not answer (see {log})") from None
+            time.sleep(1)

@@ -3,7 +3,7 @@
 The harness sets the pipeline's environment (landing, processing, warehouse, DAGSTER_HOME,
 DBT_TARGET_PATH) and measures this process tree from outside. The last output line is
 `BENCH_RESULT {json}` with what the case measured inside (loop times, latency stages, and for
-A ingestion's wall time and the work inside it).
+A its split into events, work and overhead).
 """
 
 import argparse
@@ -33,9 +33,9 @@ def case_c(landing: Path, out: Path) -> dict[str, Any]:
 
 
 def case_a(start: date, days: int, days_per_run: int | None) -> dict[str, Any] | None:
-    """`pipeline backfill` itself (the CLI's entry point, in this process), with ingestion's
-    wall and work timed inside it (`bench/ingest_cost.py`); None if the backfill failed."""
-    from bench.ingest_cost import run_backfill
+    """`pipeline backfill` itself (the CLI's entry point, in this process), its time split
+    into events, work and overhead (`bench/cost.py`); None if the backfill failed."""
+    from bench.cost import run_backfill
 
     argv = ["--start", str(start), "--end", str(start + timedelta(days=days - 1))]
     argv += ["--days-per-run", str(days_per_run)] if days_per_run else []
@@ -53,7 +53,9 @@ def prepare(target_path: Path) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.worker")
-    parser.add_argument("case", choices=["prepare", "a", "b1", "b2", "c", "latency", "ui"])
+    parser.add_argument(
+        "case", choices=["prepare", "a", "b1", "b2", "c", "latency", "ui", "daemon"]
+    )
     parser.add_argument("--start", type=date.fromisoformat)
     parser.add_argument("--days", type=int, default=1)
     parser.add_argument("--days-per-run", type=int)
@@ -78,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.ui_run import ui_one_day_run
 
         result = ui_one_day_run(args.landing, args.orders_per_day, args.out)
+    elif args.case == "daemon":
+        from bench.ui_run import daemon_latency
+
+        result = daemon_latency(args.landing, args.orders_per_day, args.out)
     else:
         from bench.airflow_style import b1_dagster_per_day, b2_plain_dbt_loop
         from pipeline_assets.lib.contract import days_between

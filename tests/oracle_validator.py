@@ -31,7 +31,7 @@ from pipeline_assets.lib.contract import (
     partition_of_key,
     required_columns,
 )
-from pipeline_assets.lib.validate import (
+from pipeline_assets.lib.rules import (
     AMOUNT_OUT_OF_RANGE,
     INVALID_AMOUNT,
     INVALID_TIMESTAMP,
@@ -47,9 +47,8 @@ from pipeline_assets.lib.validate import (
     SUPERSEDED,
     TOTAL_MISMATCH,
     VALUE_TOO_LONG,
-    FileRejected,
-    FileStats,
 )
+from pipeline_assets.lib.validate import FileRejected, FileStats
 
 # The contract has no field size limit (the SQL has none); this used to be 64 MiB, above
 # which a file failed as unreadable CSV instead of its row being value_too_long.

@@ -10,9 +10,9 @@ import pytest
 
 import pipeline_assets.defs.ingest.raw as ingest_raw
 import pipeline_assets.runner as runner
-from bench.ingest_cost import WORK_FUNCTIONS, WORK_SITES, IngestClock, IngestRun, summarize
+from bench.cost import WORK_SITES, Clock, Run, summarize
 from bench.report import (
-    bookkeeping_table,
+    cost_table,
     headline,
     results_table,
     write_outputs,
@@ -28,16 +28,29 @@ from pipeline_assets.lib.sample import seed_landing
 RAW_WORK = WORK_SITES["pipeline_assets.defs.ingest.raw"]
 
 
-def measured_a(days: int, wall: float, work: float, runs: int = 1) -> dict:
-    """What case A's worker reports: `runs` equal ingest runs over `days` days; the
-    CPU split is half the wall one."""
+def measured_a(days: int, wall: float, events_s: float, work: float, runs: int = 1) -> dict:
+    """What case A's worker reports: `runs` equal ingest runs over `days` days, 30 events a
+    day, and a warehouse run of 10 s (half of it work); the CPU split is half the wall one."""
     per = [
-        IngestRun(
-            "d", "d", days // runs, wall / runs, work / runs, wall / runs / 2, work / runs / 2
+        Run(
+            "ingest",
+            "d",
+            "d",
+            days // runs,
+            wall / runs,
+            30 * days // runs,
+            events_s / runs,
+            work / runs,
+            wall / runs / 2,
+            work / runs / 2,
+            events_s / runs / 2,
         )
         for _ in range(runs)
     ]
-    return summarize(per, {"validate_and_load": work})
+    per.append(Run("warehouse", "d", "d", days, 10.0, 0, 0.0, 5.0, 5.0, 2.5, 0.0))
+    measured = summarize(per, {"validate_and_load": work})
+    measured["command_seconds"] = wall + 10.0 + 4.0
+    return measured
 
 
 def test_b_is_extrapolated_from_its_day_loop_and_labeled():
@@ -58,17 +71,22 @@ def test_sizes_parse_as_days_by_orders():
     assert Size(365, 20000).label == "365 d × 20k"
 
 
-def test_ingest_clock_times_the_asset_bodies_work_inside_real_runs(pipeline_env):
-    """The clock wraps exactly what the ingest assets call: every work function gets time,
-    each run's work is inside its wall time, and the originals are back afterwards."""
+def test_the_clock_splits_real_runs_into_events_work_and_overhead(pipeline_env):
+    """The clock wraps exactly what the definitions call and the event log's store: every
+    ingest work function gets time, each run's events and work are inside its wall time, the
+    events are counted, and the originals are back afterwards."""
     seed_landing(LocalStore(pipeline_env.landing), date(2024, 1, 1), date(2024, 1, 2), 50)
     ingest = [order_files, raw_orders, raw_orders_checks]
     ingest += [customer_files, raw_customers, raw_customers_checks]
     defs = dg.Definitions(assets=ingest, resources=build_resources())
-    originals = {name: getattr(ingest_raw, name) for name in RAW_WORK}
+    raw_work = WORK_SITES["pipeline_assets.defs.ingest.raw"]
+    originals = {name: getattr(ingest_raw, name) for name in raw_work}
     run_range = runner.run_range
-    clock = IngestClock()
-    with clock.installed(), dg.DagsterInstance.ephemeral() as instance:
+    clock = Clock()
+    with (
+        dg.instance_for_test() as instance,  # SQLite storage, as the CLI's
+        clock.installed(),
+    ):
         report = runner.backfill(
             date(2024, 1, 1),
             date(2024, 1, 2),
@@ -79,48 +97,44 @@ def test_ingest_clock_times_the_asset_bodies_work_inside_real_runs(pipeline_env)
         )
     assert report.ok and len(report.days_ingested()) == 2, report.lines()
     got = clock.result()
-    assert (got["ingest_runs"], got["ingest_days"]) == (2, 2)  # one run per day here
+    assert got["days"] == 2 and got["ingest"]["runs"] == 2 and got["warehouse"]["runs"] == 0
     assert [(r["first"], r["days"]) for r in got["per_run"]] == [
         ("2024-01-01", 1),
         ("2024-01-02", 1),
     ]
-    assert set(got["work_by_function"]) == set(WORK_FUNCTIONS)
+    assert set(got["work_by_function"]) == {"snapshot", *raw_work}
     assert all(seconds > 0 for seconds in got["work_by_function"].values())
-    assert all(0 < r["work"] < r["wall"] for r in got["per_run"])
-    assert all(0 < r["work_cpu"] <= r["cpu"] for r in got["per_run"])
-    assert got["ingest_work_seconds"] == pytest.approx(sum(got["work_by_function"].values()))
-    assert got["bookkeeping_seconds_per_day"] == pytest.approx(
-        (got["ingest_wall_seconds"] - got["ingest_work_seconds"]) / 2
+    for r in got["per_run"]:  # a day: planned events and materializations of 4 assets, checks
+        assert r["events"] >= 14 and 0 < r["events_seconds"] + r["work"] < r["wall"]
+    total = got["all"]
+    assert total["work_seconds"] == pytest.approx(sum(got["work_by_function"].values()))
+    assert total["per_day"]["overhead"] == pytest.approx(
+        (total["wall_seconds"] - total["events_seconds"] - total["work_seconds"]) / 2
     )
-    assert got["warehouse_runs_seconds"] == 0  # no dbt assets in these definitions
-    assert {n: getattr(ingest_raw, n) for n in RAW_WORK} == originals
+    assert {n: getattr(ingest_raw, n) for n in raw_work} == originals
     assert runner.run_range is run_range
 
 
-def test_bookkeeping_is_reported_per_day_at_the_longest_a_run():
+def test_the_split_is_reported_per_day():
     a7 = CaseResult(Size(7, 1000), "A", seconds=40.0, peak_rss_mb=500.0, rows=2207)
-    a7.inside = measured_a(7, wall=10.0, work=3.0)
+    a7.inside = measured_a(7, wall=10.0, events_s=3.5, work=3.0)
     a365 = CaseResult(Size(365, 1000), "A", seconds=400.0, peak_rss_mb=600.0, rows=115431)
-    a365.inside = measured_a(365, wall=219.0, work=146.0, runs=5)
+    a365.inside = measured_a(365, wall=219.0, events_s=109.5, work=73.0, runs=5)
     c = CaseResult(Size(365, 1000), "C", seconds=20.0, peak_rss_mb=400.0, rows=115431)
     b = CaseResult(Size(7, 1000), "B1", seconds=100.0, peak_rss_mb=600.0, rows=2207)
     b.inside = {"loop_seconds": 90.0}
     lines = "\n".join(headline([a7, a365, c, b], None))
+    # (219 + 10 wall − 109.5 events − (73 + 5) work) / 365 days
     assert (
-        "| ingestion bookkeeping per day above the work, at 365 d × 1k | ≤ 0.3 s "
-        "| **0.200 s per day** ((219.0 s wall − 146.0 s work) / 365 days, 5 runs; "
-        "CPU 0.100 s per day; quietest run 0.200 s per day) |"
+        "| project overhead per day above events and work, at 365 d × 1k | ≤ 0.1 s "
+        "| **0.114 s per day** (wall 0.627 − events 0.300 (30.0 events) − work 0.214; "
+        "CPU 0.057) |"
     ) in lines
-    table = bookkeeping_table([a7, b, a365])  # one row per A that measured it
-    assert table[2:] == [
-        "| 7 d × 1k | 1 | 7 | 10.0 | 3.0 | 0.429 | **1.000** | 0.500 | 1.000 – 1.000 |",
-        "| 365 d × 1k | 5 | 365 | 219.0 | 146.0 | 0.400 | **0.200** | 0.100 | 0.200 – 0.200 |",
-    ]
-    assert describe(a365).endswith(
-        "; ingestion 219.0s in 5 run(s), work 0.400 s/day, bookkeeping 0.200 s/day "
-        "(CPU 0.100 s/day)"
-    )
-    assert bookkeeping_table([b]) == ["Not measured in this run (no case A ran)."]
+    table = cost_table([a7, b, a365])  # rows for each A that measured it
+    assert "| 365 d × 1k | all | 6 | 0.627 | 30.0 | 0.300 | 0.214 | **0.114** | 0.057 |" in table
+    assert "| 365 d × 1k | ingest | 5 | 0.600 | 30.0 | 0.300 | 0.200 | 0.100 | 0.050 |" in table
+    assert describe(a365).endswith("; per day: 30.0 events 0.300 s, work 0.214 s, overhead 0.114 s")
+    assert cost_table([b]) == ["Not measured in this run (no case A ran)."]
 
 
 @pytest.mark.slow
@@ -141,12 +155,12 @@ def test_quick_bench_runs_and_a_equals_c(pipeline_env):
         "= A on its days" in report
     )  # B1, run with --vars (the day's window), built the same mart
     assert "reflects it: yes" in report and "fingerprints equal: yes" in report
-    # ingestion's bookkeeping per day, from inside A's own runs
-    assert "| ingestion bookkeeping per day above the work, at 2 d × 1k | ≤ 0.3 s |" in report
-    row = next(line for line in report.splitlines() if line.startswith("| 2 d × 1k | 1 | 2 |"))
-    wall, work = (float(x) for x in row.split("|")[4:6])
-    assert 0 < work < wall
-    assert "bookkeeping" in done.stdout and "s/day" in done.stdout
+    # where A's time goes per day, from inside A's own runs
+    assert "| project overhead per day above events and work, at 2 d × 1k | ≤ 0.1 s |" in report
+    row = next(line for line in report.splitlines() if line.startswith("| 2 d × 1k | all |"))
+    wall, events, events_s, work = (float(x.strip(" *")) for x in row.split("|")[4:8])
+    assert events > 20 and 0 < events_s + work < wall
+    assert "per day:" in done.stdout and "overhead" in done.stdout
     assert (out / "benchmarks.png").stat().st_size > 0
 
 
@@ -159,8 +173,8 @@ def test_headline_labels_extrapolated_a_and_keeps_the_largest_measured_size():
     results = [case(7, "A", 60.0), case(7, "C", 1.0), case(30, "A", 200.0), case(30, "C", 2.0)]
     results += [case(365, "A", 2300.0, extrapolated=True), case(365, "C", 10.0)]
     lines = "\n".join(headline(results, None))
-    assert "| A / C at 365 d × 1k | ≤ 3.0 | **230.0** (2,300 s / 10.0 s, A extrapolated) |" in lines
-    assert "| A / C at 30 d × 1k | ≤ 3.0 | **100.0** (200 s / 2.0 s, measured) |" in lines
+    assert "| A / C at 365 d × 1k | ≤ 8 | **230.0** (2,300 s / 10.0 s, A extrapolated) |" in lines
+    assert "| A / C at 30 d × 1k | ≤ 8 | **100.0** (200 s / 2.0 s, measured) |" in lines
     assert "(T(30) − T(7)) / 23 at 1k | reported | 6.09 s per day |" in lines  # measured only
 
     # A bigger volume: its largest size leads with its own target, the longest 1k size stays.
@@ -169,8 +183,8 @@ def test_headline_labels_extrapolated_a_and_keeps_the_largest_measured_size():
         for c, s in (("A", 400.0), ("C", 80.0))
     ]
     lines = "\n".join(headline(results + big, None))
-    assert lines.index("| A / C at 365 d × 20k | ≤ 2.0 | **5.0**") < lines.index(
-        "| A / C at 365 d × 1k | ≤ 3.0"
+    assert lines.index("| A / C at 365 d × 20k | ≤ 2.5 | **5.0**") < lines.index(
+        "| A / C at 365 d × 1k | ≤ 8"
     )
 
 
@@ -178,7 +192,7 @@ def test_report_renders_every_kind_of_row(tmp_path):
     """Extrapolated-without-running, failed and skipped rows have no memory or rows to show."""
     measured = CaseResult(Size(7, 1000), "A", seconds=36.0, peak_rss_mb=550.0, rows=2207)
     measured.equal = True
-    measured.inside = measured_a(7, wall=8.4, work=2.1)
+    measured.inside = measured_a(7, wall=8.4, events_s=2.1, work=2.1)
     c = CaseResult(Size(7, 1000), "C", seconds=0.9, peak_rss_mb=90.0, rows=2207)
     b = extrapolate(
         CaseResult(Size(7, 1000), "B1", seconds=130.0, peak_rss_mb=660.0, rows=2207),
@@ -217,12 +231,12 @@ def test_report_renders_every_kind_of_row(tmp_path):
     text = write_outputs(tmp_path, results, latency, meta)
     assert "| 365 d × 1k | 0 | A | 900.0 *(extrapolated)* | – | – |" in text
     assert "| A == C |" in text and "**Incremental latency: 11.0 s**" in text
-    assert "| 7 d × 1k | 1 | 7 | 8.4 | 2.1 | 0.300 | **0.900** | 0.450 | 0.900 – 0.900 |" in text
+    assert "| 7 d × 1k | all | 2 | 2.629 | 30.0 | 0.300 | 1.014 | **1.314** |" in text
     assert (  # the guessed A at 365 days measured nothing
-        "| ingestion bookkeeping per day above the work, at 7 d × 1k | ≤ 0.3 s "
-        "| **0.900 s per day** ((8.4 s wall − 2.1 s work) / 7 days, 1 run, whose fixed "
-        "start-up is spread over only 7 days; CPU 0.450 s per day) |"
+        "| project overhead per day above events and work, at 7 d × 1k | ≤ 0.1 s "
+        "| **1.314 s per day**"
     ) in text
+    assert "| 7 d × 1k | the command's fixed cost (imports, instance) | | 4.0 s once |" in text
     assert (tmp_path / "benchmarks.png").stat().st_size > 0
     again = write_outputs(tmp_path, results, None, meta)  # only the generated part changes
     assert (tmp_path / "benchmarks.md").read_text().count("<!-- bench:start -->") == 1

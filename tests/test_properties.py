@@ -21,7 +21,7 @@ from helpers import sql_validation as validate_partition
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline_assets.lib.validate import INVALID_AMOUNT, SUPERSEDED
+from pipeline_assets.lib.rules import INVALID_AMOUNT, SUPERSEDED
 
 PK = "2024-01-01"
 HOUR = datetime(2024, 1, 1, 10)

@@ -22,7 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline_assets.lib.contract import ContractError, required_columns
-from pipeline_assets.lib.validate import MAX_CENTS, MAX_VALUE_CHARS, FileRejected
+from pipeline_assets.lib.rules import MAX_CENTS, MAX_VALUE_CHARS
+from pipeline_assets.lib.validate import FileRejected
 
 PK = "2024-01-01"
 FIXED_SEED = settings(

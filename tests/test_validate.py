@@ -13,7 +13,7 @@ import oracle_validator
 import pytest
 from helpers import sql_validation
 
-from pipeline_assets.lib import validate as v
+from pipeline_assets.lib import rules as v
 from pipeline_assets.lib.contract import ContractError
 from pipeline_assets.lib.validate import FileRejected, Validator
 

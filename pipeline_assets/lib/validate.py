@@ -1,96 +1,46 @@
-"""Validation and dedup of one day's landing files in DuckDB SQL, written out as Parquet.
+"""Validation and dedup of landing files in DuckDB SQL, written out as Parquet per day.
 
-A local, in-memory DuckDB reads the day's files (`read_text`), splits them into CSV records
-and applies the contract's rules and its dedup rule as SQL (`lib/sql/validate_*.sql`). The
-outcome goes straight to two Parquet files, the accepted rows and the quarantined ones, which
-the warehouse stages from (`warehouse.load_partition`): no row passes through Python. Every
-data line read ends in exactly one of them, so `rows_read == rows_loaded + rows_quarantined`.
+A local, in-memory DuckDB reads the files (`read_text`), splits them into CSV records and
+applies the contract's rules (`lib/rules.py`) and its dedup rule as SQL
+(`lib/sql/validate_*.sql`). All the days of a run are validated in one pass, each day
+deduplicated on its own and written to its own two Parquet files, the accepted rows and the
+quarantined ones, which the warehouse loads day by day (`warehouse.load_partition`): no row
+passes through Python, and a run pays the statements' fixed cost once, not once a day.
+Every data line read ends in exactly one file, so `rows_read == rows_loaded +
+rows_quarantined`.
 
 Python only looks at each file whole: is it UTF-8, is it empty, and its header (the first
 record). A file that cannot be read at all raises `FileRejected` naming the file, line and
-problem. The row-by-row Python validator this replaced is the test oracle
-(`tests/oracle_validator.py`).
+problem; the days before its own are still validated. The row-by-row Python validator this
+replaced is the test oracle (`tests/oracle_validator.py`).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
-from pipeline_assets.lib.contract import (
-    COLUMNS,
-    ORDERS,
-    ContractError,
-    hour_window,
-    parse_daily_key,
-    partition_of_key,
-    required_columns,
-)
+from pipeline_assets.lib.contract import ContractError, hour_window, parse_daily_key
 from pipeline_assets.lib.faults import VALIDATION, maybe_die
+from pipeline_assets.lib.file_checks import FileRejected, check_file
+from pipeline_assets.lib.rules import (
+    FIELD_PATTERN,
+    LINE_PATTERNS,
+    MAX_CENTS,
+    MAX_RAW_LINE_CHARS,
+    MAX_VALUE_CHARS,
+    SPACE,
+    STRIP_PATTERN,
+    TIMESTAMP_PATTERN,
+    UTC_TIMESTAMP_PATTERN,
+)
 from pipeline_assets.lib.settings import DEFAULTS
 from pipeline_assets.lib.sqlfiles import sql_statements
 
-# Reason codes: the public vocabulary of the quarantine table (the SQL spells them too).
-MALFORMED_ROW = "malformed_row"
-MISSING_VALUE = "missing_required_value"
-INVALID_TIMESTAMP = "invalid_timestamp"
-NON_UTC_TIMEZONE = "non_utc_timezone"
-OUTSIDE_PARTITION = "outside_partition_hour"
-INVALID_AMOUNT = "invalid_amount"
-NEGATIVE_AMOUNT = "negative_amount"
-AMOUNT_OUT_OF_RANGE = "amount_out_of_range"
-TOTAL_MISMATCH = "total_mismatch"
-VALUE_TOO_LONG = "value_too_long"
-NUL_CHARACTER = "nul_character"
-SUPERSEDED = "superseded_duplicate"
-
-MAX_CENTS = 10**11  # one billion currency units: anything above is a unit or parsing error
-MAX_VALUE_CHARS = 1024
-MAX_RAW_LINE_CHARS = 65536
-# What Python's str.strip() removes (str.isspace), as an RE2 class: values are stripped.
-_SPACE = (
-    r"[\t-\r\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}"
-    r"\x{205f}\x{3000}]"
-)
-STRIP_PATTERN = rf"^{_SPACE}+|{_SPACE}+$"
-# The contract's ISO-8601 timestamp (README), and the same with a UTC offset only. Hours
-# stop at 23 and offsets at 23:59 here; DuckDB's cast checks the calendar.
-_HOUR = r"(?:[01][0-9]|2[0-3])"
-_DATE_TIME = (
-    rf"[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}[T ]{_HOUR}:[0-9]{{2}}(?::[0-9]{{2}}(?:\.[0-9]{{1,6}})?)?"
-)
-TIMESTAMP_PATTERN = rf"{_DATE_TIME}(?:Z|[+-]{_HOUR}:[0-5][0-9])?"
-UTC_TIMESTAMP_PATTERN = rf"{_DATE_TIME}(?:Z|[+-]00:00)?"
-
-# CSV as Python's csv module reads it in strict mode, as RE2 patterns over one line (no line
-# end in it): a quoted field, an unquoted one (it may hold a quote, not as its first
-# character), a quoted field still open at the end of the line, and the text inside quotes.
-_QUOTED = r'"(?:[^"]|"")*"'
-_UNQUOTED = r'[^",][^,]*'
-_OPEN = r'"(?:[^"]|"")*'
-_INSIDE = r'(?:[^"]|"")*'
-_FIELDS = rf"(?:(?:{_QUOTED}|{_UNQUOTED})?,)*"  # whole fields, each with its comma
-_LAST = rf"(?:{_QUOTED}|{_UNQUOTED}|{_OPEN})?"
-LINE_PATTERNS = {
-    # starting outside quotes, the line ends inside a quoted field
-    "opens_from_outside": _FIELDS + _OPEN,
-    # starting inside a quoted field, it ends inside one (the same or a later one)
-    "open_from_inside": rf'{_INSIDE}|{_INSIDE}",{_FIELDS}{_OPEN}',
-    # the line is valid CSV from either state (after a closing quote: a comma or the end)
-    "valid_from_outside": _FIELDS + _LAST,
-    "valid_from_inside": rf'{_INSIDE}(?:"(?:,{_FIELDS}{_LAST})?)?',
-}
-# One field of a valid record, after the comma put before it.
-FIELD_PATTERN = r',("(?:[^"]|"")*"|[^,]*)'
-
-
-class FileRejected(ContractError):
-    """A landing file that cannot be read at all; the whole partition fails."""
+Files = list[tuple[str, bytes]]  # (landing key, content)
 
 
 @dataclass
@@ -125,16 +75,19 @@ class ValidatedPartition:
 
 
 @dataclass(frozen=True)
-class _Header:
+class _File:
+    day: str
+    key: str
+    path: Path
     width: int
     columns: dict[str, int]  # contract column -> its 1-based field in the file
     extra_columns: list[str]
 
 
 class Validator:
-    """A local, in-memory DuckDB that validates days, one after the other: the contract's
-    macros and constants are set up once (that costs about as much as validating a small
-    day), and each day replaces the session's tables. Use one per run, closed at the end."""
+    """A local, in-memory DuckDB that validates days: the contract's macros and constants are
+    set up once, and each call replaces the session's tables. Use one per run, closed at the
+    end."""
 
     def __init__(self, memory_limit: str = DEFAULTS["PIPELINE_DUCKDB_MEMORY_LIMIT"]) -> None:
         self._spill = tempfile.TemporaryDirectory(prefix="pipeline-validate-spill-")
@@ -144,7 +97,7 @@ class Validator:
             max_cents=MAX_CENTS,
             max_value_chars=MAX_VALUE_CHARS,
             max_raw_line=MAX_RAW_LINE_CHARS,
-            space_pattern=_SPACE,
+            space_pattern=SPACE,
             strip_pattern=STRIP_PATTERN,
             timestamp_pattern=TIMESTAMP_PATTERN,
             utc_timestamp_pattern=UTC_TIMESTAMP_PATTERN,
@@ -164,86 +117,69 @@ class Validator:
         self._spill.cleanup()
 
     def validate(
-        self, dataset: str, partition_key: str, files: list[tuple[str, bytes]], workdir: Path
+        self, dataset: str, partition_key: str, files: Files, workdir: Path
     ) -> ValidatedPartition:
-        """Validate and deduplicate one day's files (any order in; lexical key order used)
-        into Parquet under `workdir`, which the caller owns (and removes after the load).
+        """One day: `validate_days` of it alone, raising its error."""
+        validated, error = self.validate_days(dataset, [(partition_key, files)], workdir)
+        if error is not None:
+            raise error
+        return validated[0]
+
+    def validate_days(
+        self, dataset: str, days: list[tuple[str, Files]], workdir: Path
+    ) -> tuple[list[ValidatedPartition], ContractError | None]:
+        """Validate and deduplicate days of files (each day's files in any order; lexical key
+        order used) into Parquet under `workdir`, which the caller owns and removes after
+        the load. Returns the days validated, in order, and the error of the first day that
+        could not be (its files cannot be read): the days before it are complete.
 
         Orders are checked against their own file's hour folder; the dedup rule applies
         across the whole day, so a correction in a later hour's file wins a tie.
         """
-        parse_daily_key(partition_key)
-        files = sorted(files)
-        keys = [key for key, _ in files]
-        headers = [_check_file(dataset, partition_key, key, data) for key, data in files]
         workdir.mkdir(parents=True, exist_ok=True)
-        paths = [workdir / f"{n:06d}.csv" for n in range(len(files))]  # no key in a path
-        for path, (_, data) in zip(paths, files, strict=True):
-            path.write_bytes(data)
-        accepted, quarantined = workdir / "accepted.parquet", workdir / "quarantined.parquet"
-        self._set(
-            dataset=dataset,
-            partition=partition_key,
-            keys=keys,  # by file_no
-            paths=[str(p) for p in paths],
-            accepted_path=str(accepted),
-            quarantined_path=str(quarantined),
-        )
-        self._create_files_table(keys, paths, headers)
+        files: list[_File] = []
+        contents: list[bytes] = []
+        valid_days: list[str] = []
+        error: ContractError | None = None
+        for day, day_files in days:
+            parse_daily_key(day)
+            try:
+                headers = [check_file(dataset, day, key, data) for key, data in sorted(day_files)]
+            except ContractError as e:
+                error = e
+                break
+            valid_days.append(day)
+            for header, (key, data) in zip(headers, sorted(day_files), strict=True):
+                path = workdir / f"{len(files):06d}.csv"  # no part of a key in a path
+                path.write_bytes(data)
+                files.append(_File(day, key, path, *header))
+                contents.append(data)
+        self._set(dataset=dataset)
+        rejected = self._records(files, contents)
+        if rejected is not None:  # validate the days before the unreadable file's again
+            bad_day, error = rejected
+            valid_days = valid_days[: valid_days.index(bad_day)]
+            kept = [i for i, f in enumerate(files) if f.day in valid_days]
+            files, contents = [files[i] for i in kept], [contents[i] for i in kept]
+            self._records(files, contents)
+        if not valid_days:
+            return [], error
+        self._run("validate_fields.sql", f"validate_{dataset}.sql", "validate_dedup.sql")
+        validated = [self._write_day(dataset, day, files, workdir) for day in valid_days]
+        maybe_die(VALIDATION)  # the days are validated and written out; nothing is loaded yet
+        return validated, error
+
+    def _records(
+        self, files: list[_File], contents: list[bytes]
+    ) -> tuple[str, FileRejected] | None:
+        """The CSV records of `files` (a file with a quote takes the slower, exact path);
+        the first file that is not CSV, and its day, if there is one."""
+        self._create_files_table(files)
+        self._set(paths=[str(f.path) for f in files])
         self._run("validate_records.sql")
-        if any(b'"' in data for _, data in files):  # else every line is a record of its own
-            self._run("validate_quoted_records.sql")
-            self._raise_unreadable(keys)
-        self._run(
-            "validate_fields.sql",
-            f"validate_{dataset}.sql",
-            "validate_dedup.sql",
-            "validate_outputs.sql",
-        )
-        summary = self._summary(partition_key, keys, headers)
-        maybe_die(VALIDATION)  # the day is validated and written out; nothing is loaded yet
-        return ValidatedPartition(dataset, partition_key, accepted, quarantined, summary)
-
-    def _set(self, **variables: object) -> None:
-        """Session variables: with the `files` table, the SQL files' only inputs."""
-        for name, value in variables.items():
-            self._conn.execute(f"set variable {name} = ?", [value])
-
-    def _run(self, *names: str) -> None:
-        for name in names:
-            for statement in sql_statements(name):
-                self._conn.execute(statement)
-
-    def _create_files_table(
-        self, keys: list[str], paths: list[Path], headers: list[_Header]
-    ) -> None:
-        """What the SQL needs to know of each file: its key, where it is, its header's width
-        and columns, its hour folder (orders)."""
-        self._conn.execute(
-            "create or replace temp table files (file_no integer, key varchar, path varchar, "
-            "width integer, columns map(varchar, integer), hour_start timestamp, "
-            "hour_end timestamp)"
-        )
-        hours = [hour_window(key) or (None, None) for key in keys]
-        self._conn.execute(  # one statement for all files (executemany: a millisecond a row)
-            "insert into files select unnest($file_no), unnest($key), unnest($path), "
-            "unnest($width), map(unnest($names), unnest($fields)), unnest($start), "
-            "unnest($end)",
-            {
-                "file_no": list(range(len(keys))),
-                "key": keys,
-                "path": [str(p) for p in paths],
-                "width": [h.width for h in headers],
-                "names": [list(h.columns) for h in headers],
-                "fields": [list(h.columns.values()) for h in headers],
-                "start": [start for start, _ in hours],
-                "end": [end for _, end in hours],
-            },
-        )
-
-    def _raise_unreadable(self, keys: list[str]) -> None:
-        """Fail on the first file (in key order) that is not CSV: the first line that breaks
-        the CSV rules, or a quoted field still open at the end of the file."""
+        if not any(b'"' in data for data in contents):  # every line is a record of its own
+            return None
+        self._run("validate_quoted_records.sql")
         rows = self._conn.execute(
             "select file_no, min(line_number) filter (where not valid), max(line_number), "
             "arg_max(ends_inside, line_number) from line_states "
@@ -257,65 +193,75 @@ class Validator:
                 problem = f"line {last_line}: unreadable CSV (unexpected end of data)"
             else:
                 continue
-            raise FileRejected(f"{keys[file_no]}: {problem}")
+            bad = files[file_no]
+            return bad.day, FileRejected(f"{bad.key}: {problem}")
+        return None
 
-    def _summary(
-        self, partition_key: str, keys: list[str], headers: list[_Header]
-    ) -> PartitionSummary:
-        """Counts per file and per reason: the metadata and the accounting check."""
+    def _write_day(
+        self, dataset: str, day: str, files: list[_File], workdir: Path
+    ) -> ValidatedPartition:
+        accepted, quarantined = workdir / f"{day}-accepted.parquet", workdir / f"{day}-q.parquet"
+        self._set(partition=day, accepted_path=str(accepted), quarantined_path=str(quarantined))
+        self._run("validate_outputs.sql")
+        return ValidatedPartition(dataset, day, accepted, quarantined, self._summary(day, files))
+
+    def _set(self, **variables: object) -> None:
+        """Session variables: with the `files` table, the SQL files' only inputs."""
+        for name, value in variables.items():
+            self._conn.execute(f"set variable {name} = ?", [value])
+
+    def _run(self, *names: str) -> None:
+        for name in names:
+            for statement in sql_statements(name):
+                self._conn.execute(statement)
+
+    def _create_files_table(self, files: list[_File]) -> None:
+        """What the SQL needs to know of each file: its day, key, where it is, its header's
+        width and columns, its hour folder (orders)."""
+        self._conn.execute(
+            "create or replace temp table files (file_no integer, day varchar, key varchar, "
+            "path varchar, width integer, columns map(varchar, integer), "
+            "hour_start timestamp, hour_end timestamp)"
+        )
+        hours = [hour_window(f.key) or (None, None) for f in files]
+        self._conn.execute(  # one statement for all files (executemany: a millisecond a row)
+            "insert into files select unnest($file_no), unnest($day), unnest($key), "
+            "unnest($path), unnest($width), map(unnest($names), unnest($fields)), "
+            "unnest($start), unnest($end)",
+            {
+                "file_no": list(range(len(files))),
+                "day": [f.day for f in files],
+                "key": [f.key for f in files],
+                "path": [str(f.path) for f in files],
+                "width": [f.width for f in files],
+                "names": [list(f.columns) for f in files],
+                "fields": [list(f.columns.values()) for f in files],
+                "start": [start for start, _ in hours],
+                "end": [end for _, end in hours],
+            },
+        )
+
+    def _summary(self, day: str, files: list[_File]) -> PartitionSummary:
+        """A day's counts per file and per reason: the metadata and the accounting check."""
         per_file = {
             file_no: (read, quarantined)
             for file_no, read, quarantined in self._conn.execute(
-                "select file_no, count(*), count(reason) from outcomes group by file_no"
+                "select file_no, count(*), count(reason) from outcomes where day = ? "
+                "group by file_no",
+                [day],
             ).fetchall()
         }
         reasons = dict(
             self._conn.execute(
-                "select reason.code, count(*) from outcomes where reason is not null "
-                "group by 1 order by 1"
+                "select reason.code, count(*) from outcomes where day = ? and reason is not null "
+                "group by 1 order by 1",
+                [day],
             ).fetchall()
         )
         stats = [
-            FileStats(key, *per_file.get(n, (0, 0)), extra_columns=h.extra_columns)
-            for n, (key, h) in enumerate(zip(keys, headers, strict=True))
+            FileStats(f.key, *per_file.get(n, (0, 0)), extra_columns=f.extra_columns)
+            for n, f in enumerate(files)
+            if f.day == day
         ]
         read = sum(s.rows_read for s in stats)
-        return PartitionSummary(partition_key, read, read - sum(reasons.values()), reasons, stats)
-
-
-def _check_file(dataset: str, partition_key: str, key: str, data: bytes) -> _Header:
-    """The whole-file checks: a key of this day, UTF-8, not empty, a usable header."""
-    if dataset == ORDERS and hour_window(key) is None:
-        raise ContractError(f"{key}: not an orders key (orders/date=YYYY-MM-DD/hour=HH/*.csv)")
-    if partition_of_key(key) != (dataset, partition_key):  # never load another day's file
-        raise ContractError(f"{key}: not a {dataset} file of {partition_key}")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        raise FileRejected(
-            f"{key}: line {line}: not valid UTF-8 (byte 0x{data[e.start]:02x} at offset {e.start})"
-        ) from None
-    if not text.strip():
-        raise FileRejected(f"{key}: line 1: empty file, a header row is required")
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = next(reader)
-    except csv.Error as e:
-        raise FileRejected(f"{key}: line {reader.line_num}: unreadable CSV ({e})") from None
-    names = [h.strip() for h in header]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise FileRejected(f"{key}: line 1: duplicate header column(s) {dupes}")
-    missing = [c for c in required_columns(dataset) if c not in names]
-    if missing:
-        hint = ""
-        if len(names) == 1 and any(d in names[0] for d in ";|\t"):
-            hint = " (the header looks like it uses another delimiter; the contract is comma)"
-        raise FileRejected(f"{key}: line 1: required column(s) {missing} missing{hint}")
-    known = [c.name for c in COLUMNS[dataset]]
-    return _Header(
-        width=len(names),
-        columns={n: i for i, n in enumerate(names, 1) if n in known},
-        extra_columns=[n for n in names if n not in known],
-    )
+        return PartitionSummary(day, read, read - sum(reasons.values()), reasons, stats)

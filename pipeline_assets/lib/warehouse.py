@@ -20,10 +20,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline_assets.lib.contract import column_names, required_columns
+from pipeline_assets.lib.contract import ContractError, column_names, required_columns
 from pipeline_assets.lib.faults import LOAD_TRANSACTION, maybe_die
 from pipeline_assets.lib.sqlfiles import sql_statements
-from pipeline_assets.lib.validate import PartitionSummary, ValidatedPartition, Validator
+from pipeline_assets.lib.validate import Files, PartitionSummary, ValidatedPartition, Validator
 
 if TYPE_CHECKING:
     import pyarrow as pa  # only the features process asks for Arrow results
@@ -297,19 +297,33 @@ def validate_and_load(
     db: Db,
     dataset: str,
     partition_key: str,
-    files: list[tuple[str, bytes]],
+    files: Files,
     validator: Validator | None = None,
 ) -> PartitionSummary:
-    """Validate one day's `(key, bytes)` files and replace its rows in the warehouse; the
-    Parquet files in between live in a temporary directory for as long as the load. A run
-    of many days passes one `validator`; without one, a day gets its own."""
+    """Validate one day's `(key, bytes)` files and replace its rows in the warehouse."""
     if validator is None:
         with Validator() as own:
             return validate_and_load(db, dataset, partition_key, files, own)
+    summaries, error = validate_and_load_days(db, dataset, [(partition_key, files)], validator)
+    if error is not None:
+        raise error
+    return summaries[0]
+
+
+def validate_and_load_days(
+    db: Db, dataset: str, days: list[tuple[str, Files]], validator: Validator
+) -> tuple[list[PartitionSummary], ContractError | None]:
+    """Validate days in one pass, then replace each day's rows in its own transaction, in
+    order; the Parquet files in between live in a temporary directory for as long as the
+    loads. Returns the days loaded, and the error of the first day whose files cannot be
+    read (the days before it are loaded and committed)."""
     with tempfile.TemporaryDirectory(prefix="pipeline-validate-") as workdir:
-        validated = validator.validate(dataset, partition_key, files, Path(workdir))
-        load_partition(db, validated)
-    return validated.summary
+        validated, error = validator.validate_days(dataset, days, Path(workdir))
+        summaries = []
+        for day in validated:
+            load_partition(db, day)
+            summaries.append(day.summary)
+    return summaries, error
 
 
 def partition_counts(db: Db, dataset: str, keys: Sequence[str]) -> dict[str, tuple[int, int]]:

@@ -53,6 +53,15 @@ def _launch_options(client: dg.PipesClient) -> dict[str, Any]:
     return {"command": [sys.executable, *COMMAND[1:]]}
 
 
+def run_features_process(
+    context: dg.AssetExecutionContext, pipes_client: dg.PipesClient, extras: dict[str, Any]
+) -> dg.MaterializeResult:
+    """The external process, to its end: what it reported."""
+    return pipes_client.run(
+        context=context, extras=extras, **_launch_options(pipes_client)
+    ).get_materialize_result()
+
+
 @contextmanager
 def _cause_said(context: dg.AssetExecutionContext) -> Iterator[None]:
     """The external process's own exception as the step's error, not only its exit code."""
@@ -101,9 +110,7 @@ def customer_features(
     extras = {"days": days, "features_uri": features.uri, **warehouse.pipes_extras()}
     # The process reads DuckDB; a writer of another run would make its connect fail.
     with warehouse.writer_lock(), _cause_said(context):
-        result = pipes_client.run(
-            context=context, extras=extras, **_launch_options(pipes_client)
-        ).get_materialize_result()
+        result = run_features_process(context, pipes_client, extras)
     outputs = [Output(**o) for o in result.metadata["outputs"].value]
     maybe_die(FEATURES_BEFORE_POINTER)
     for output in outputs:

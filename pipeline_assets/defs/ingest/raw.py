@@ -21,12 +21,13 @@ from pipeline_assets.defs.ingest.shared import (
 )
 from pipeline_assets.defs.partitions import daily_partitions, ingest_backfill_policy
 from pipeline_assets.defs.resources import WarehouseResource, ZoneResource
-from pipeline_assets.lib.contract import CUSTOMERS, ORDERS, column_names
+from pipeline_assets.lib.contract import CUSTOMERS, ORDERS, ContractError, column_names
 from pipeline_assets.lib.failing_rows import FailingRows, quarantine_samples
 from pipeline_assets.lib.manifest import LANDING_COMPLETE, read_files, read_manifest
+from pipeline_assets.lib.objectstore import ObjectStore
 from pipeline_assets.lib.settings import setting
-from pipeline_assets.lib.validate import PartitionSummary, Validator
-from pipeline_assets.lib.warehouse import validate_and_load
+from pipeline_assets.lib.validate import Files, PartitionSummary, Validator
+from pipeline_assets.lib.warehouse import validate_and_load_days
 
 QUARANTINE_SAMPLE = 10
 
@@ -54,6 +55,23 @@ def load_metadata(
             f"`pipeline quarantine --day {summary.partition_key}`\n\n{sample.markdown()}"
         )
     return metadata
+
+
+def read_days(
+    store: ObjectStore, dataset: str, days: list[str]
+) -> tuple[list[tuple[str, Files]], dict[str, bool], ContractError | None]:
+    """Each day's manifest files, checked against it, in order, up to the first day whose
+    processing zone does not match its manifest: the days read, whether each was listed
+    complete, and that day's error."""
+    read, complete = [], {}
+    for day in days:
+        try:
+            manifest = read_manifest(store, dataset, day)
+            read.append((day, read_files(store, manifest)))
+        except ContractError as e:
+            return read, complete, e
+        complete[day] = manifest.complete
+    return read, complete, None
 
 
 def build_raw_asset(dataset: str, copy_asset: dg.AssetsDefinition) -> dg.AssetsDefinition:
@@ -88,12 +106,11 @@ def build_raw_asset(dataset: str, copy_asset: dg.AssetsDefinition) -> dg.AssetsD
                 warehouse.db() as db,
                 Validator(setting("PIPELINE_DUCKDB_MEMORY_LIMIT")) as validator,
             ):
-                for pk in context.partition_keys:
-                    manifest = read_manifest(store, dataset, pk)
-                    summary = validate_and_load(
-                        db, dataset, pk, read_files(store, manifest), validator
-                    )
-                    results.append((summary, manifest.complete))
+                days, complete, unread = read_days(store, dataset, context.partition_keys)
+                summaries, error = validate_and_load_days(db, dataset, days, validator)
+                results = [(s, complete[s.partition_key]) for s in summaries]
+                if error or unread:  # the days before it are loaded and committed
+                    raise error or unread
                 samples = quarantine_samples(
                     db, dataset, [s.partition_key for s, _ in results], QUARANTINE_SAMPLE
                 )

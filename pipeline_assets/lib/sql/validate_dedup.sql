@@ -1,34 +1,47 @@
 -- `checked` rows -> `outcomes`, by the contract's dedup rule: of the valid rows with the
 -- same key in the day, the greatest updated_at wins, and a row with one beats a row without;
 -- on a tie the last file in lexical key order (file_no), then the last line. The others are
--- quarantined as superseded, naming the winner.
+-- quarantined as superseded, naming the winner. The days of a run are validated together,
+-- each deduplicated on its own.
 
 -- Most keys have one version: only the others are ranked.
 create or replace temp table superseded as
 with checked as (
-    select * from checked
+    select
+        checked.*,
+        files.day,
+    from checked
+    inner join files on checked.file_no = files.file_no
 ),
 
 duplicated as (
-    select business_key
+    select
+        day,
+        business_key,
     from checked
     where reason is null
-    group by business_key
+    group by day, business_key
     having count(*) > 1
 ),
 
 ranked as (
     select
-        file_no,
-        line_number,
+        checked.file_no,
+        checked.line_number,
         row_number() over latest_first as version,
-        first_value(source_key) over latest_first as winner_key,
-        first_value(line_number) over latest_first as winner_line,
+        first_value(checked.source_key) over latest_first as winner_key,
+        first_value(checked.line_number) over latest_first as winner_line,
     from checked
-    where reason is null and business_key in (select business_key from duplicated)
+    inner join duplicated
+        on checked.day = duplicated.day and checked.business_key = duplicated.business_key
+    where checked.reason is null
     window latest_first as (
-        partition by business_key
-        order by updated_at is not null desc, updated_at desc, file_no desc, line_number desc
+        partition by checked.day, checked.business_key
+        order by
+            checked.updated_at is not null desc,
+            checked.updated_at desc,
+            checked.file_no desc,
+            checked.line_number desc
     )
 ),
 
@@ -46,8 +59,8 @@ final as (
 
 select * from final;
 
--- A view: its readers (the Parquet outputs, the counts) each scan it once.
-create or replace temp view outcomes as
+-- Every line's outcome and its day: written out day by day (validate_outputs.sql), counted.
+create or replace temp table outcomes as
 with checked as (
     select * from checked
 ),
@@ -60,7 +73,9 @@ final as (
     select
         checked.* exclude (business_key, reason),
         coalesce(checked.reason, superseded.reason) as reason,
+        files.day,
     from checked
+    inner join files on checked.file_no = files.file_no
     left join superseded
         on checked.file_no = superseded.file_no and checked.line_number = superseded.line_number
 )

@@ -1,0 +1,59 @@
+"""The checks of a landing file as a whole, before any of its rows is read: a key of the
+day, UTF-8, not empty, a usable header. A file that fails one cannot be read at all: its
+partition fails, naming the file, the line and the problem."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from pipeline_assets.lib.contract import (
+    COLUMNS,
+    ORDERS,
+    ContractError,
+    hour_window,
+    partition_of_key,
+    required_columns,
+)
+
+
+class FileRejected(ContractError):
+    """A landing file that cannot be read at all; the whole partition fails."""
+
+
+def check_file(
+    dataset: str, partition_key: str, key: str, data: bytes
+) -> tuple[int, dict[str, int], list[str]]:
+    """The whole-file checks: a key of this day, UTF-8, not empty, a usable header; returns
+    the header's width, its contract columns' fields and its extra columns."""
+    if dataset == ORDERS and hour_window(key) is None:
+        raise ContractError(f"{key}: not an orders key (orders/date=YYYY-MM-DD/hour=HH/*.csv)")
+    if partition_of_key(key) != (dataset, partition_key):  # never load another day's file
+        raise ContractError(f"{key}: not a {dataset} file of {partition_key}")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise FileRejected(
+            f"{key}: line {line}: not valid UTF-8 (byte 0x{data[e.start]:02x} at offset {e.start})"
+        ) from None
+    if not text.strip():
+        raise FileRejected(f"{key}: line 1: empty file, a header row is required")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader)
+    except csv.Error as e:
+        raise FileRejected(f"{key}: line {reader.line_num}: unreadable CSV ({e})") from None
+    names = [h.strip() for h in header]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise FileRejected(f"{key}: line 1: duplicate header column(s) {dupes}")
+    missing = [c for c in required_columns(dataset) if c not in names]
+    if missing:
+        hint = ""
+        if len(names) == 1 and any(d in names[0] for d in ";|\t"):
+            hint = " (the header looks like it uses another delimiter; the contract is comma)"
+        raise FileRejected(f"{key}: line 1: required column(s) {missing} missing{hint}")
+    known = [c.name for c in COLUMNS[dataset]]
+    columns = {n: i for i, n in enumerate(names, 1) if n in known}
+    return len(names), columns, [n for n in names if n not in known]
