@@ -58,6 +58,7 @@ check-defs: install
 lint: install lint-sql
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/deptry .
 
 # The dbt models against dbt/.sqlfluff (macros are excluded: dbt/.sqlfluffignore says why).
 lint-sql: install

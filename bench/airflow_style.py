@@ -19,21 +19,17 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from pipeline_assets.defs.ingest.checks import raw_customers_checks, raw_orders_checks
-from pipeline_assets.defs.ingest.copy import customer_files, order_files
-from pipeline_assets.defs.ingest.raw import raw_customers, raw_orders
+from pipeline_assets.defs.automation.conditions import warehouse_condition
+from pipeline_assets.defs.automation.freshness import mart_freshness_policy
+from pipeline_assets.defs.ingest.definitions import build_dataset
 from pipeline_assets.defs.ingest.shared import files_key, raw_key
 from pipeline_assets.defs.partitions import daily_partitions
 from pipeline_assets.defs.resources import WarehouseResource, build_resources
-from pipeline_assets.defs.transform.assets import NO_UNIT_TESTS, dbt_events, translator
-from pipeline_assets.defs.transform.project import (
-    DBT_PROJECT_DIR,
-    build_dbt_resource,
-    dbt_executable,
-    dbt_project,
-)
+from pipeline_assets.defs.transform.assets import NO_UNIT_TESTS, dbt_events
+from pipeline_assets.defs.transform.project import dbt_executable, dbt_project
+from pipeline_assets.defs.transform.translator import ShopTranslator, load_manifest
 from pipeline_assets.lib.contract import CUSTOMERS, ORDERS
-from pipeline_assets.lib.settings import local_or_uri
+from pipeline_assets.lib.settings import Settings
 from pipeline_assets.runner import failure_message, run_range
 
 
@@ -43,35 +39,37 @@ def run_date_vars(day: str) -> str:
     return json.dumps({"window_start": day, "window_end": end.isoformat()})
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    partitions_def=daily_partitions,
-    dagster_dbt_translator=translator,
-    pool="warehouse_writer",
-    name="airflow_style_dbt_assets",
-)
-def airflow_style_dbt_assets(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
-) -> Iterator[Any]:
-    """One `dbt build --vars '{"window_start": ..., "window_end": ...}'` per daily partition,
-    as the Airflow DAG does."""
-    args = ["build", *NO_UNIT_TESTS, "--vars", run_date_vars(context.partition_key)]
-    yield from dbt_events(context, dbt, warehouse, args)
+def airflow_style_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
+    project = dbt_project(settings)
+    translator = ShopTranslator(
+        automation=warehouse_condition(settings.integer("PIPELINE_AUTOMATION_LOOKBACK_DAYS")),
+        mart_freshness=mart_freshness_policy(settings.integer("PIPELINE_MARTS_FRESH_BY_HOUR")),
+    )
+
+    @dbt_assets(
+        manifest=load_manifest(project),
+        project=project,
+        partitions_def=daily_partitions(settings),
+        dagster_dbt_translator=translator,
+        pool="warehouse_writer",
+        name="airflow_style_dbt_assets",
+    )
+    def assets(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    ) -> Iterator[Any]:
+        """One `dbt build --vars '{"window_start": ..., "window_end": ...}'` per daily
+        partition, as the Airflow DAG does."""
+        args = ["build", *NO_UNIT_TESTS, "--vars", run_date_vars(context.partition_key)]
+        yield from dbt_events(context, dbt, warehouse, args)
+
+    return assets
 
 
-def airflow_style_defs() -> dg.Definitions:
+def airflow_style_defs(settings: Settings) -> dg.Definitions:
+    ingest = [*build_dataset(ORDERS, settings), *build_dataset(CUSTOMERS, settings)]
     return dg.Definitions(
-        assets=[
-            order_files,
-            raw_orders,
-            raw_orders_checks,
-            customer_files,
-            raw_customers,
-            raw_customers_checks,
-            airflow_style_dbt_assets,
-        ],
-        resources={**build_resources(), "dbt": build_dbt_resource()},
+        assets=[*ingest, airflow_style_dbt_assets(settings)],
+        resources=build_resources(settings),
         executor=dg.in_process_executor,
     )
 
@@ -92,8 +90,10 @@ def _run(defs: dg.Definitions, selection: list, first: str, last: str, instance)
 
 def b1_dagster_per_day(days: list[str]) -> dict[str, Any]:
     """Per day: ingestion runs, then one dbt run of that partition with `--vars` (the day's window)."""
-    defs = airflow_style_defs()
-    dbt_keys = list(airflow_style_dbt_assets.keys)
+    settings = Settings(os.environ)
+    defs = airflow_style_defs(settings)
+    graph = defs.resolve_asset_graph()
+    dbt_keys = [k for k in graph.materializable_asset_keys if k not in INGEST]
     with dg.DagsterInstance.get() as instance:
 
         def day_step(day: str) -> dict[str, float]:
@@ -110,12 +110,13 @@ def b2_plain_dbt_loop(days: list[str]) -> dict[str, Any]:
     """Per day: the same ingestion runs, then bare `dbt run --vars` and `dbt test --vars`."""
     from pipeline_assets.definitions import build_defs
 
+    settings = Settings(os.environ)
     defs = build_defs()
-
+    project_dir = dbt_project(settings).project_dir
     env = {
         **os.environ,
-        "PIPELINE_DUCKDB_PATH": local_or_uri("PIPELINE_DUCKDB_PATH"),
-        "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+        "PIPELINE_DUCKDB_PATH": settings.location("PIPELINE_DUCKDB_PATH"),
+        "DBT_PROFILES_DIR": str(project_dir),
     }
     with dg.DagsterInstance.get() as instance:
 
@@ -126,7 +127,7 @@ def b2_plain_dbt_loop(days: list[str]) -> dict[str, Any]:
             for command in (["run"], ["test", *NO_UNIT_TESTS]):
                 done = subprocess.run(
                     [dbt_executable(), *command, "--vars", run_date_vars(day)],
-                    cwd=DBT_PROJECT_DIR,
+                    cwd=project_dir,
                     env=env,
                     capture_output=True,
                     text=True,

@@ -8,6 +8,7 @@ every 60 s, and the daemon starts every run in a new process (measured here sepa
 the import time of the code location).
 """
 
+import os
 import subprocess
 import sys
 import time
@@ -18,11 +19,11 @@ from typing import Any
 import dagster as dg
 import duckdb
 
-from pipeline_assets.defs.automation.sensors import landing_zone_sensor
+from pipeline_assets.defs.automation.definitions import landing_sensor
 from pipeline_assets.defs.resources import build_resources
 from pipeline_assets.lib.objectstore import LocalStore
 from pipeline_assets.lib.sample import seed_landing
-from pipeline_assets.lib.settings import local_or_uri
+from pipeline_assets.lib.settings import Settings
 from pipeline_assets.lib.warehouse import Db
 from pipeline_assets.runner import backfill, failure_message, run_range
 from pipeline_assets.verify import fingerprint_warehouse
@@ -41,8 +42,12 @@ def late_file(day: date, customer: str) -> bytes:
     return (HEADER + "".join(rows)).encode()
 
 
+def warehouse_path() -> str:
+    return Settings(os.environ).location("PIPELINE_DUCKDB_PATH")
+
+
 def day_orders(day: date) -> tuple[int, str]:
-    with duckdb.connect(local_or_uri("PIPELINE_DUCKDB_PATH"), read_only=True) as conn:
+    with duckdb.connect(warehouse_path(), read_only=True) as conn:
         (n,) = conn.execute(
             "select coalesce(sum(total_orders), 0) from marts.orders_daily_summary "
             "where order_date = ?",
@@ -55,7 +60,7 @@ def day_orders(day: date) -> tuple[int, str]:
 
 
 def fingerprints() -> dict:
-    with duckdb.connect(local_or_uri("PIPELINE_DUCKDB_PATH"), read_only=True) as conn:
+    with duckdb.connect(warehouse_path(), read_only=True) as conn:
         return fingerprint_warehouse(Db(conn))
 
 
@@ -85,12 +90,13 @@ class Pipeline:
         return [f"{key.to_user_string()} was not evaluated"]
 
     def sensor_tick(self) -> list[dg.RunRequest]:
-        zones = build_resources()
+        settings = Settings(os.environ)
+        zones = build_resources(settings)
         resources = {"landing": zones["landing"], "processing": zones["processing"]}
         with dg.build_sensor_context(
             instance=self.instance, cursor=self.sensor_cursor, resources=resources
         ) as context:
-            result = landing_zone_sensor(context)
+            result = landing_sensor(settings)(context)
         self.sensor_cursor = result.cursor
         return list(result.run_requests or [])
 

@@ -8,6 +8,7 @@ A its split into events, work and overhead).
 
 import argparse
 import json
+import os
 import sys
 from datetime import date, timedelta
 from pathlib import Path
@@ -45,9 +46,12 @@ def case_a(start: date, days: int, days_per_run: int | None) -> dict[str, Any] |
 
 def prepare(target_path: Path) -> dict[str, Any]:
     """Parse dbt once for the benchmark's warehouse path, so every case gets partial parsing."""
-    from pipeline_assets.defs.transform.project import prepare_dbt
+    from pipeline_assets.defs.resources import build_warehouse
+    from pipeline_assets.defs.transform.project import dbt_project, prepare_dbt
+    from pipeline_assets.lib.settings import Settings
 
-    prepare_dbt(target_path)
+    settings = Settings(os.environ)
+    prepare_dbt(dbt_project(settings), build_warehouse(settings).dbt_env(), target_path)
     return {}
 
 

@@ -5,11 +5,14 @@ so everything the CLI does shows in the UI's run history.
 """
 
 import argparse
+import os
 import sys
-import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+
+from pipeline_assets import commands
+from pipeline_assets.lib.settings import Settings
 
 
 def _date(value: str) -> date:
@@ -34,7 +37,7 @@ def _count(minimum: int) -> Callable[[str], int]:
     return parse
 
 
-def _outside_partitions(start: date, end: date) -> str | None:
+def _outside_partitions(start: date, end: date, settings: Settings) -> str | None:
     """Why [start, end] is not a range of existing daily partitions, or None if it is.
 
     Checked before any I/O: otherwise Dagster refuses the keys only inside the first step,
@@ -42,120 +45,14 @@ def _outside_partitions(start: date, end: date) -> str | None:
     """
     from pipeline_assets.defs.partitions import daily_partitions
 
-    first, last = (
-        daily_partitions.get_first_partition_key(),
-        daily_partitions.get_last_partition_key(),
-    )
+    partitions = daily_partitions(settings)
+    first, last = partitions.get_first_partition_key(), partitions.get_last_partition_key()
     if last is None or first is None or str(start) < first or str(end) > last:
         return (
             f"{start}..{end} is outside the partitions {first}..{last} "
             "(PIPELINE_PARTITIONS_START to today, UTC)"
         )
     return None
-
-
-def _instance() -> None:
-    """Install the project's instance settings and say what changed (once per home)."""
-    from pipeline_assets.instance import ensure_instance
-
-    for note in ensure_instance():
-        print(f"instance: {note}", file=sys.stderr)
-
-
-def cmd_seed(args: argparse.Namespace) -> int:
-    from pipeline_assets.defs.resources import build_resources
-    from pipeline_assets.lib.sample import seed_landing
-
-    store = build_resources()["landing"].store()
-    t0 = time.perf_counter()
-    days = (args.end - args.start).days + 1
-
-    def progress(day: date, done: int) -> None:
-        print(f"seed {day}  [{done}/{days} days]", flush=True)
-
-    total = seed_landing(store, args.start, args.end, args.orders_per_day, args.seed, progress)
-    print(
-        f"seeded {store.uri}: {total.order_rows} order rows, {total.customer_rows} customer rows, "
-        f"{total.files_written} files written, {total.files_unchanged} unchanged "
-        f"in {time.perf_counter() - t0:.1f}s"
-    )
-    return 0
-
-
-def cmd_backfill(args: argparse.Namespace) -> int:
-    from pipeline_assets.console import CommandLog, new_log_path
-    from pipeline_assets.definitions import build_defs
-    from pipeline_assets.runner import DAYS_PER_RUN, backfill
-
-    _instance()
-    with CommandLog(new_log_path("backfill")) as log:
-        print(f"backfill {args.start}..{args.end}; Dagster's and dbt's own output: {log.path}")
-        with log.captured():
-            defs = build_defs()
-        report = backfill(
-            args.start,
-            args.end,
-            defs=defs,
-            days_per_run=args.days_per_run or DAYS_PER_RUN,
-            log=log,
-        )
-    for line in [*report.warnings(), *report.lines()]:
-        print(line)
-    return 0 if report.ok else 1
-
-
-def cmd_verify(args: argparse.Namespace) -> int:
-    from pipeline_assets.console import CommandLog, new_log_path
-    from pipeline_assets.definitions import build_defs
-    from pipeline_assets.verify import summarize, verify
-
-    _instance()
-    t0 = time.perf_counter()
-    with CommandLog(new_log_path("verify")) as log:
-        print(f"verify {args.start}..{args.end}; Dagster's and dbt's own output: {log.path}")
-        with log.captured():
-            defs = build_defs()
-        outcome = verify(
-            args.start,
-            args.end,
-            defs=defs,
-            warehouse=defs.resources["warehouse"],
-            features=defs.resources["features"].store(),
-            seed=args.seed,
-            echo=lambda line: print(line, flush=True),
-            log=log,
-        )
-    print(f"verify {args.start}..{args.end}: {'OK' if outcome.ok else 'FAILED'}")
-    for line in summarize(outcome.rows) if outcome.rows else []:
-        print(line)
-    print(f"  dagster runs      {outcome.runs}")
-    print(f"  time taken        {time.perf_counter() - t0:.1f}s")
-    print(f"  full log          {log.path}")
-    if outcome.error:
-        for line in outcome.error.splitlines():
-            print(f"  error: {line}")
-    return 0 if outcome.ok else 1
-
-
-def cmd_quarantine(args: argparse.Namespace) -> int:
-    from pipeline_assets.definitions import build_defs
-    from pipeline_assets.lib.failing_rows import quarantined_rows
-
-    defs = build_defs()
-    with defs.resources["warehouse"].db() as db:
-        columns, rows = quarantined_rows(
-            db, str(args.day), args.dataset, args.reason, args.all, args.limit
-        )
-    print("\t".join(columns))
-    for row in rows:
-        print("\t".join("" if v is None else str(v).replace("\t", " ") for v in row))
-    shown = f"{len(rows)} quarantined row(s) of {args.day}"
-    print(
-        shown
-        + (f" (the first {args.limit}; --limit N for more)" if len(rows) == args.limit else ""),
-        file=sys.stderr,
-    )
-    return 0
 
 
 def run_bench(argv: list[str]) -> int:
@@ -171,22 +68,6 @@ def run_bench(argv: list[str]) -> int:
         )
         return 2
     return subprocess.call([sys.executable, "-m", "bench", *argv], cwd=root)
-
-
-def cmd_instance(args: argparse.Namespace) -> int:
-    from pipeline_assets.lib.settings import dagster_home
-
-    _instance()
-    print((dagster_home() / "dagster.yaml").read_text(), end="")
-    return 0
-
-
-def cmd_prepare(args: argparse.Namespace) -> int:
-    from pipeline_assets.defs.transform.project import prepare_dbt
-
-    prepare_dbt()
-    print("dbt manifest prepared")
-    return 0
 
 
 def _range(cmd: argparse.ArgumentParser, what: str) -> None:
@@ -228,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument(
         "--orders-per-day", type=_count(0), default=1000, help="orders per day (default 1000)"
     )
-    seed.set_defaults(func=cmd_seed)
+    seed.set_defaults(func=commands.cmd_seed)
 
     bf = command(
         "backfill",
@@ -247,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="ingestion days per Dagster run (default 31: a failed run redoes at most a month)",
     )
-    bf.set_defaults(func=cmd_backfill)
+    bf.set_defaults(func=commands.cmd_backfill)
 
     ver = command(
         "verify",
@@ -259,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _range(ver, "day to re-run")
     ver.add_argument("--seed", type=int, default=0, help="shuffles the re-run order (default 0)")
-    ver.set_defaults(func=cmd_verify)
+    ver.set_defaults(func=commands.cmd_verify)
 
     quar = command(
         "quarantine",
@@ -273,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     quar.add_argument("--reason", metavar="CODE", help="one reason code only")
     quar.add_argument("--all", action="store_true", help="include superseded duplicates")
     quar.add_argument("--limit", type=_count(1), default=1000, help="at most N rows (1000)")
-    quar.set_defaults(func=cmd_quarantine)
+    quar.set_defaults(func=commands.cmd_quarantine)
 
     inst = command(
         "instance",
@@ -283,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
         "dagster.yaml: keys it lacks are added, keys it sets are kept. `make dev` runs this "
         "before starting the UI; every other command does it too.",
     )
-    inst.set_defaults(func=cmd_instance)
+    inst.set_defaults(func=commands.cmd_instance)
 
     prep = command(
         "prepare",
@@ -291,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Parse the dbt project (dbt parse) into dbt/target/manifest.json, with the same "
         "target and warehouse path the runs use, so partial parsing is reused.",
     )
-    prep.set_defaults(func=cmd_prepare)
+    prep.set_defaults(func=commands.cmd_prepare)
 
     bench = command(
         "bench",
@@ -309,26 +190,29 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["bench"]:  # its flags are the benchmark's own
         return run_bench(argv[1:])
     args = build_parser().parse_args(argv)
+    # The one place the CLI reads the environment. Dagster finds its instance through
+    # DAGSTER_HOME, so the CLI's default (./data/dagster_home) is exported for it.
+    args.env = dict(os.environ)
+    args.settings = Settings(args.env)
+    os.environ["DAGSTER_HOME"] = str(args.settings.dagster_home)
     if getattr(args, "end", None) and args.end < args.start:
         print(f"error: --end {args.end} is before --start {args.start}", file=sys.stderr)
         return 2
     if args.command in ("backfill", "verify") and (
-        problem := _outside_partitions(args.start, args.end)
+        problem := _outside_partitions(args.start, args.end, args.settings)
     ):
         print(f"error: {problem}", file=sys.stderr)
         return 2
     try:
         return args.func(args)
     except Exception as e:  # said once, readably; the traceback goes to a file
-        return _crashed(args.command, e)
+        return _crashed(args.settings, args.command, e)
 
 
-def _crashed(command: str, error: Exception) -> int:
+def _crashed(settings: Settings, command: str, error: Exception) -> int:
     import traceback
 
-    from pipeline_assets.console import new_log_path
-
-    path = new_log_path(f"{command}-error")
+    path = commands.log_path(settings, f"{command}-error")
     path.write_text("".join(traceback.format_exception(error)))
     print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
     print(f"  the traceback: {path}", file=sys.stderr)

@@ -16,12 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from pipeline_assets.lib.settings import local_or_uri
 
-
-def new_log_path(command: str) -> Path:
-    """`<PIPELINE_LOG_DIR>/<command>-<UTC time>-<pid>.log`, its folder created."""
-    folder = Path(local_or_uri("PIPELINE_LOG_DIR"))
+def new_log_path(folder: Path, command: str) -> Path:
+    """`<folder>/<command>-<UTC time>-<pid>.log` (PIPELINE_LOG_DIR), the folder created."""
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"{command}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{os.getpid()}.log"
 

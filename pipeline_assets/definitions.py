@@ -1,34 +1,48 @@
-"""The code location: every definition under `defs/`, plus how this deployment runs steps.
+"""The code location: the settings read once, and each domain under `defs/` built from them.
 
 `dg dev`, `dg check defs`, `dagster dev -w workspace.yaml`, the Docker image's code server and
-the `pipeline` command all load `defs` from here.
+the `pipeline` command all load `defs` from here. This is the one place the code location
+reads the environment; every domain gets the resulting `Settings`, so building again (a test
+per isolated environment) gives definitions for the environment of that moment.
 """
 
-from pathlib import Path
+import os
+from collections.abc import Mapping
 
 import dagster as dg
 
-from pipeline_assets.lib.settings import on_kubernetes
+from pipeline_assets.defs.automation import definitions as automation
+from pipeline_assets.defs.features import definitions as features
+from pipeline_assets.defs.ingest import definitions as ingest
+from pipeline_assets.defs.resources import build_resources
+from pipeline_assets.defs.transform import definitions as transform
+from pipeline_assets.lib.settings import Settings
 
 
-def executor() -> dg.ExecutorDefinition:
+def executor(settings: Settings) -> dg.ExecutorDefinition:
     """Local: every step of a run in the run's own process. DuckDB takes one writer per file,
     so steps could not run in parallel anyway, and a process per step costs seconds each.
     Kubernetes: a pod per step."""
-    if on_kubernetes():
+    if settings.on_kubernetes:
         from dagster_k8s import k8s_job_executor
 
         return k8s_job_executor.configured({"max_concurrent": 8})
     return dg.in_process_executor
 
 
-def build_defs() -> dg.Definitions:
-    """The definitions for the current settings, built anew on each call (a test builds one
-    per isolated environment)."""
+def build_defs(env: Mapping[str, str] | None = None) -> dg.Definitions:
+    """The definitions for `env` (default: this process's environment, as it is now)."""
+    settings = Settings(os.environ if env is None else env)
     return dg.Definitions.merge(
-        dg.load_from_defs_folder(path_within_project=Path(__file__).parent),
-        dg.Definitions(executor=executor()),
+        ingest.build_defs(settings),
+        transform.build_defs(settings),
+        features.build_defs(settings),
+        automation.build_defs(settings),
+        dg.Definitions(resources=build_resources(settings), executor=executor(settings)),
     )
 
 
-defs = dg.definitions(build_defs)
+@dg.definitions
+def defs() -> dg.Definitions:
+    """What `dg` and `dagster` load: the definitions for this process's environment."""
+    return build_defs()

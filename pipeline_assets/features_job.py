@@ -11,23 +11,18 @@ this process has succeeded.
     python -m pipeline_assets.features_job   # only meaningful when launched by Pipes
 """
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any
 
-from dagster import EnvVar
 from dagster_pipes import PipesContext, open_dagster_pipes
 
+from pipeline_assets.lib.connect import SNOWFLAKE_ENV, connect_duckdb, connect_snowflake
 from pipeline_assets.lib.features import recompute
 from pipeline_assets.lib.objectstore import open_store
-from pipeline_assets.lib.warehouse import (
-    SNOWFLAKE_ENV,
-    Db,
-    SnowflakeDb,
-    connect_duckdb,
-    connect_snowflake,
-)
+from pipeline_assets.lib.warehouse import Db, SnowflakeDb
 
 
 def _duckdb(extras: dict[str, Any]) -> Db:
@@ -35,8 +30,9 @@ def _duckdb(extras: dict[str, Any]) -> Db:
 
 
 def _snowflake(extras: dict[str, Any]) -> Db:
-    # The pod's own environment: its secret comes from a Kubernetes secret (env_from).
-    credentials = {field: EnvVar(name).get_value() for field, name in SNOWFLAKE_ENV.items()}
+    # This process's entry point reads its own environment: in the pod, the credentials come
+    # from a Kubernetes secret (env_from), never through Pipes.
+    credentials = {field: os.environ.get(name) for field, name in SNOWFLAKE_ENV.items()}
     return SnowflakeDb(connect_snowflake(extras["snowflake_database"], **credentials))
 
 

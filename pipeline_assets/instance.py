@@ -28,7 +28,7 @@ from typing import Any
 import dagster as dg
 import yaml
 
-from pipeline_assets.lib.settings import DEFAULTS, dagster_home
+from pipeline_assets.lib.settings import DEFAULTS
 
 # On every run the CLI starts, `<host>/<pid>`: a later command can tell its process is gone.
 PROCESS_TAG = "pipeline/process"
@@ -64,14 +64,13 @@ def _locked(home: Path) -> Iterator[None]:
         yield
 
 
-def ensure_instance() -> list[str]:
-    """Install the project's settings into DAGSTER_HOME and create its storage, once.
+def ensure_instance(home: Path) -> list[str]:
+    """Install the project's settings into DAGSTER_HOME (`home`) and create its storage, once.
 
     Under a lock: Dagster's SQLite storage initializes itself lazily and without one, so two
     commands started at once on a fresh home would both stamp its schema version ("alembic_
     version has more than one head"). Returns what the merge changed or kept.
     """
-    home = dagster_home()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     with _locked(home):
@@ -81,7 +80,7 @@ def ensure_instance() -> list[str]:
             tmp = config.with_suffix(".yaml.tmp")
             tmp.write_text(yaml.safe_dump(merged, sort_keys=False))
             os.replace(tmp, config)
-        with dg.DagsterInstance.get() as instance:
+        with dg.DagsterInstance.from_config(str(home)) as instance:
             instance.get_runs(limit=1)
             instance.all_instigator_state()
             instance.get_latest_materialization_event(dg.AssetKey("_init"))

@@ -1,7 +1,6 @@
 """Shared fixtures: an isolated pipeline environment per test, and a real moto S3 server."""
 
 import os
-import socket
 from pathlib import Path
 
 import pytest
@@ -41,18 +40,13 @@ def pipeline_env(tmp_path, monkeypatch) -> PipelineEnv:
     return env
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def moto_server():
     """A real S3 endpoint (moto's server) on 127.0.0.1 for the whole session."""
     from moto.server import ThreadedMotoServer
+    from services import free_port
 
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     yield f"http://127.0.0.1:{port}"
@@ -82,10 +76,13 @@ def pytest_configure(config):
 
     Only in the main pytest process: xdist's workers start after it and share the manifest.
     """
-    from pipeline_assets.defs.transform.project import manifest_is_stale, prepare_dbt
+    from pipeline_assets.defs.resources import build_warehouse
+    from pipeline_assets.defs.transform.project import dbt_project, manifest_is_stale, prepare_dbt
+    from pipeline_assets.lib.settings import Settings
 
-    if not hasattr(config, "workerinput") and manifest_is_stale():
-        prepare_dbt()
+    settings = Settings(os.environ)
+    if not hasattr(config, "workerinput") and manifest_is_stale(dbt_project(settings)):
+        prepare_dbt(dbt_project(settings), build_warehouse(settings).dbt_env())
 
 
 # The files that take minutes (real dagster dev, daemon backfills, many dbt builds), longest

@@ -2,6 +2,7 @@
 the SQL validation's outputs back for comparison with the oracle."""
 
 import functools
+import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,19 +11,32 @@ import dagster as dg
 import duckdb
 from oracle_validator import QuarantineRow, ValidationResult
 
-from pipeline_assets.defs.ingest.checks import raw_customers_checks, raw_orders_checks
-from pipeline_assets.defs.ingest.copy import customer_files, order_files
-from pipeline_assets.defs.ingest.raw import raw_customers, raw_orders
+from pipeline_assets.defs.ingest.definitions import build_dataset
 from pipeline_assets.defs.resources import build_resources
 from pipeline_assets.lib.contract import column_names
+from pipeline_assets.lib.settings import Settings
 from pipeline_assets.lib.validate import Validator
 from pipeline_assets.lib.warehouse import Db
 
-ASSETS = {
-    "orders": [order_files, raw_orders, raw_orders_checks],
-    "customers": [customer_files, raw_customers, raw_customers_checks],
-}
 RAW_TABLES = ("orders", "customers", "quarantine")
+# A deployment's environment with dummy credentials (nothing connects): Snowflake, and steps
+# as Kubernetes pods.
+SNOWFLAKE_DUMMY = {
+    "SNOWFLAKE_ACCOUNT": "dummy-account",
+    "SNOWFLAKE_USER": "dummy-user",
+    "SNOWFLAKE_DATABASE": "SHOP",
+    "DBT_ENV_SECRET_SNOWFLAKE_PASSWORD": "dummy",
+}
+DEPLOYED = {"PIPELINE_TARGET": "prod", "PIPELINE_RUNS_ON": "kubernetes", **SNOWFLAKE_DUMMY}
+
+
+def settings() -> Settings:
+    """The settings of this test's environment (`pipeline_env` sets it), as of now."""
+    return Settings(os.environ)
+
+
+def resources() -> dict[str, object]:
+    return build_resources(settings())
 
 
 def ingest(
@@ -38,9 +52,9 @@ def ingest(
     """Materialize a dataset's copy + raw load for the day range `first`..`last` (YYYY-MM-DD,
     inclusive) in one run; `selection` runs only some of the two assets (e.g. the raw load)."""
     return dg.materialize(
-        ASSETS[dataset],
+        list(build_dataset(dataset, settings())),
         selection=list(selection) if selection is not None else None,
-        resources=build_resources(),
+        resources=resources(),
         run_config=run_config,
         instance=instance or dg.DagsterInstance.ephemeral(),
         tags={

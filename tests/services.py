@@ -30,13 +30,15 @@ def free_port() -> int:
 def pipeline(
     *args: str, env: dict | None = None, timeout: int = 900
 ) -> subprocess.CompletedProcess:
-    """The `pipeline` console script as a user runs it, with this test's environment."""
+    """The `pipeline` console script as a user runs it, with this test's environment (plus
+    `env`), in its own session: whatever it kills (the crash tests) can never be the test."""
     return subprocess.run(
         [sys.executable, "-m", "pipeline_assets.cli", *args],
         env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
         timeout=timeout,
+        start_new_session=True,
     )
 
 

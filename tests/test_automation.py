@@ -9,18 +9,13 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 )
 from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializationData
 from dagster._core.test_utils import create_run_for_test
-from helpers import ingest
+from helpers import ingest, resources, settings
 
 from pipeline_assets.definitions import build_defs
 from pipeline_assets.defs.automation.conditions import warehouse_condition
+from pipeline_assets.defs.automation.definitions import landing_sensor, schedules
 from pipeline_assets.defs.automation.freshness import MART_KEYS
-from pipeline_assets.defs.automation.schedules import (
-    daily_customers_schedule,
-    hourly_orders_schedule,
-)
-from pipeline_assets.defs.automation.sensors import landing_zone_sensor
 from pipeline_assets.defs.ingest.checks import QUARANTINE_RATE, REQUIRED_COLUMNS, ROW_ACCOUNTING
-from pipeline_assets.defs.resources import build_resources
 from pipeline_assets.lib.manifest import LANDING_COMPLETE, snapshot
 from pipeline_assets.lib.objectstore import LocalStore
 from pipeline_assets.lib.sample import seed_landing
@@ -80,12 +75,16 @@ def report(instance, run_id, event_type, data) -> None:
     )
 
 
-def evaluate(schedule, instance: dg.DagsterInstance, at: datetime) -> list[dg.RunRequest]:
+def zones() -> dict[str, object]:
+    """The test's landing and processing zones."""
+    return {k: v for k, v in resources().items() if k in ("landing", "processing")}
+
+
+def evaluate(name: str, instance: dg.DagsterInstance, at: datetime) -> list[dg.RunRequest]:
     """The schedule's requests at `at`, with the test's landing and processing zones."""
-    resources = build_resources()
-    zones = {"landing": resources["landing"], "processing": resources["processing"]}
+    schedule = {s.name: s for s in schedules(settings())}[name]
     with dg.build_schedule_context(
-        instance=instance, scheduled_execution_time=at, resources=zones
+        instance=instance, scheduled_execution_time=at, resources=zones()
     ) as context:
         result = schedule(context)
     if isinstance(result, dg.SkipReason):  # nothing to run says why, in the UI's tick history
@@ -96,8 +95,8 @@ def evaluate(schedule, instance: dg.DagsterInstance, at: datetime) -> list[dg.Ru
 
 def copied(dataset: str, day: str, at: datetime) -> None:
     """The day's copy as an ingest run at `at` leaves it: the processing files and manifest."""
-    resources = build_resources()
-    snapshot(resources["landing"].store(), resources["processing"].store(), dataset, day, at)
+    zone = zones()
+    snapshot(zone["landing"].store(), zone["processing"].store(), dataset, day, at)
 
 
 def test_hourly_schedule_refreshes_today_if_changed_and_closes_unfinished_days(pipeline_env):
@@ -108,7 +107,7 @@ def test_hourly_schedule_refreshes_today_if_changed_and_closes_unfinished_days(p
     with dg.instance_for_test() as instance:
         landed(instance, RAW_ORDERS, "2024-01-03", complete=True)
         landed(instance, RAW_ORDERS, "2024-01-04", complete=False)  # last refresh at 23:10
-        requests = evaluate(hourly_orders_schedule, instance, at)
+        requests = evaluate("hourly_orders_schedule", instance, at)
         # 2 catch-up days: 01-03 is closed, 01-04 needs its closing run; and today's refresh
         assert [(r.partition_key, r.run_key) for r in requests] == [
             ("2024-01-04", "orders:2024-01-04:closing"),
@@ -117,9 +116,9 @@ def test_hourly_schedule_refreshes_today_if_changed_and_closes_unfinished_days(p
         landed(instance, RAW_ORDERS, "2024-01-04", complete=True)
         copied("orders", "2024-01-05", at)  # today's refresh ran
         later = at.replace(hour=1)
-        assert evaluate(hourly_orders_schedule, instance, later) == []  # nothing new: no run
+        assert evaluate("hourly_orders_schedule", instance, later) == []  # nothing new: no run
         pipeline_env.write("orders/date=2024-01-05/hour=00/b.csv", HEADER)  # the next hour
-        requests = evaluate(hourly_orders_schedule, instance, later)
+        requests = evaluate("hourly_orders_schedule", instance, later)
         assert [r.partition_key for r in requests] == ["2024-01-05"]
 
 
@@ -127,11 +126,11 @@ def test_schedules_request_no_day_with_nothing_to_ingest(pipeline_env):
     """No files and never ingested: neither a refresh nor a closing run (an empty run)."""
     with dg.instance_for_test() as instance:
         at = datetime(2024, 1, 5, 0, 10, tzinfo=UTC)
-        assert evaluate(hourly_orders_schedule, instance, at) == []
-        assert evaluate(daily_customers_schedule, instance, at) == []
+        assert evaluate("hourly_orders_schedule", instance, at) == []
+        assert evaluate("daily_customers_schedule", instance, at) == []
         # a day that was ingested and then lost all its files still closes (a retraction)
         copied("orders", "2024-01-04", datetime(2024, 1, 4, 12, 0))
-        requests = evaluate(hourly_orders_schedule, instance, at)
+        requests = evaluate("hourly_orders_schedule", instance, at)
         assert [r.partition_key for r in requests] == ["2024-01-04"]
 
 
@@ -141,7 +140,7 @@ def test_customers_schedule_closes_missed_days_only_inside_its_window(pipeline_e
     with dg.instance_for_test() as instance:
         landed(instance, RAW_CUSTOMERS, "2024-01-04", complete=True)
         at = datetime(2024, 1, 5, 0, 20, tzinfo=UTC)
-        requests = evaluate(daily_customers_schedule, instance, at)
+        requests = evaluate("daily_customers_schedule", instance, at)
         assert [r.partition_key for r in requests] == ["2024-01-03"]
 
 
@@ -198,7 +197,7 @@ def test_every_warehouse_asset_waits_for_complete_days_and_marts_have_a_freshnes
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         if key.path[0] in ("staging", "intermediate", "marts", "features"):
-            assert node.automation_condition.get_label() == warehouse_condition().get_label(), key
+            assert node.automation_condition.get_label() == warehouse_condition(7).get_label(), key
         if key in MART_KEYS:
             policy = node.freshness_policy
             assert policy is not None and policy.deadline_cron == "0 6 * * *", key
@@ -245,13 +244,11 @@ def test_automation_switched_on_after_the_demo_launches_nothing(pipeline_env):
     defs = build_defs()
     with dg.instance_for_test() as instance:
         assert backfill(start, today, defs=defs, instance=instance, echo=lambda _: None).ok
-        resources = build_resources()
-        zones = {"landing": resources["landing"], "processing": resources["processing"]}
-        with dg.build_sensor_context(instance=instance, resources=zones) as context:
-            assert landing_zone_sensor(context).run_requests == []
+        with dg.build_sensor_context(instance=instance, resources=zones()) as context:
+            assert landing_sensor(settings())(context).run_requests == []
         at = now.replace(minute=10, second=0, microsecond=0)
-        assert evaluate(hourly_orders_schedule, instance, at) == []
-        assert evaluate(daily_customers_schedule, instance, at) == []
+        assert evaluate("hourly_orders_schedule", instance, at) == []
+        assert evaluate("daily_customers_schedule", instance, at) == []
         selection = dg.AssetSelection.groups("warehouse", "features")
         first = dg.evaluate_automation_conditions(defs, instance, selection, evaluation_time=now)
         again = dg.evaluate_automation_conditions(

@@ -7,6 +7,7 @@ from datetime import date
 
 import dagster as dg
 import pytest
+from helpers import resources, settings
 
 import pipeline_assets.defs.ingest.raw as ingest_raw
 import pipeline_assets.runner as runner
@@ -18,10 +19,7 @@ from bench.report import (
     write_outputs,
 )
 from bench.run import CaseResult, Size, describe, extrapolate, parse_size
-from pipeline_assets.defs.ingest.checks import raw_customers_checks, raw_orders_checks
-from pipeline_assets.defs.ingest.copy import customer_files, order_files
-from pipeline_assets.defs.ingest.raw import raw_customers, raw_orders
-from pipeline_assets.defs.resources import build_resources
+from pipeline_assets.defs.ingest.definitions import build_dataset
 from pipeline_assets.lib.objectstore import LocalStore
 from pipeline_assets.lib.sample import seed_landing
 
@@ -76,9 +74,8 @@ def test_the_clock_splits_real_runs_into_events_work_and_overhead(pipeline_env):
     ingest work function gets time, each run's events and work are inside its wall time, the
     events are counted, and the originals are back afterwards."""
     seed_landing(LocalStore(pipeline_env.landing), date(2024, 1, 1), date(2024, 1, 2), 50)
-    ingest = [order_files, raw_orders, raw_orders_checks]
-    ingest += [customer_files, raw_customers, raw_customers_checks]
-    defs = dg.Definitions(assets=ingest, resources=build_resources())
+    ingest = [*build_dataset("orders", settings()), *build_dataset("customers", settings())]
+    defs = dg.Definitions(assets=ingest, resources=resources())
     raw_work = WORK_SITES["pipeline_assets.defs.ingest.raw"]
     originals = {name: getattr(ingest_raw, name) for name in raw_work}
     run_range = runner.run_range

@@ -9,6 +9,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from helpers import fingerprints, query
+from services import pipeline
 
 WAREHOUSE_ASSETS = {
     "staging/stg_shop__orders",
@@ -19,16 +20,6 @@ WAREHOUSE_ASSETS = {
     "marts/dim_customers",
     "features/customer_features",
 }
-
-
-def pipeline(*args: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline_assets.cli", *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
 
 
 @pytest.mark.slow
@@ -156,9 +147,12 @@ def test_concurrent_commands_on_a_fresh_instance_initialize_it_once(tmp_path):
     """Dagster's SQLite storage races on first use; the CLI creates it under a lock."""
     home = tmp_path / "fresh_home"
     env = {**os.environ, "DAGSTER_HOME": str(home)}
-    init = "from pipeline_assets.instance import ensure_instance; ensure_instance()"
+    init = "import pathlib, sys; from pipeline_assets.instance import ensure_instance; "
+    init += "ensure_instance(pathlib.Path(sys.argv[1]))"
     procs = [
-        subprocess.Popen([sys.executable, "-c", init], env=env, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", init, str(home)], env=env, stderr=subprocess.PIPE, text=True
+        )
         for _ in range(4)
     ]
     assert [p.wait(timeout=120) for p in procs] == [0] * 4, [p.stderr.read() for p in procs]

@@ -14,7 +14,8 @@ from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 from dbt.cli.main import dbtRunner
 
 from pipeline_assets.defs.transform.project import DBT_PROJECT_DIR
-from pipeline_assets.lib.warehouse import Db, ensure_raw_tables
+from pipeline_assets.lib.raw_load import ensure_raw_tables
+from pipeline_assets.lib.warehouse import Db
 
 RANKING = "int_orders_deduplicated__current_version_ranking"
 

@@ -7,40 +7,13 @@ the snapshot: `pytest tests/test_definitions_snapshot.py --snapshot-update`, and
 `tests/__snapshots__/` goes into the review.
 """
 
-import sys
-
 import dagster as dg
 import pytest
 from dagster._core.definitions.backfill_policy import BackfillPolicyType
+from helpers import DEPLOYED
 
 from pipeline_assets.definitions import build_defs
 from pipeline_assets.instance import project_settings
-
-DEPLOYED = {
-    "PIPELINE_TARGET": "prod",
-    "PIPELINE_RUNS_ON": "kubernetes",
-    "SNOWFLAKE_ACCOUNT": "dummy-account",
-    "SNOWFLAKE_USER": "dummy-user",
-    "SNOWFLAKE_DATABASE": "SHOP",
-    "DBT_ENV_SECRET_SNOWFLAKE_PASSWORD": "dummy",
-}
-
-
-@pytest.fixture
-def fresh_modules():
-    """Definitions read their settings when their modules are imported, as a deployed
-    process does once: import them anew for this test, and put the old ones back after."""
-
-    def ours(name: str) -> bool:
-        return name.startswith("pipeline_assets.defs") or name == "pipeline_assets.definitions"
-
-    saved = {name: module for name, module in sys.modules.items() if ours(name)}
-    for name in saved:
-        del sys.modules[name]
-    yield
-    for name in [name for name in sys.modules if ours(name)]:
-        del sys.modules[name]
-    sys.modules.update(saved)
 
 
 def describe(defs: dg.Definitions) -> dict:
@@ -90,16 +63,14 @@ def describe(defs: dg.Definitions) -> dict:
 
 
 @pytest.mark.parametrize("where", ["local", "deployed"])
-def test_the_code_location_matches_its_snapshot(where, monkeypatch, snapshot, fresh_modules):
+def test_the_code_location_matches_its_snapshot(where, monkeypatch, snapshot):
     if where == "deployed":
         for name, value in DEPLOYED.items():
             monkeypatch.setenv(name, value)
     assert describe(build_defs()) == snapshot
 
 
-def test_deployed_ingestion_fans_out_in_bounded_runs_that_never_share_a_day(
-    monkeypatch, fresh_modules
-):
+def test_deployed_ingestion_fans_out_in_bounded_runs_that_never_share_a_day(monkeypatch):
     """On Snowflake a backfill of ingestion is runs of 7 days, which the run queue starts in
     parallel (on Kubernetes, parallel jobs); the warehouse models stay one run per range.
     The instance settings keep two runs of the same day apart; locally it is one run."""
@@ -133,9 +104,7 @@ def test_deployed_ingestion_fans_out_in_bounded_runs_that_never_share_a_day(
 
     for name in DEPLOYED:
         monkeypatch.delenv(name)
-    for name in [name for name in sys.modules if name.startswith("pipeline_assets.defs")]:
-        del sys.modules[name]  # import them again, with the local settings
-    local = build_defs().resolve_asset_graph()
+    local = build_defs().resolve_asset_graph()  # the same process, built anew: local now
     assert all(
         local.get(k).backfill_policy.policy_type == BackfillPolicyType.SINGLE_RUN
         for k in local.materializable_asset_keys

@@ -13,21 +13,17 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import time
 import venv
 from pathlib import Path
 
 import pytest
+from helpers import SNOWFLAKE_DUMMY
+from services import free_port
 
 REPO = Path(__file__).parents[1]
-PROD_RUNTIME_ENV = {  # what the Kubernetes pod's environment and secrets would provide
-    "SNOWFLAKE_ACCOUNT": "dummy-account",
-    "SNOWFLAKE_USER": "dummy-user",
-    "SNOWFLAKE_DATABASE": "SHOP",
-    "DBT_ENV_SECRET_SNOWFLAKE_PASSWORD": "dummy",
-}
+PROD_RUNTIME_ENV = SNOWFLAKE_DUMMY  # what the pod's environment and secrets would provide
 
 
 LIST_REPOSITORIES = """
@@ -54,12 +50,6 @@ def instructions(text: str) -> list[tuple[str, str]]:
 def test_instruction_parser_joins_continuations():
     parsed = instructions("FROM x\n# note\nRUN a \\\n    && b\nENV A=1 \\\n    B=2\n")
     assert parsed == [("FROM", "x"), ("RUN", "a && b"), ("ENV", "A=1 B=2")]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.slow
@@ -122,7 +112,7 @@ def test_dockerfile_commands_build_and_serve_in_a_fresh_venv(tmp_path):
     )
     assert where.stdout.strip() == str(workdir / "pipeline_assets" / "__init__.py")
 
-    port = str(_free_port())
+    port = str(free_port())
     server = subprocess.Popen(
         [{"4000": port, "0.0.0.0": "127.0.0.1"}.get(a, a) for a in cmd],
         cwd=workdir,

@@ -6,9 +6,11 @@ shows a half-written file under a name readers use: every data file is a whole l
 (or a whole, not yet removed retracted one), every manifest is whole and matches the files
 it lists. The two copy points start from a processing zone holding a file of the day that
 was since retracted from the landing zone, so they also prove when a retraction is applied
-(with the manifest, not before) and that a re-run removes it. Transactional points (the raw load, the
-dbt merge) start from an already loaded day, so the kill also proves that the deleted rows
-come back: the warehouse right after the kill equals the warehouse before it.
+(with the manifest, not before) and that a re-run removes it. Transactional points (the raw
+load, the dbt merge) start from an already loaded day, so the kill also proves that the
+deleted rows come back: the warehouse right after the kill equals the warehouse before it.
+The kill points live in tests/faultkit, put on every process's PYTHONPATH; nothing of them
+ships in the package.
 
 Speed: every run uses one fixed warehouse path and its own copy of the dbt project parsed for
 that path once, so dbt never re-parses (a changed DuckDB path throws away partial parsing).
@@ -19,8 +21,6 @@ the page cache survives exactly as on disk, and Dagster's SQLite run storage ski
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -28,27 +28,37 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-
-from pipeline_assets.lib.faults import (
+from faultkit.sitecustomize import (
     AFTER_COPY,
     AFTER_MANIFEST,
     DBT_MERGE,
     FAULT_ENV,
     FEATURES_BEFORE_POINTER,
     LOAD_TRANSACTION,
+    LOG_ENV,
     POINTS,
     VALIDATION,
 )
+from services import pipeline
+
 from pipeline_assets.lib.features import latest
 from pipeline_assets.lib.manifest import MANIFEST_PREFIX, Manifest, manifest_key, read_files
 from pipeline_assets.lib.objectstore import LocalStore
 from pipeline_assets.lib.sample import seed_landing
 from pipeline_assets.lib.warehouse import Db
 
-pytestmark = pytest.mark.slow
-
 DAY = "2024-01-01"
 DBT_PROJECT = Path(__file__).resolve().parents[1] / "dbt"
+FAULTKIT = Path(__file__).resolve().parent / "faultkit"  # on PYTHONPATH: every process
+# Where each point fired, in order: dbt dies inside its merge, then the run's own process.
+FIRED = {
+    AFTER_COPY: ["before remove_retracted"],
+    AFTER_MANIFEST: ["after snapshot"],
+    VALIDATION: ["after Validator.validate_days"],
+    LOAD_TRANSACTION: ["before Db.insert_parquet"],
+    DBT_MERGE: ["inside the window_replace merge", "after _drain"],
+    FEATURES_BEFORE_POINTER: ["before publish"],
+}
 STARTS_LOADED = (
     LOAD_TRANSACTION,
     DBT_MERGE,
@@ -95,24 +105,13 @@ class Lab:
             "PIPELINE_DBT_PROJECT_DIR": str(self.dbt),
             "PIPELINE_TARGET": "dev",
             "DAGSTER_HOME": str(home),
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(FAULTKIT), env.get("PYTHONPATH")])),
             **extra,
         }
 
     def reset_warehouse(self) -> None:
         shutil.rmtree(self.warehouse.parent, ignore_errors=True)
         self.warehouse.parent.mkdir(parents=True)
-
-
-def pipeline(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    # Its own session: whatever the fault kills, it can never be this test process.
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline_assets.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        start_new_session=True,
-    )
 
 
 def warehouse_state(path: Path) -> dict[str, list[tuple]]:
@@ -189,6 +188,7 @@ def lab(tmp_path_factory):
     shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("point", POINTS)
 def test_sigkill_then_rerun_equals_a_clean_run(lab, point):
     reference = warehouse_state(lab.reference / "warehouse.duckdb")
@@ -205,11 +205,12 @@ def test_sigkill_then_rerun_equals_a_clean_run(lab, point):
     before = warehouse_state(lab.warehouse)
     published = latest(LocalStore(case / "features"), DAY)
 
-    killed = pipeline(
-        "backfill", "--start", DAY, "--end", DAY, env=lab.env(case, **{FAULT_ENV: point})
-    )
+    fired = case / "fired.log"
+    armed = lab.env(case, **{FAULT_ENV: point, LOG_ENV: str(fired)})
+    killed = pipeline("backfill", "--start", DAY, "--end", DAY, env=armed)
 
     assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    assert fired.read_text().splitlines() == FIRED[point]
     # Nothing half-done is visible: the killed transaction rolled back, and the processing
     # zone only shows whole files (after the copy: all of them). The dbt models' pending
     # orders, recorded before any model changed, stay until a build applies them.

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from helpers import query
+from helpers import DEPLOYED, query
 
 from pipeline_assets.definitions import build_defs
 from pipeline_assets.lib.features import latest, publish, read_features, write_output
@@ -94,12 +94,7 @@ def read_output(store: LocalStore, output) -> list[dict]:
 
 
 PROD_ENV = {
-    "PIPELINE_TARGET": "prod",
-    "PIPELINE_RUNS_ON": "kubernetes",
-    "SNOWFLAKE_ACCOUNT": "dummy-account",
-    "SNOWFLAKE_USER": "dummy-user",
-    "SNOWFLAKE_DATABASE": "SHOP",
-    "DBT_ENV_SECRET_SNOWFLAKE_PASSWORD": "dummy",
+    **DEPLOYED,
     "DAGSTER_CLOUD_IS_BRANCH_DEPLOYMENT": "1",
     "DAGSTER_CLOUD_PULL_REQUEST_ID": "42",
     "PIPELINE_FEATURES_IMAGE": "registry.example.com/pipeline-assets:abc123",
@@ -109,7 +104,7 @@ PROD_ENV = {
 PROBE = """
 import json
 from pipeline_assets.definitions import build_defs
-from pipeline_assets.defs.features.assets import _launch_options
+from pipeline_assets.defs.features.assets import launch_options
 defs = build_defs()
 job = defs.resolve_implicit_global_asset_job_def()
 client = defs.resources["pipes_client"]
@@ -117,7 +112,7 @@ print(json.dumps({
     "executor": job.executor_def.name,
     "client": type(client).__name__,
     "database": defs.resources["warehouse"].database,
-    "launch": _launch_options(client),
+    "launch": launch_options(client, defs.resources["features_pod"]),
 }))
 """
 
@@ -167,9 +162,9 @@ def test_branch_deployments_get_their_own_database_in_python_and_dbt(env, databa
     import jinja2
     import yaml
 
-    from pipeline_assets.lib.settings import snowflake_database
+    from pipeline_assets.lib.settings import Settings
 
-    assert snowflake_database(env) == database
+    assert Settings(env).snowflake_database() == database
     profile = Path(__file__).parents[1] / "dbt" / "profiles.yml"
     template = yaml.safe_load(profile.read_text())["shop"]["outputs"]["prod"]["database"]
     rendered = jinja2.Template(template).render(

@@ -28,7 +28,9 @@ from pipeline_assets.lib.contract import (
 )
 from pipeline_assets.lib.manifest import read_manifest
 from pipeline_assets.lib.objectstore import LocalStore
-from pipeline_assets.lib.warehouse import Db, partition_counts
+from pipeline_assets.lib.raw_load import partition_counts
+from pipeline_assets.lib.settings import Settings
+from pipeline_assets.lib.warehouse import Db
 from pipeline_assets.runner import run_range
 
 SENTINEL = Path(f"/tmp/pipeline-hostile-{os.getpid()}")
@@ -157,10 +159,11 @@ def test_partition_keys(guard):
         [files_key("customers"), raw_key("customers")],
         [dg.AssetKey(["marts", "fct_orders"]), dg.AssetKey(["marts", "dim_customers"])],
     ]
-    assert daily_partitions.has_partition_key(DAY)
+    partitions = daily_partitions(Settings(os.environ))
+    assert partitions.has_partition_key(DAY)
     with dg.DagsterInstance.ephemeral() as instance:
         for key in HOSTILE:
-            assert not daily_partitions.has_partition_key(key)
+            assert not partitions.has_partition_key(key)
             for selection in selections:
                 with pytest.raises((ValueError, dg.DagsterError)):
                     run_range(defs, selection, key, key, instance)

@@ -32,9 +32,8 @@ from pipeline_assets.defs.transform.assets import NO_UNIT_TESTS
 from pipeline_assets.defs.transform.project import DBT_PROJECT_DIR
 from pipeline_assets.lib.features import latest, publish, recompute
 from pipeline_assets.lib.objectstore import LocalStore
-from pipeline_assets.lib.warehouse import Db, validate_and_load
-
-pytestmark = pytest.mark.slow
+from pipeline_assets.lib.raw_load import validate_and_load
+from pipeline_assets.lib.warehouse import Db
 
 HEADER = "order_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total,updated_at\n"
 DAYS = ("2024-01-01", "2024-01-02", "2024-01-03")
@@ -136,6 +135,7 @@ def lab(tmp_path_factory):
     shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.mark.slow
 @settings(
     max_examples=int(os.environ.get("PIPELINE_PROPERTY_EXAMPLES", "3")),
     deadline=None,

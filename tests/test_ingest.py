@@ -29,7 +29,7 @@ from pipeline_assets.defs.ingest.checks import (
     evaluate_day,
 )
 from pipeline_assets.defs.ingest.shared import files_key, raw_key
-from pipeline_assets.defs.resources import QuarantineThresholds
+from pipeline_assets.defs.resources import ValidationResource
 from pipeline_assets.lib.failing_rows import FailingRows
 from pipeline_assets.lib.manifest import manifest_key
 from pipeline_assets.lib.objectstore import LocalStore
@@ -233,7 +233,7 @@ def test_bad_rows_quarantined_with_reasons_and_accounted_per_day(pipeline_env, m
 def test_accounting_check_fails_when_the_warehouse_disagrees():
     """The checks judge the warehouse's counts against what the load read."""
     metadata = {"rows_read": 3, "files": 1, "quarantine_reasons": {"total_mismatch": 1}}
-    thresholds = QuarantineThresholds(warn_rate=0.05, fail_rate=0.5)
+    thresholds = ValidationResource(quarantine_warn_rate=0.05, quarantine_fail_rate=0.5)
     invalid = FailingRows(1, [], [])
 
     def verdicts(counts, nulls):
@@ -594,13 +594,12 @@ def test_s3_landing_and_processing_load_the_same_rows_and_honour_retractions(
 
 
 def test_asset_keys_and_ops():
-    from pipeline_assets.defs.ingest.checks import raw_orders_checks
-    from pipeline_assets.defs.ingest.copy import order_files
-    from pipeline_assets.defs.ingest.raw import raw_orders
+    from pipeline_assets.defs.ingest.definitions import build_dataset
+    from pipeline_assets.lib.settings import Settings
 
     assert files_key("orders").to_user_string() == "processing/order_files"
     assert raw_key("customers").to_user_string() == "raw/customers"
-    assert [a.op.name for a in (order_files, raw_orders, raw_orders_checks)] == [
+    assert [a.op.name for a in build_dataset("orders", Settings({}))] == [
         "processing__order_files",
         "raw__orders",
         "raw_orders_checks",

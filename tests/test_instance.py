@@ -8,18 +8,9 @@ import sys
 
 import dagster as dg
 import yaml
+from services import pipeline
 
 from pipeline_assets.instance import PROCESS_TAG, ensure_instance, merge_settings
-
-
-def pipeline(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline_assets.cli", *args],
-        env=os.environ.copy(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_merge_adds_missing_keys_and_keeps_the_users():
@@ -85,7 +76,7 @@ def test_an_existing_file_is_merged_and_what_it_keeps_is_said(tmp_path, monkeypa
 
 def test_a_cli_run_whose_process_died_is_failed_and_frees_its_slot(tmp_path, monkeypatch):
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
-    ensure_instance()
+    ensure_instance(tmp_path / "home")
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     with dg.DagsterInstance.get() as instance:
@@ -105,7 +96,7 @@ def test_a_cli_run_whose_process_died_is_failed_and_frees_its_slot(tmp_path, mon
         assert storage.claim_concurrency_slot("warehouse_writer", "dead-run", "raw__orders")
         assert storage.get_concurrency_info("warehouse_writer").active_slot_count == 1
 
-    ensure_instance()  # what every pipeline command does first
+    ensure_instance(tmp_path / "home")  # what every pipeline command does first
 
     with dg.DagsterInstance.get() as instance:
         assert instance.get_run_by_id("dead-run").status == dg.DagsterRunStatus.FAILURE

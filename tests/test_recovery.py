@@ -24,7 +24,6 @@ from services import dagster_dev, free_port, pipeline
 from pipeline_assets.lib.objectstore import LocalStore
 from pipeline_assets.lib.sample import seed_landing
 
-pytestmark = pytest.mark.slow
 TIMEOUT_S = 600
 GHOST = "o-ghost"
 CHECK = "customer_id__in_dim_customers"
@@ -72,6 +71,7 @@ def wait_for(what: str, predicate, log, timeout: float = TIMEOUT_S):
         time.sleep(2)
 
 
+@pytest.mark.slow
 def test_a_bad_row_is_seen_fixed_by_a_later_file_and_healed_by_automation(
     pipeline_env, tmp_path, monkeypatch
 ):

@@ -14,8 +14,6 @@ from helpers import fingerprints, query
 from pipeline_assets.definitions import build_defs
 from pipeline_assets.runner import backfill
 
-pytestmark = pytest.mark.slow
-
 DAY = "2024-01-02"
 HEADER = "order_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total,updated_at\n"
 ORIGINAL = f"orders/date={DAY}/hour=10/part-000.csv"
@@ -46,6 +44,7 @@ def warehouse(path) -> dict:
     return {**fingerprints(path), **fingerprints(path, MARTS, schema="marts")}
 
 
+@pytest.mark.slow
 def test_a_deleted_draft_correction_leaves_raw_quarantine_and_marts(pipeline_env):
     land_day(pipeline_env)
     build()

@@ -6,10 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 import pytest
-from helpers import ingest
+from helpers import ingest, resources, settings
 
-from pipeline_assets.defs.automation.sensors import landing_zone_sensor
-from pipeline_assets.defs.resources import build_resources
+from pipeline_assets.defs.automation.definitions import landing_sensor
 from pipeline_assets.lib.landing_scan import date_prefixes, scan
 
 HEADER = "order_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total,updated_at\n"
@@ -52,10 +51,9 @@ def delete(landing, pipeline_env):
 
 
 def tick(cursor: str | None) -> dg.SensorResult:
-    resources = build_resources()
-    zones = {"landing": resources["landing"], "processing": resources["processing"]}
+    zones = {k: v for k, v in resources().items() if k in ("landing", "processing")}
     with dg.build_sensor_context(cursor=cursor, resources=zones) as context:
-        return landing_zone_sensor(context)
+        return landing_sensor(settings())(context)
 
 
 def requested(result: dg.SensorResult) -> set[tuple[str, str]]:
@@ -118,7 +116,7 @@ def test_todays_files_run_today_and_a_future_day_waits(landing):
     tomorrow = today + timedelta(days=1)  # a producer whose clock runs ahead
     landing(f"orders/date={tomorrow}/hour=00/a.csv", HEADER)
     changes, cursor = scan(
-        build_resources()["landing"].store(),
+        resources()["landing"].store(),
         [f"orders/date={tomorrow}/"],
         None,
         exists=lambda day: day <= f"{today}",

@@ -17,7 +17,8 @@ import snowflake.connector
 from pipeline_assets.defs.transform.assets import NO_UNIT_TESTS
 from pipeline_assets.defs.transform.project import DBT_PROJECT_DIR, dbt_executable
 from pipeline_assets.lib.contract import partition_of_key
-from pipeline_assets.lib.warehouse import SnowflakeDb, validate_and_load
+from pipeline_assets.lib.raw_load import validate_and_load
+from pipeline_assets.lib.warehouse import SnowflakeDb
 
 HEADER = "order_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total,updated_at\n"
 RUNNER = Path(__file__).with_name("fakesnow_dbt.py")
@@ -26,9 +27,9 @@ DUMMY_ENV = {
     "SNOWFLAKE_ACCOUNT": "x",
     "DBT_ENV_SECRET_SNOWFLAKE_PASSWORD": "x",
 }
-pytestmark = pytest.mark.slow
 
 
+@pytest.mark.slow
 def test_prod_target_parses_without_a_connection(tmp_path):
     project = tmp_path / "dbt"
     shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
@@ -68,6 +69,7 @@ def _dbt(project: Path, db_dir: Path, *args: str) -> subprocess.CompletedProcess
     )
 
 
+@pytest.mark.slow
 def test_prod_target_builds_on_fakesnow(tmp_path):
     project = tmp_path / "dbt"
     shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))

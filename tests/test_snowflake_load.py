@@ -9,7 +9,8 @@ import fakesnow
 import pytest
 import snowflake.connector
 
-from pipeline_assets.lib.warehouse import SnowflakeDb, partition_counts, validate_and_load
+from pipeline_assets.lib.raw_load import partition_counts, validate_and_load
+from pipeline_assets.lib.warehouse import SnowflakeDb
 
 HEADER = "order_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total,updated_at\n"
 KEY = "orders/date=2024-01-01/hour=10/a.csv"

@@ -1,8 +1,13 @@
-"""The package's shape: no import cycles (imports inside functions included), and
-dependencies that point down: lib <- runner, report, console, verify, instance <- defs <-
-definitions <- cli."""
+"""The package's shape: no import cycles (imports inside functions included), dependencies
+that point down (lib <- runner, report, console, verify, instance <- defs <- definitions <-
+cli), the environment read only by the entry points and never at import, small modules, and
+no test scaffolding in what ships."""
 
 import ast
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).parents[1] / "pipeline_assets"
@@ -19,7 +24,7 @@ LAYERS = (
     ),
     ("pipeline_assets.defs",),
     ("pipeline_assets.definitions",),
-    ("pipeline_assets.cli",),
+    ("pipeline_assets.commands", "pipeline_assets.cli"),
 )
 
 
@@ -100,22 +105,85 @@ def test_dependencies_point_down():
     assert upward == []
 
 
-def test_only_the_settings_module_reads_the_environment():
-    readers = sorted(
-        module_name(p)
-        for p in PACKAGE.rglob("*.py")
-        if "os.environ" in p.read_text() or "os.getenv" in p.read_text()
+# The entry points, which read the environment into a `Settings` (or, for the Pipes process,
+# its own credentials), and the one module that writes it: dagster-dbt hands dbt a copy of
+# the process environment and takes no other, so the profile's values travel that way.
+ENTRY_POINTS = (
+    "pipeline_assets.cli",
+    "pipeline_assets.definitions",
+    "pipeline_assets.features_job",
+)
+ENVIRONMENT_WRITER = "pipeline_assets.defs.transform.project"
+ENVIRONMENT = re.compile(r"os\.environ|getenv|\.get_value\(")
+
+
+def test_only_the_entry_points_read_the_environment():
+    touching = sorted(
+        module_name(p) for p in PACKAGE.rglob("*.py") if ENVIRONMENT.search(p.read_text())
     )
-    assert readers == ["pipeline_assets.lib.settings"]
+    assert touching == sorted([*ENTRY_POINTS, ENVIRONMENT_WRITER])
+
+
+IMPORT_EVERYTHING = """
+import importlib, json, os, pkgutil, sys
+read = set()
+class Spy(type(os.environ)):
+    def __getitem__(self, key):
+        if key.startswith(("PIPELINE_", "SNOWFLAKE_", "DAGSTER_HOME")):
+            caller = sys._getframe(1)  # past os.getenv and Mapping.get, to who asked
+            while caller.f_code.co_filename in (os.__file__, "<frozen _collections_abc>"):
+                caller = caller.f_back
+            if "/pipeline_assets/" in caller.f_code.co_filename:
+                read.add(f"{key} {caller.f_code.co_filename}:{caller.f_lineno}")
+        return super().__getitem__(key)
+os.environ.__class__ = Spy
+import pipeline_assets
+for module in pkgutil.walk_packages(pipeline_assets.__path__, "pipeline_assets."):
+    importlib.import_module(module.name)
+print(json.dumps(sorted(read)))
+"""
+
+
+def test_importing_any_module_reads_no_setting():
+    """Settings are read where definitions or a command are built, not when imported: a
+    second `build_defs` in one process sees the environment of that moment."""
+    env = {**os.environ, "PIPELINE_TARGET": "dev", "DAGSTER_HOME": "/nonexistent"}  # all set
+    out = subprocess.run(
+        [sys.executable, "-c", IMPORT_EVERYTHING], env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_modules_stay_small():
+    sizes = {module_name(p): len(p.read_text().splitlines()) for p in PACKAGE.rglob("*.py")}
+    assert {name: n for name, n in sizes.items() if n > 300} == {}
+
+
+def test_the_shipped_code_holds_no_crash_hooks():
+    """Fault injection lives with the crash tests (tests/faultkit); the package, the dbt
+    project and the image hold none of it."""
+    shipped = [*PACKAGE.rglob("*.py"), *(PACKAGE.parent / "dbt").rglob("*.sql")]
+    shipped += [*(PACKAGE.parent / "dbt").glob("*.yml"), PACKAGE.parent / "Dockerfile"]
+    hooks = re.compile(r"PIPELINE_FAULT|signal\.SIGKILL|maybe_die|fault_point|mkfifo")
+    assert [str(p) for p in shipped if hooks.search(p.read_text())] == []
 
 
 def test_every_setting_is_in_the_readmes_configuration_table():
     """A setting the code reads and the README does not list is a setting nobody finds."""
+    from pipeline_assets.lib.connect import SNOWFLAKE_ENV
     from pipeline_assets.lib.settings import DEFAULTS
-    from pipeline_assets.lib.warehouse import SNOWFLAKE_ENV
 
     readme = (PACKAGE.parent / "README.md").read_text()
     table = readme.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
     also_read = ("DAGSTER_DISABLE_TELEMETRY", "SLACK_BOT_TOKEN")
     names = [*DEFAULTS, *SNOWFLAKE_ENV.values(), *also_read]
     assert [name for name in names if f"`{name}`" not in table] == []
+
+
+def test_the_readme_is_a_quickstart_whose_links_resolve():
+    """The README stays short (the rest lives in docs/), and every file it links exists."""
+    readme = (PACKAGE.parent / "README.md").read_text()
+    assert len(readme.splitlines()) <= 250
+    links = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", readme)
+    assert links and [p for p in links if not (PACKAGE.parent / p).exists()] == []

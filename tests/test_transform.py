@@ -1,6 +1,7 @@
 """dbt models as Dagster assets on a real DuckDB file, run by real dbt invocations."""
 
 import json
+import os
 import shutil
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -15,9 +16,10 @@ from pipeline_assets.definitions import build_defs
 from pipeline_assets.defs.ingest.shared import files_key, raw_key
 from pipeline_assets.defs.partitions import daily_partitions
 from pipeline_assets.defs.transform.assets import dbt_window_args
-from pipeline_assets.defs.transform.project import dbt_project
+from pipeline_assets.defs.transform.project import DBT_PROJECT_DIR
 from pipeline_assets.lib.objectstore import LocalStore
 from pipeline_assets.lib.sample import seed_landing
+from pipeline_assets.lib.settings import Settings
 from pipeline_assets.runner import backfill, run_range
 
 REFERENCE_SQL = (Path(__file__).parents[1] / "bench" / "reference_summary.sql").read_text()
@@ -27,7 +29,6 @@ DBT_TABLES = {
 }
 HEADER = "order_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total,updated_at\n"
 SUMMARY = "marts__orders_daily_summary"
-pytestmark = pytest.mark.slow
 
 
 def build(first: date, last: date):
@@ -63,6 +64,7 @@ def test_window_args_are_half_open_and_exact():
     ]
 
 
+@pytest.mark.slow
 def test_mart_equals_independent_sql_over_landing_files(pipeline_env):
     seed_landing(LocalStore(pipeline_env.landing), date(2024, 1, 1), date(2024, 1, 3), 300)
     report = build(date(2024, 1, 1), date(2024, 1, 3))
@@ -93,6 +95,7 @@ def test_mart_equals_independent_sql_over_landing_files(pipeline_env):
     ]
 
 
+@pytest.mark.slow
 def test_out_of_order_backfills_and_corrections_equal_a_scratch_build(pipeline_env, tmp_path):
     store = LocalStore(pipeline_env.landing)
     seed_landing(store, date(2024, 1, 1), date(2024, 1, 5), 200)
@@ -187,6 +190,7 @@ def _dbt_keys() -> list[dg.AssetKey]:
     ]
 
 
+@pytest.mark.slow
 def test_failing_mart_check_blocks_downstream_and_fails_the_run(pipeline_env):
     # 12,000,000.00 is valid by the landing contract but fails fct_orders' sanity bound.
     hour = "orders/date=2024-01-01/hour=10/"
@@ -223,6 +227,7 @@ def test_failing_mart_check_blocks_downstream_and_fails_the_run(pipeline_env):
     ) == [(0,)]
 
 
+@pytest.mark.slow
 def test_an_order_for_an_unknown_customer_blocks_the_summary_and_names_the_order(pipeline_env):
     """relationships has two parents (fct_orders, dim_customers): it must still block."""
     pipeline_env.write(
@@ -275,7 +280,7 @@ def test_every_error_test_has_all_its_parents_upstream_of_what_it_guards():
     model's ancestor. So for each error-severity test and each model downstream of any of its
     parents, all of its parents must be upstream of that model: else the model is built from
     the failing rows."""
-    manifest = json.loads(Path(dbt_project.manifest_path).read_text())
+    manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
     nodes = manifest["nodes"]
     parents = {uid: set(n["depends_on"]["nodes"]) for uid, n in nodes.items()}
 
@@ -304,6 +309,7 @@ def test_every_error_test_has_all_its_parents_upstream_of_what_it_guards():
     assert unguarded == []
 
 
+@pytest.mark.slow
 def test_failed_raw_check_stops_dbt_in_the_same_run(pipeline_env, monkeypatch):
     monkeypatch.setenv("PIPELINE_QUARANTINE_FAIL_RATE", "0.5")
     pipeline_env.write("customers/date=2024-01-01/c.csv", "customer_id,name\nc1,Ann\n,x\n,y\n")
@@ -340,6 +346,7 @@ def test_failed_raw_check_stops_dbt_in_the_same_run(pipeline_env, monkeypatch):
 
 def test_every_asset_shares_one_daily_partitions_definition_and_one_job_holds_them_all():
     defs = build_defs()
+    partitions = daily_partitions(Settings(os.environ))
     graph = defs.resolve_asset_graph()
     keys = {k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable}
     assert {k.to_user_string() for k in keys} == {
@@ -356,17 +363,17 @@ def test_every_asset_shares_one_daily_partitions_definition_and_one_job_holds_th
         "features/customer_features",
     }
     for key in keys:
-        assert defs.resolve_assets_def(key).partitions_def == daily_partitions, key
-    assert isinstance(daily_partitions, dg.DailyPartitionsDefinition)
-    assert daily_partitions.end_offset == 1 and daily_partitions.timezone == "UTC"
+        assert defs.resolve_assets_def(key).partitions_def == partitions, key
+    assert isinstance(partitions, dg.DailyPartitionsDefinition)
+    assert partitions.end_offset == 1 and partitions.timezone == "UTC"
     # end_offset=1: today (UTC) is a partition, tomorrow is not yet.
     today = datetime.now(UTC).date()
-    assert daily_partitions.get_last_partition_key() == f"{today:%Y-%m-%d}"
+    assert partitions.get_last_partition_key() == f"{today:%Y-%m-%d}"
 
     # One job can hold every asset (it raises if two partitions definitions were mixed),
     # and a day of one asset depends on exactly the same day of its parents.
     job = defs.resolve_implicit_global_asset_job_def()
-    assert job.partitions_def == daily_partitions
+    assert job.partitions_def == partitions
     assert {k for k in job.asset_layer.selected_asset_keys} >= keys
     for child, parent in (
         (dg.AssetKey(["raw", "orders"]), files_key("orders")),
@@ -379,6 +386,7 @@ def test_every_asset_shares_one_daily_partitions_definition_and_one_job_holds_th
         assert list(parents.partitions_subset.get_partition_keys()) == ["2024-01-03"]
 
 
+@pytest.mark.slow
 def test_mart_row_counts_are_each_days_own_rows(pipeline_env):
     """One 2-day dbt run: each day's materialization carries that day's rows, not the table's."""
     orders = {
@@ -435,6 +443,7 @@ def test_mart_row_counts_are_each_days_own_rows(pipeline_env):
     assert counts[("marts/dim_customers", "2024-01-02")] == whole
 
 
+@pytest.mark.slow
 def test_a_first_build_holds_exactly_its_complete_days_whatever_launched_it(pipeline_env):
     """A fresh warehouse backfilled from yesterday to today holds yesterday's marts and no
     row of today's (its hour 00 is loaded, its day is not over); a run of the warehouse
@@ -481,6 +490,7 @@ def test_a_first_build_holds_exactly_its_complete_days_whatever_launched_it(pipe
     assert not (pipeline_env.features / f"date={today}").exists()
 
 
+@pytest.mark.slow
 def test_an_ignored_landing_key_is_named_with_its_reason(pipeline_env):
     """A file outside the contract is never loaded, and never skipped in silence."""
     pipeline_env.write("orders/date=2024-01-01/hour=10/a.csv", HEADER)

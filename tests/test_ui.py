@@ -33,7 +33,6 @@ SUMMARY_DAY = (
 )
 DAYS = ("2024-01-01", "2024-01-02")
 BACKFILL_TIMEOUT_S = 900
-pytestmark = pytest.mark.slow
 
 BACKFILL = """
 query Backfill($id: String!) {
@@ -147,6 +146,7 @@ def server(tmp_path_factory):
 INGEST = ("processing/order_files", "raw/orders", "processing/customer_files", "raw/customers")
 
 
+@pytest.mark.slow
 def test_a_multi_run_backfill_queues_on_the_writer_and_equals_one_run(
     server, tmp_path, monkeypatch
 ):
@@ -197,6 +197,7 @@ def _days(first: str, last: str) -> set[str]:
     return days
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(BACKFILL_TIMEOUT_S + 600)
 def test_backfill_two_days_from_the_ui(server, tmp_path):
     require_chromium()

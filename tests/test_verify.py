@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from helpers import query
+from services import pipeline
 
 from pipeline_assets.definitions import build_defs
 from pipeline_assets.defs.automation.verify import VerifyConfig, verify_range
@@ -17,17 +18,6 @@ from pipeline_assets.lib.objectstore import LocalStore
 from pipeline_assets.lib.sample import seed_landing
 from pipeline_assets.runner import backfill
 from pipeline_assets.verify import compare, fingerprint_warehouse, render, rerun_plan
-
-
-def pipeline(*args: str) -> subprocess.CompletedProcess:
-    """The `pipeline` console script as a user runs it, with this test's environment."""
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline_assets.cli", *args],
-        env=os.environ.copy(),
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
 
 
 def report_lines(report: str) -> list[str]:

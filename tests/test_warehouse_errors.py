@@ -9,7 +9,7 @@ import duckdb
 import pytest
 from helpers import ingest, query
 
-from pipeline_assets.lib.warehouse import exclusive_writer
+from pipeline_assets.lib.connect import exclusive_writer
 
 DAY = "2024-01-01"
 HEADER = "order_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total,updated_at\n"

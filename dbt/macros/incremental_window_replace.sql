@@ -34,7 +34,6 @@
     meta.window_affected = order_id | order_date widens the first delete to the rows of the
     orders (or days) this model has pending (macros/window_state.sql): the orders a
     correction or retraction moved, and the days they left.
-    `fault_point('dbt_merge')` renders nothing outside the crash tests (macros/fault_point.sql).
 
     Dialects go through adapter.dispatch: default__ (DuckDB and others, where the
     materialization already holds a transaction) and snowflake__ (dbt-snowflake runs in
@@ -104,7 +103,6 @@ where {{ window_filter(adapter.quote(matches[0].name), column_type) }}
         from {{ window_pending() }} as pending
     )
 {%- endif %};
-{{- fault_point('dbt_merge') }}
 {%- if key_columns | length > 0 %}
 
 delete from {{ target }}

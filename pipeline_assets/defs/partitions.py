@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipeline_assets.lib.settings import is_set, setting, target
+from pipeline_assets.lib.settings import Settings
 
-START = setting("PIPELINE_PARTITIONS_START")
 
-daily_partitions = dg.DailyPartitionsDefinition(start_date=START, end_offset=1, timezone="UTC")
+def daily_partitions(settings: Settings) -> dg.DailyPartitionsDefinition:
+    """The grain, from `PIPELINE_PARTITIONS_START` to today (UTC) included."""
+    start = settings.get("PIPELINE_PARTITIONS_START")
+    return dg.DailyPartitionsDefinition(start_date=start, end_offset=1, timezone="UTC")
+
 
 # The metadata of a warehouse or features partition whose day is not over: it was in a
 # run's range (a UI backfill up to today, say), and holds nothing until the day is over.
@@ -22,7 +25,7 @@ WAITING = "waiting"
 WAITING_TEXT = "the day is not over (UTC): its rows are built once it is"
 
 
-def ingest_backfill_policy() -> dg.BackfillPolicy:
+def ingest_backfill_policy(settings: Settings) -> dg.BackfillPolicy:
     """How a backfill of the ingestion assets splits into runs.
 
     A warehouse that takes concurrent writers (Snowflake) fans a long backfill out into runs
@@ -31,7 +34,7 @@ def ingest_backfill_policy() -> dg.BackfillPolicy:
     is one run, unless PIPELINE_INGEST_DAYS_PER_RUN is set explicitly (the runs then queue
     on the writer pool). Every other asset is a single run: one dbt build for the window.
     """
-    if target() == "prod" or is_set("PIPELINE_INGEST_DAYS_PER_RUN"):
-        days = int(setting("PIPELINE_INGEST_DAYS_PER_RUN"))
+    if settings.target == "prod" or settings.is_set("PIPELINE_INGEST_DAYS_PER_RUN"):
+        days = settings.integer("PIPELINE_INGEST_DAYS_PER_RUN")
         return dg.BackfillPolicy.multi_run(max_partitions_per_run=days)
     return dg.BackfillPolicy.single_run()

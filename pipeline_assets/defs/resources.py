@@ -1,7 +1,8 @@
 """Settings -> resources: the one place that decides where data lives and how steps run.
 
-Non-secret locations have local defaults so a fresh clone runs with no configuration;
-secrets (Snowflake) arrive only through `dg.EnvVar`.
+What an operator tunes (zones, warehouse, quarantine rates, pod sizes) is a resource field,
+shown on the UI's resource pages. Non-secret values have local defaults so a fresh clone
+runs with no configuration; secrets (Snowflake, Slack) arrive only through `dg.EnvVar`.
 """
 
 import json
@@ -13,38 +14,17 @@ from typing import Any
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
-from pipeline_assets.defs.transform.project import build_dbt_resource
-from pipeline_assets.lib.objectstore import ObjectStore, open_store
-from pipeline_assets.lib.settings import (
-    DEFAULTS,
-    is_set,
-    local_or_uri,
-    on_kubernetes,
-    setting,
-    snowflake_database,
-    target,
-)
-from pipeline_assets.lib.warehouse import (
+from pipeline_assets.defs.transform.project import build_dbt_resource, dbt_project
+from pipeline_assets.lib.connect import (
     SNOWFLAKE_ENV,
-    Db,
-    SnowflakeDb,
     WarehouseUnavailableError,
     connect_duckdb,
     connect_snowflake,
     exclusive_writer,
 )
-
-
-def features_pod_spec(cpu: str, memory: str, secret: str) -> dict[str, Any]:
-    """The features pod: requested CPU and memory (memory also its limit), and the secrets
-    (the Snowflake password) from a Kubernetes secret, never from the pod spec itself."""
-    resources = {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory}}
-    container = {
-        "name": "customer-features",
-        "resources": resources,
-        "env_from": [{"secret_ref": {"name": secret}}],
-    }
-    return {"containers": [container]}
+from pipeline_assets.lib.objectstore import ObjectStore, open_store
+from pipeline_assets.lib.settings import DEFAULTS, Settings
+from pipeline_assets.lib.warehouse import Db, SnowflakeDb
 
 
 class ZoneResource(dg.ConfigurableResource):
@@ -91,12 +71,46 @@ def slack_text(record: dict[str, str | None]) -> str:
     )
 
 
-class QuarantineThresholds(dg.ConfigurableResource):
-    """How much of a day may be quarantined: above `warn_rate` the quarantine-rate check
-    warns, above `fail_rate` it fails with error severity and blocks everything downstream."""
+class ValidationResource(dg.ConfigurableResource):
+    """How landing rows are validated: how much of a day may be quarantined (above
+    `quarantine_warn_rate` the quarantine-rate check warns, above `quarantine_fail_rate` it
+    fails with error severity and blocks everything downstream), and the memory of the
+    validator's own DuckDB (it spills to disk beyond it)."""
 
-    warn_rate: float
-    fail_rate: float
+    quarantine_warn_rate: float
+    quarantine_fail_rate: float
+    duckdb_memory_limit: str = DEFAULTS["PIPELINE_DUCKDB_MEMORY_LIMIT"]
+
+
+class FeaturesPodResource(dg.ConfigurableResource):
+    """The customer_features pod, when steps run on Kubernetes: the image, its size, the
+    non-secret environment it needs, and the Kubernetes secret its credentials come from."""
+
+    image: str
+    namespace: str
+    cpu: str
+    memory: str
+    secret: str
+    env: dict[str, str] = {}
+
+    def launch_options(self, command: list[str]) -> dict[str, Any]:
+        """`PipesK8sClient.run` options: requested CPU and memory (memory also the limit),
+        and the secrets (the Snowflake password) from a Kubernetes secret, never the spec."""
+        container = {
+            "name": "customer-features",
+            "resources": {
+                "requests": {"cpu": self.cpu, "memory": self.memory},
+                "limits": {"memory": self.memory},
+            },
+            "env_from": [{"secret_ref": {"name": self.secret}}],
+        }
+        return {
+            "command": command,
+            "image": self.image,
+            "namespace": self.namespace,
+            "env": self.env,
+            "base_pod_spec": {"containers": [container]},
+        }
 
 
 def _log_wait(message: str) -> None:
@@ -117,6 +131,10 @@ class WarehouseResource(dg.ConfigurableResource):
     def pipes_extras(self) -> dict[str, str]:
         """What an external process (features_job) needs to read the warehouse."""
         raise NotImplementedError
+
+    def dbt_env(self) -> dict[str, str]:
+        """What dbt's profile (`dbt/profiles.yml`) reads besides secrets."""
+        return {}
 
 
 class DuckDBWarehouse(WarehouseResource):
@@ -144,6 +162,12 @@ class DuckDBWarehouse(WarehouseResource):
 
     def pipes_extras(self) -> dict[str, str]:
         return {"engine": "duckdb", "duckdb_path": self.path}
+
+    def dbt_env(self) -> dict[str, str]:
+        return {
+            "PIPELINE_DUCKDB_PATH": self.path,
+            "PIPELINE_DUCKDB_MEMORY_LIMIT": self.memory_limit,
+        }
 
 
 class SnowflakeWarehouse(WarehouseResource):
@@ -184,47 +208,63 @@ def _fail_fast() -> Iterator[None]:
         raise dg.Failure(description=str(e), allow_retries=False) from e
 
 
-def build_resources() -> dict[str, object]:
-    """Resources for the current settings: the engine (`PIPELINE_TARGET`) picks the warehouse,
-    where steps run (`PIPELINE_RUNS_ON`) picks the Pipes client."""
-    s3 = S3Resource()
-    if target() == "prod":
+# What the features pod needs besides the Pipes extras: where S3 and Snowflake are (not
+# who may use them: that is the Kubernetes secret).
+POD_ENV = (
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "SNOWFLAKE_ACCOUNT",
+    "SNOWFLAKE_USER",
+    "SNOWFLAKE_ROLE",
+    "SNOWFLAKE_WAREHOUSE",
+)
+
+
+def build_warehouse(settings: Settings) -> WarehouseResource:
+    """The engine (`PIPELINE_TARGET`): a DuckDB file, or Snowflake with `dg.EnvVar` secrets."""
+    if settings.target == "prod":
         credentials = {field: dg.EnvVar(name) for field, name in SNOWFLAKE_ENV.items()}
-        warehouse: WarehouseResource = SnowflakeWarehouse(
-            **credentials, database=snowflake_database()
-        )
-    else:
-        warehouse = DuckDBWarehouse(
-            path=local_or_uri("PIPELINE_DUCKDB_PATH"),
-            memory_limit=setting("PIPELINE_DUCKDB_MEMORY_LIMIT"),
-        )
+        return SnowflakeWarehouse(**credentials, database=settings.snowflake_database())
+    return DuckDBWarehouse(
+        path=settings.location("PIPELINE_DUCKDB_PATH"),
+        memory_limit=settings.get("PIPELINE_DUCKDB_MEMORY_LIMIT"),
+    )
+
+
+def build_resources(settings: Settings) -> dict[str, object]:
+    """Every resource of the code location: the engine (`PIPELINE_TARGET`) picks the
+    warehouse, where steps run (`PIPELINE_RUNS_ON`) picks the Pipes client."""
+    s3 = S3Resource()
     pipes_client: dg.PipesClient = dg.PipesSubprocessClient()
-    if on_kubernetes():
+    if settings.on_kubernetes:
         from dagster_k8s import PipesK8sClient  # 0.3 s of imports only a cluster needs
 
         pipes_client = PipesK8sClient()
-    slack_token = dg.EnvVar("SLACK_BOT_TOKEN") if is_set("SLACK_BOT_TOKEN") else None
+    slack_token = dg.EnvVar("SLACK_BOT_TOKEN") if settings.is_set("SLACK_BOT_TOKEN") else None
     return {
         "alerts": AlertsResource(
-            ui_url=setting("PIPELINE_UI_URL"),
-            alerts_file=local_or_uri("PIPELINE_ALERTS_FILE"),
-            slack_channel=setting("PIPELINE_SLACK_CHANNEL"),
+            ui_url=settings.get("PIPELINE_UI_URL"),
+            alerts_file=settings.location("PIPELINE_ALERTS_FILE"),
+            slack_channel=settings.get("PIPELINE_SLACK_CHANNEL"),
             slack_token=slack_token,
         ),
-        "quarantine": QuarantineThresholds(
-            warn_rate=float(setting("PIPELINE_QUARANTINE_WARN_RATE")),
-            fail_rate=float(setting("PIPELINE_QUARANTINE_FAIL_RATE")),
+        "validation": ValidationResource(
+            quarantine_warn_rate=settings.number("PIPELINE_QUARANTINE_WARN_RATE"),
+            quarantine_fail_rate=settings.number("PIPELINE_QUARANTINE_FAIL_RATE"),
+            duckdb_memory_limit=settings.get("PIPELINE_DUCKDB_MEMORY_LIMIT"),
         ),
-        "landing": ZoneResource(uri=local_or_uri("PIPELINE_LANDING_URI"), s3=s3),
-        "processing": ZoneResource(uri=local_or_uri("PIPELINE_PROCESSING_URI"), s3=s3),
-        "features": ZoneResource(uri=local_or_uri("PIPELINE_FEATURES_URI"), s3=s3),
-        "warehouse": warehouse,
+        "landing": ZoneResource(uri=settings.location("PIPELINE_LANDING_URI"), s3=s3),
+        "processing": ZoneResource(uri=settings.location("PIPELINE_PROCESSING_URI"), s3=s3),
+        "features": ZoneResource(uri=settings.location("PIPELINE_FEATURES_URI"), s3=s3),
+        "features_pod": FeaturesPodResource(
+            image=settings.get("PIPELINE_FEATURES_IMAGE"),
+            namespace=settings.get("PIPELINE_K8S_NAMESPACE"),
+            cpu=settings.get("PIPELINE_FEATURES_CPU"),
+            memory=settings.get("PIPELINE_FEATURES_MEMORY"),
+            secret=settings.get("PIPELINE_K8S_SECRET"),
+            env=settings.present(POD_ENV),
+        ),
+        "warehouse": build_warehouse(settings),
         "pipes_client": pipes_client,
-        "dbt": build_dbt_resource(),
+        "dbt": build_dbt_resource(dbt_project(settings)),
     }
-
-
-@dg.definitions
-def resources() -> dg.Definitions:
-    """Every resource of the code location, built from the settings when it loads."""
-    return dg.Definitions(resources=build_resources())

@@ -22,7 +22,6 @@ from pipeline_assets.lib.contract import (
     partition_of_key,
     partition_prefix,
 )
-from pipeline_assets.lib.faults import AFTER_COPY, maybe_die
 from pipeline_assets.lib.objectstore import (
     MissingSourceError,
     MissingZoneError,
@@ -95,6 +94,21 @@ def list_day(
     return objects, ignored
 
 
+def remove_retracted(
+    processing: ObjectStore, dataset: str, partition_key: str, landed: set[str]
+) -> list[str]:
+    """Delete the day's processing files whose landing file is gone (a retraction): only
+    once every landed file is copied, right before the manifest that no longer lists them."""
+    try:
+        in_processing = processing.list(partition_prefix(dataset, partition_key))
+    except MissingZoneError:  # nothing was ever copied: nothing to retract
+        return []
+    removed = [obj.key for obj in in_processing if obj.key not in landed]
+    for key in removed:
+        processing.delete(key)
+    return removed
+
+
 def snapshot(
     landing: ObjectStore,
     processing: ObjectStore,
@@ -113,14 +127,7 @@ def snapshot(
         data = landing.read(obj.key)  # a file deleted since the listing: retried, re-listed
         processing.write(obj.key, data)
         files.append(ManifestEntry(obj.key, len(data), hashlib.sha256(data).hexdigest(), obj.etag))
-    maybe_die(AFTER_COPY)
-    try:
-        in_processing = processing.list(partition_prefix(dataset, partition_key))
-    except MissingZoneError:  # nothing was ever copied: nothing to retract
-        in_processing = []
-    removed = [obj.key for obj in in_processing if obj.key not in set(keys)]
-    for key in removed:
-        processing.delete(key)
+    removed = remove_retracted(processing, dataset, partition_key, set(keys))
     manifest = Manifest(
         dataset=dataset,
         partition=partition_key,

@@ -1,8 +1,10 @@
-"""Every setting the project takes from the environment: the one module that reads it.
+"""Every setting the project takes from the environment, with its documented default.
 
-Non-secret settings have documented local defaults (the README's table), so a fresh clone
-runs with no configuration. Secrets are never read here: resources get them through
-`dg.EnvVar`, dbt through `env_var()`; this module only says whether one is set.
+A `Settings` is a snapshot of an environment taken where something is built: the code
+location's definitions (`definitions.py`), a `pipeline` command (`cli.py`). Nothing here
+reads or writes the process environment. Non-secret settings have local defaults (the
+README's table), so a fresh clone runs with no configuration. Secrets are never read: resources
+get them through `dg.EnvVar`, dbt through `env_var()`; a `Settings` only says whether one is set.
 
 Two settings choose where things run, independently:
 - `PIPELINE_TARGET` is the warehouse engine and dbt target: `dev` = a DuckDB file,
@@ -14,8 +16,7 @@ Two settings choose where things run, independently:
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 DEFAULTS = {
@@ -46,7 +47,6 @@ DEFAULTS = {
     "PIPELINE_K8S_SECRET": "pipeline-assets-secrets",
     "PIPELINE_AUTOMATION": "on",
     "PIPELINE_DBT_PROJECT_DIR": "",
-    "PIPELINE_FAULT": "",
     "DAGSTER_HOME": "./data/dagster_home",
 }
 CHOICES = {
@@ -56,71 +56,65 @@ CHOICES = {
 }
 
 
-def setting(name: str) -> str:
-    """A non-secret setting: the environment, else the documented default."""
-    value = os.environ.get(name) or DEFAULTS[name]
-    if name in CHOICES and value not in CHOICES[name]:
-        raise ValueError(f"{name} must be one of {CHOICES[name]}, not {value!r}")
-    return value
+class Settings:
+    """The settings of one environment (a copy: later changes to it are not seen)."""
 
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = dict(env)
 
-def local_or_uri(name: str) -> str:
-    """A setting that is a URI or a local path; local paths become absolute at load time,
-    so nothing that changes the working directory later (dbt does) can redirect writes."""
-    value = setting(name)
-    return value if "://" in value or value.startswith("md:") else os.path.abspath(value)
+    def get(self, name: str) -> str:
+        """A non-secret setting: the environment's value, else the documented default."""
+        value = self._env.get(name) or DEFAULTS[name]
+        if name in CHOICES and value not in CHOICES[name]:
+            raise ValueError(f"{name} must be one of {CHOICES[name]}, not {value!r}")
+        return value
 
+    def integer(self, name: str) -> int:
+        return int(self.get(name))
 
-def target() -> str:
-    """`dev` (DuckDB) or `prod` (Snowflake): the warehouse engine and dbt target."""
-    return setting("PIPELINE_TARGET")
+    def number(self, name: str) -> float:
+        return float(self.get(name))
 
+    def location(self, name: str) -> str:
+        """A URI or a local path; local paths become absolute now, so nothing that changes
+        the working directory later (dbt does) can redirect reads or writes."""
+        value = self.get(name)
+        return value if "://" in value or value.startswith("md:") else os.path.abspath(value)
 
-def on_kubernetes() -> bool:
-    """Steps run as Kubernetes pods (Dagster+ Hybrid, Helm) rather than in the run's process."""
-    return setting("PIPELINE_RUNS_ON") == "kubernetes"
+    @property
+    def target(self) -> str:
+        """`dev` (DuckDB) or `prod` (Snowflake): the warehouse engine and dbt target."""
+        return self.get("PIPELINE_TARGET")
 
+    @property
+    def on_kubernetes(self) -> bool:
+        """Steps run as Kubernetes pods (Dagster+ Hybrid, Helm), not in the run's process."""
+        return self.get("PIPELINE_RUNS_ON") == "kubernetes"
 
-def is_set(name: str) -> bool:
-    """Whether a variable (a secret, say) is set, without reading it into a setting."""
-    return bool(os.environ.get(name))
+    @property
+    def automation_on(self) -> bool:
+        """Schedules and sensors start running (off: a sandbox; an operator can start them)."""
+        return self.get("PIPELINE_AUTOMATION") == "on"
 
+    @property
+    def dagster_home(self) -> Path:
+        return Path(self.get("DAGSTER_HOME")).resolve()
 
-def present(names: Iterable[str]) -> dict[str, str]:
-    """The named variables that are set (what a pod must be given)."""
-    return {name: os.environ[name] for name in names if os.environ.get(name)}
+    def is_set(self, name: str) -> bool:
+        """Whether a variable (a secret, say) is set, without reading it into a setting."""
+        return bool(self._env.get(name))
 
+    def present(self, names: Iterable[str]) -> dict[str, str]:
+        """The named variables that are set (what a pod must be given)."""
+        return {name: self._env[name] for name in names if self._env.get(name)}
 
-def snowflake_database(env: Mapping[str, str] | None = None) -> str:
-    """This deployment's Snowflake database. A Dagster+ branch deployment writes to its own,
-    `<SNOWFLAKE_DATABASE>_PR_<n>`, never to production's tables; dbt's profile
-    (`dbt/profiles.yml`) renders the same name."""
-    env = os.environ if env is None else env
-    base = env.get("SNOWFLAKE_DATABASE")
-    if not base:
-        raise ValueError("PIPELINE_TARGET=prod needs SNOWFLAKE_DATABASE in the environment")
-    if env.get("DAGSTER_CLOUD_IS_BRANCH_DEPLOYMENT") == "1":
-        return f"{base}_PR_{env['DAGSTER_CLOUD_PULL_REQUEST_ID']}"
-    return base
-
-
-def dagster_home() -> Path:
-    """The instance's folder; set in the environment for Dagster itself if it was not."""
-    home = Path(setting("DAGSTER_HOME")).resolve()
-    os.environ["DAGSTER_HOME"] = str(home)
-    return home
-
-
-@contextmanager
-def exported(name: str, value: str) -> Iterator[None]:
-    """Set a variable for the subprocesses started inside (dbt reads its profile from the
-    environment), and put back what was there."""
-    old = os.environ.get(name)
-    os.environ[name] = value
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = old
+    def snowflake_database(self) -> str:
+        """This deployment's Snowflake database. A Dagster+ branch deployment writes to its
+        own, `<SNOWFLAKE_DATABASE>_PR_<n>`, never to production's tables; dbt's profile
+        (`dbt/profiles.yml`) renders the same name."""
+        base = self._env.get("SNOWFLAKE_DATABASE")
+        if not base:
+            raise ValueError("PIPELINE_TARGET=prod needs SNOWFLAKE_DATABASE in the environment")
+        if self._env.get("DAGSTER_CLOUD_IS_BRANCH_DEPLOYMENT") == "1":
+            return f"{base}_PR_{self._env['DAGSTER_CLOUD_PULL_REQUEST_ID']}"
+        return base

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline_assets.lib.checked_sql import checked_sql
 from pipeline_assets.lib.contract import ContractError, hour_window, parse_daily_key
-from pipeline_assets.lib.faults import VALIDATION, maybe_die
 from pipeline_assets.lib.file_checks import FileRejected, check_file
 from pipeline_assets.lib.rules import (
     FIELD_PATTERN,
@@ -164,9 +164,10 @@ class Validator:
             self._records(files, contents)
         if not valid_days:
             return [], error
-        self._run("validate_fields.sql", f"validate_{dataset}.sql", "validate_dedup.sql")
+        self._run("validate_fields.sql")
+        self._conn.execute(checked_sql(dataset))
+        self._run("validate_dedup.sql")
         validated = [self._write_day(dataset, day, files, workdir) for day in valid_days]
-        maybe_die(VALIDATION)  # the days are validated and written out; nothing is loaded yet
         return validated, error
 
     def _records(

@@ -1,129 +1,26 @@
-"""Warehouse access for DuckDB and Snowflake, and the transactional partition load.
+"""Talking to the warehouse: one `Db` per engine (DuckDB, Snowflake), and what the code
+asks of it besides the load (a transaction, tables' columns and row counts).
 
-The load is the same on both engines: the validated day arrives as two Parquet files
-(`lib/validate.py`); the engine stages them, then one transaction deletes the partition's
-rows and inserts the staged ones, data and quarantine together. What differs by engine (how a
-Parquet file is staged and read) is a method of `Db` / `SnowflakeDb`. Values always travel
-as bind parameters; identifiers come from a fixed allow-list and are quoted.
+What differs by engine (how a Parquet file is staged and read, how names are stored, the
+fingerprint's hash) is a method of `Db` / `SnowflakeDb`. Values always travel as bind
+parameters; identifiers come from a fixed allow-list and are quoted.
 """
 
 from __future__ import annotations
 
-import fcntl
-import os
 import re
-import tempfile
-import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline_assets.lib.contract import ContractError, column_names, required_columns
-from pipeline_assets.lib.faults import LOAD_TRANSACTION, maybe_die
-from pipeline_assets.lib.sqlfiles import sql_statements
-from pipeline_assets.lib.validate import Files, PartitionSummary, ValidatedPartition, Validator
-
 if TYPE_CHECKING:
     import pyarrow as pa  # only the features process asks for Arrow results
 
-RAW_SCHEMA = "raw"
-QUARANTINE_TABLE = "quarantine"
-QUARANTINE_COLUMNS = (
-    "dataset",
-    "_partition",
-    "source_key",
-    "line_number",
-    "raw_line",
-    "reason_code",
-    "reason_detail",
-)
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 # Paths this process made for its own files (temporary directories): nothing from a key.
 _LOCAL_PATH = re.compile(r"^/[A-Za-z0-9_./-]+\Z")
-
-
-class WarehouseLockedError(RuntimeError):
-    """Another process holds DuckDB's single-writer lock on the warehouse file (transient)."""
-
-
-class WarehouseUnavailableError(RuntimeError):
-    """The warehouse file cannot be opened for writing for a reason waiting will not fix:
-    permissions, a read-only or immutable file, a missing directory."""
-
-
-def connect_duckdb(path: str, config: dict[str, str], read_only: bool = False) -> Any:
-    """Open the DuckDB file once, without retries; say which kind of failure it was.
-
-    A lock held by another process is transient (`WarehouseLockedError`, retried by the
-    asset's policy); anything else names the path and the OS error and is not retried.
-    """
-    import duckdb
-
-    try:
-        return duckdb.connect(path, read_only=read_only, config=config)
-    except duckdb.IOException as e:
-        if "lock" in str(e).lower():
-            raise WarehouseLockedError(
-                f"DuckDB warehouse {path} is locked by another process "
-                f"(DuckDB allows one writer per file): {e}"
-            ) from e
-        raise WarehouseUnavailableError(f"cannot open DuckDB warehouse {path}: {e}") from e
-
-
-# The variables a Snowflake connection is configured from, for the code location's resource
-# and the features pod alike (the password from a secret store, never from a file).
-SNOWFLAKE_ENV = {
-    "account": "SNOWFLAKE_ACCOUNT",
-    "user": "SNOWFLAKE_USER",
-    "password": "DBT_ENV_SECRET_SNOWFLAKE_PASSWORD",
-    "role": "SNOWFLAKE_ROLE",
-    "warehouse": "SNOWFLAKE_WAREHOUSE",
-}
-
-
-def connect_snowflake(database: str, **credentials: str | None) -> Any:
-    """A Snowflake connection with qmark parameters, the style every query here uses."""
-    import snowflake.connector
-
-    return snowflake.connector.connect(database=database, paramstyle="qmark", **credentials)
-
-
-@contextmanager
-def exclusive_writer(
-    database: str, timeout: float = 3600.0, on_wait: Callable[[str], None] | None = None
-) -> Iterator[None]:
-    """Serialize writers of one DuckDB file across processes (DuckDB allows one writer).
-
-    An OS file lock beside the database: released by the kernel even if the holder is killed,
-    so a crashed run can never leave the warehouse locked.
-    """
-    lock_path = f"{database}.writer.lock"
-    try:
-        os.makedirs(os.path.dirname(os.path.abspath(lock_path)), exist_ok=True)
-        handle = open(lock_path, "a+")  # noqa: SIM115 (closed below, after the lock)
-    except OSError as e:
-        raise WarehouseUnavailableError(f"cannot create the writer lock {lock_path}: {e}") from e
-    with handle:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise WarehouseLockedError(
-                        f"gave up after {timeout:.0f}s waiting for the writer lock {lock_path}"
-                    ) from None
-                if on_wait:
-                    on_wait(f"waiting for another writer of {database} to finish")
-                    on_wait = None  # say it once
-                time.sleep(0.2)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class Db:
@@ -264,125 +161,6 @@ def transaction(db: Db) -> Iterator[None]:
         db.execute("rollback")
         raise
     db.execute("commit")
-
-
-def ensure_raw_tables(db: Db) -> None:
-    for statement in sql_statements("create_raw_tables.sql"):
-        db.execute(statement)
-
-
-def load_partition(db: Db, validated: ValidatedPartition) -> None:
-    """Replace exactly one partition's rows (data and quarantine) in one transaction."""
-    dataset, key = validated.dataset, validated.partition_key
-    target = db.table(RAW_SCHEMA, dataset)
-    quarantine = db.table(RAW_SCHEMA, QUARANTINE_TABLE)
-    data_cols = [*column_names(dataset), "_source_key", "_source_line", "_partition"]
-
-    ensure_raw_tables(db)
-    # Staging first: on Snowflake it is DDL and a PUT, which must not run in the transaction.
-    data = db.stage_parquet(validated.accepted)
-    rejected = db.stage_parquet(validated.quarantined)
-    with transaction(db):
-        db.execute(f"delete from {target} where _partition = ?", [key])  # noqa: S608
-        maybe_die(LOAD_TRANSACTION)
-        db.insert_parquet(target, data_cols, data)
-        db.execute(
-            f"delete from {quarantine} where dataset = ? and _partition = ?",  # noqa: S608
-            [dataset, key],
-        )
-        db.insert_parquet(quarantine, QUARANTINE_COLUMNS, rejected)
-
-
-def validate_and_load(
-    db: Db,
-    dataset: str,
-    partition_key: str,
-    files: Files,
-    validator: Validator | None = None,
-) -> PartitionSummary:
-    """Validate one day's `(key, bytes)` files and replace its rows in the warehouse."""
-    if validator is None:
-        with Validator() as own:
-            return validate_and_load(db, dataset, partition_key, files, own)
-    summaries, error = validate_and_load_days(db, dataset, [(partition_key, files)], validator)
-    if error is not None:
-        raise error
-    return summaries[0]
-
-
-def validate_and_load_days(
-    db: Db, dataset: str, days: list[tuple[str, Files]], validator: Validator
-) -> tuple[list[PartitionSummary], ContractError | None]:
-    """Validate days in one pass, then replace each day's rows in its own transaction, in
-    order; the Parquet files in between live in a temporary directory for as long as the
-    loads. Returns the days loaded, and the error of the first day whose files cannot be
-    read (the days before it are loaded and committed)."""
-    with tempfile.TemporaryDirectory(prefix="pipeline-validate-") as workdir:
-        validated, error = validator.validate_days(dataset, days, Path(workdir))
-        summaries = []
-        for day in validated:
-            load_partition(db, day)
-            summaries.append(day.summary)
-    return summaries, error
-
-
-def partition_counts(db: Db, dataset: str, keys: Sequence[str]) -> dict[str, tuple[int, int]]:
-    """Rows in the warehouse per partition: (loaded, quarantined); the accounting check."""
-    marks = ", ".join("?" for _ in keys)
-    target = db.table(RAW_SCHEMA, dataset)
-    quarantine = db.table(RAW_SCHEMA, QUARANTINE_TABLE)
-    loaded = dict(
-        db.execute(
-            f"select _partition, count(*) from {target} "  # noqa: S608
-            f"where _partition in ({marks}) group by 1",
-            list(keys),
-        )
-    )
-    quarantined = dict(
-        db.execute(
-            f"select _partition, count(*) from {quarantine} "  # noqa: S608
-            f"where dataset = ? and _partition in ({marks}) group by 1",
-            [dataset, *keys],
-        )
-    )
-    return {k: (loaded.get(k, 0), quarantined.get(k, 0)) for k in keys}
-
-
-def null_required_counts(db: Db, dataset: str, keys: Sequence[str]) -> dict[str, int]:
-    """Loaded rows per partition with a required value missing (must be 0)."""
-    marks = ", ".join("?" for _ in keys)
-    missing = " or ".join(f"{db.ident(c)} is null" for c in required_columns(dataset))
-    rows = db.execute(
-        f"select _partition, count(*) from {db.table(RAW_SCHEMA, dataset)} "  # noqa: S608
-        f"where _partition in ({marks}) and ({missing}) group by 1",
-        list(keys),
-    )
-    return {k: dict(rows).get(k, 0) for k in keys}
-
-
-def invalid_rows_query(db: Db, dataset: str, key: str) -> tuple[str, list[str]]:
-    """The day's quarantined lines that broke a rule (not superseded duplicates): the file,
-    the line and why, for a failed quarantine-rate check to name."""
-    sql = (
-        "select source_key, line_number, reason_code, reason_detail "  # noqa: S608
-        f"from {db.table(RAW_SCHEMA, QUARANTINE_TABLE)} "
-        "where dataset = ? and _partition = ? and reason_code <> 'superseded_duplicate' "
-        "order by source_key, line_number"
-    )
-    return sql, [dataset, key]
-
-
-def null_required_rows_query(db: Db, dataset: str, key: str) -> tuple[str, list[str]]:
-    """The day's loaded rows with a required value missing, with their file and line."""
-    missing = " or ".join(f"{db.ident(c)} is null" for c in required_columns(dataset))
-    columns = ", ".join(
-        db.ident(c) for c in ["_source_key", "_source_line", *column_names(dataset)]
-    )
-    sql = (
-        f"select {columns} from {db.table(RAW_SCHEMA, dataset)} "  # noqa: S608
-        f"where _partition = ? and ({missing}) order by _source_key, _source_line"
-    )
-    return sql, [key]
 
 
 def _relations_filter(db: Db, tables: Sequence[tuple[str, str]]) -> tuple[str, list[str]]:

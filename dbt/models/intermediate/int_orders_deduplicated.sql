@@ -1,16 +1,3 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='order_id',
-        on_schema_change='fail',
-        meta={
-            'window_column': 'ordered_at',
-            'window_column_type': 'timestamp',
-            'window_affected': 'order_id',
-        },
-    )
-}}
-
 {#-
     The current version of every order, across all raw partitions: greatest updated_at
     (null = lowest), ties broken by the greatest _partition, then _source_key, _source_line,

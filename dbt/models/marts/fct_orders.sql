@@ -1,16 +1,3 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='order_id',
-        on_schema_change='fail',
-        meta={
-            'window_column': 'ordered_at',
-            'window_column_type': 'timestamp',
-            'window_affected': 'order_id',
-        },
-    )
-}}
-
 {#-
     One row per current order (see int_orders_deduplicated); amounts in currency units.
     Incremental: the orders this model has pending, wherever they are now, on the days it

@@ -21,7 +21,6 @@ from dagster._core.storage.asset_check_execution_record import (
 )
 
 from pipeline_assets.lib.manifest import LANDING_COMPLETE
-from pipeline_assets.lib.settings import setting
 
 RAW_ASSETS = (dg.AssetKey(["raw", "orders"]), dg.AssetKey(["raw", "customers"]))
 
@@ -117,11 +116,10 @@ class DayComplete(dg.AutomationCondition):
         )
 
 
-def warehouse_condition() -> dg.AutomationCondition:
+def warehouse_condition(lookback_days: int) -> dg.AutomationCondition:
     """eager(), widened to a lookback window, gated on blocking checks and a complete day."""
-    lookback = timedelta(days=int(setting("PIPELINE_AUTOMATION_LOOKBACK_DAYS")))
     return (
-        dg.AutomationCondition.in_latest_time_window(lookback)
+        dg.AutomationCondition.in_latest_time_window(timedelta(days=lookback_days))
         & (
             dg.AutomationCondition.newly_missing()
             | dg.AutomationCondition.any_deps_updated()
@@ -137,4 +135,4 @@ def warehouse_condition() -> dg.AutomationCondition:
         )
         # Last: it reads the event log, so it only looks at days the rest let through.
         & DayComplete()
-    ).with_label("the day is complete, and something new")
+    ).with_label(f"the day is complete (last {lookback_days} days), and something new")

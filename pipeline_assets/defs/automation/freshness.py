@@ -6,11 +6,8 @@ daemon evaluates the policy and the UI shows the state on each asset.
 """
 
 from datetime import timedelta
-from functools import cache
 
 import dagster as dg
-
-from pipeline_assets.lib.settings import setting
 
 MART_KEYS = (
     dg.AssetKey(["marts", "orders_daily_summary"]),
@@ -18,9 +15,7 @@ MART_KEYS = (
 )
 
 
-@cache  # dagster-dbt asks once per model and test; a cron policy takes ~5 ms to build
-def mart_freshness_policy() -> dg.FreshnessPolicy:
-    hour = int(setting("PIPELINE_MARTS_FRESH_BY_HOUR"))
+def mart_freshness_policy(hour: int) -> dg.FreshnessPolicy:
     return dg.FreshnessPolicy.cron(
         deadline_cron=f"0 {hour} * * *", lower_bound_delta=timedelta(hours=hour), timezone="UTC"
     )

@@ -17,14 +17,11 @@ from datetime import timedelta
 import dagster as dg
 
 from pipeline_assets.defs.automation.conditions import landing_complete
-from pipeline_assets.defs.automation.sensors import SCHEDULE_STATUS
 from pipeline_assets.defs.ingest.jobs import INGEST_JOBS
 from pipeline_assets.defs.ingest.shared import raw_key
-from pipeline_assets.defs.partitions import daily_partitions
 from pipeline_assets.defs.resources import ZoneResource
 from pipeline_assets.lib.contract import CUSTOMERS, ORDERS
 from pipeline_assets.lib.manifest import landing_state
-from pipeline_assets.lib.settings import setting
 
 
 def closing_requests(
@@ -32,13 +29,15 @@ def closing_requests(
     dataset: str,
     landing: ZoneResource,
     processing: ZoneResource,
+    partitions: dg.PartitionsDefinition,
+    catchup_days: int,
 ) -> Iterator[dg.RunRequest]:
     """One run per finished day of the catch-up window that was not ingested after it ended
     and has something to ingest."""
     today = context.scheduled_execution_time.date()
-    for back in range(int(setting("PIPELINE_CATCHUP_DAYS")), 0, -1):
+    for back in range(catchup_days, 0, -1):
         day = f"{today - timedelta(days=back):%Y-%m-%d}"
-        if not daily_partitions.has_partition_key(day) or landing_complete(
+        if not partitions.has_partition_key(day) or landing_complete(
             context.instance, raw_key(dataset), day
         ):
             continue
@@ -51,47 +50,56 @@ def closing_requests(
             )
 
 
-@dg.schedule(
-    job=INGEST_JOBS[ORDERS],
-    cron_schedule="10 * * * *",
-    execution_timezone="UTC",
-    default_status=SCHEDULE_STATUS,
-    description="Refresh today's orders if they changed; close finished days (within the "
-    "catch-up window).",
-)
-def hourly_orders_schedule(
-    context: dg.ScheduleEvaluationContext, landing: ZoneResource, processing: ZoneResource
-) -> list[dg.RunRequest] | dg.SkipReason:
-    now = context.scheduled_execution_time
-    today = f"{now:%Y-%m-%d}"
-    requests = list(closing_requests(context, ORDERS, landing, processing))
-    _, changed = landing_state(landing.store(), processing.store(), ORDERS, today)
-    if changed:
-        requests.append(
-            dg.RunRequest(
-                run_key=f"{ORDERS}:{today}:{now:%H}",
-                partition_key=today,
-                tags={"pipeline/trigger": "hourly_refresh", "pipeline/days": today},
-            )
+def build_schedules(
+    partitions: dg.PartitionsDefinition, catchup_days: int, status: dg.DefaultScheduleStatus
+) -> list[dg.ScheduleDefinition]:
+    @dg.schedule(
+        job=INGEST_JOBS[ORDERS],
+        cron_schedule="10 * * * *",
+        execution_timezone="UTC",
+        default_status=status,
+        description="Refresh today's orders if they changed; close finished days (within the "
+        f"catch-up window of {catchup_days} days).",
+    )
+    def hourly_orders_schedule(
+        context: dg.ScheduleEvaluationContext, landing: ZoneResource, processing: ZoneResource
+    ) -> list[dg.RunRequest] | dg.SkipReason:
+        now = context.scheduled_execution_time
+        today = f"{now:%Y-%m-%d}"
+        requests = list(
+            closing_requests(context, ORDERS, landing, processing, partitions, catchup_days)
         )
-    return requests or dg.SkipReason(
-        f"today's orders ({today}) are as last copied, and every finished day of the last "
-        f"{setting('PIPELINE_CATCHUP_DAYS')} was ingested after it ended (or has no files)"
-    )
+        _, changed = landing_state(landing.store(), processing.store(), ORDERS, today)
+        if changed:
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"{ORDERS}:{today}:{now:%H}",
+                    partition_key=today,
+                    tags={"pipeline/trigger": "hourly_refresh", "pipeline/days": today},
+                )
+            )
+        return requests or dg.SkipReason(
+            f"today's orders ({today}) are as last copied, and every finished day of the last "
+            f"{catchup_days} was ingested after it ended (or has no files)"
+        )
 
-
-@dg.schedule(
-    job=INGEST_JOBS[CUSTOMERS],
-    cron_schedule="20 0 * * *",
-    execution_timezone="UTC",
-    default_status=SCHEDULE_STATUS,
-    description="Close yesterday's customers (and missed days within the catch-up window).",
-)
-def daily_customers_schedule(
-    context: dg.ScheduleEvaluationContext, landing: ZoneResource, processing: ZoneResource
-) -> list[dg.RunRequest] | dg.SkipReason:
-    requests = list(closing_requests(context, CUSTOMERS, landing, processing))
-    return requests or dg.SkipReason(
-        f"every finished customers day of the last {setting('PIPELINE_CATCHUP_DAYS')} was "
-        "ingested after it ended (or has no files)"
+    @dg.schedule(
+        job=INGEST_JOBS[CUSTOMERS],
+        cron_schedule="20 0 * * *",
+        execution_timezone="UTC",
+        default_status=status,
+        description="Close yesterday's customers (and missed days within the catch-up window of "
+        f"{catchup_days} days).",
     )
+    def daily_customers_schedule(
+        context: dg.ScheduleEvaluationContext, landing: ZoneResource, processing: ZoneResource
+    ) -> list[dg.RunRequest] | dg.SkipReason:
+        requests = list(
+            closing_requests(context, CUSTOMERS, landing, processing, partitions, catchup_days)
+        )
+        return requests or dg.SkipReason(
+            f"every finished customers day of the last {catchup_days} was "
+            "ingested after it ended (or has no files)"
+        )
+
+    return [hourly_orders_schedule, daily_customers_schedule]

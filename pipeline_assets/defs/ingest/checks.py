@@ -16,15 +16,14 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 
 from pipeline_assets.defs.automation.conditions import latest_materializations
 from pipeline_assets.defs.ingest.shared import raw_key
-from pipeline_assets.defs.partitions import daily_partitions
-from pipeline_assets.defs.resources import QuarantineThresholds, WarehouseResource
-from pipeline_assets.lib.contract import CUSTOMERS, ORDERS, required_columns
+from pipeline_assets.defs.resources import ValidationResource, WarehouseResource
+from pipeline_assets.lib.contract import required_columns
 from pipeline_assets.lib.failing_rows import (
     FailingRows,
     quarantine_samples,
     sample_failing_rows,
 )
-from pipeline_assets.lib.warehouse import (
+from pipeline_assets.lib.raw_load import (
     null_required_counts,
     null_required_rows_query,
     partition_counts,
@@ -37,8 +36,8 @@ SAMPLE = 20
 DESCRIPTIONS = {
     ROW_ACCOUNTING: "Rows read = rows loaded + rows quarantined, per day.",
     REQUIRED_COLUMNS: "Every loaded row has all the contract's required values.",
-    QUARANTINE_RATE: "Share of invalid rows: warns above the quarantine resource's warn_rate, "
-    "blocks downstream above its fail_rate.",
+    QUARANTINE_RATE: "Share of invalid rows: warns above the validation resource's "
+    "quarantine_warn_rate, blocks downstream above its quarantine_fail_rate.",
 }
 
 
@@ -56,7 +55,7 @@ def evaluate_day(
     nulls: int,
     invalid: FailingRows,
     null_rows: FailingRows | None,
-    thresholds: QuarantineThresholds,
+    thresholds: ValidationResource,
 ) -> dict[str, tuple[bool, dg.AssetCheckSeverity, dict, FailingRows | None]]:
     """The three verdicts of one day: (passed, severity, metadata, the rows it is about)."""
     loaded, quarantined = counts
@@ -84,14 +83,14 @@ def evaluate_day(
         ),
         # Above the fail rate the day is more garbage than data: block everything downstream.
         QUARANTINE_RATE: (
-            rate <= thresholds.warn_rate,
-            error if rate > thresholds.fail_rate else warn,
+            rate <= thresholds.quarantine_warn_rate,
+            error if rate > thresholds.quarantine_fail_rate else warn,
             {
                 "invalid_rows": invalid.count,
                 "rows_read": rows_read,
                 "rate": round(rate, 6),
-                "warn_above": thresholds.warn_rate,
-                "fail_above": thresholds.fail_rate,
+                "warn_above": thresholds.quarantine_warn_rate,
+                "fail_above": thresholds.quarantine_fail_rate,
                 "reasons": dg.MetadataValue.json(metadata["quarantine_reasons"]),
             },
             invalid,
@@ -128,13 +127,13 @@ def evaluation(
     )
 
 
-def build_raw_checks(dataset: str) -> dg.AssetChecksDefinition:
+def build_raw_checks(dataset: str, partitions: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
     key = raw_key(dataset)
     specs = [
         # Partitioned checks (a preview API in 1.13): each day gets its own result, so the
         # UI shows which day failed its gate, not one verdict for a whole range run.
         dg.AssetCheckSpec(
-            name, asset=key, blocking=True, partitions_def=daily_partitions, description=text
+            name, asset=key, blocking=True, partitions_def=partitions, description=text
         )
         for name, text in DESCRIPTIONS.items()
     ]
@@ -148,7 +147,7 @@ def build_raw_checks(dataset: str) -> dg.AssetChecksDefinition:
     def raw_checks(
         context: dg.AssetCheckExecutionContext,
         warehouse: WarehouseResource,
-        quarantine: QuarantineThresholds,
+        validation: ValidationResource,
     ) -> Iterator[dg.AssetCheckEvaluation | dg.Output]:
         days = list(context.partition_keys)
         selected = [k.name for k in context.selected_asset_check_keys]
@@ -179,7 +178,7 @@ def build_raw_checks(dataset: str) -> dg.AssetChecksDefinition:
                 nulls[day],
                 invalid.get(day, FailingRows(0, [], [])),
                 null_rows.get(day),
-                quarantine,
+                validation,
             )
             for name in selected:
                 result = evaluation(key, name, day, verdicts[name], mats[day])
@@ -202,7 +201,3 @@ def build_raw_checks(dataset: str) -> dg.AssetChecksDefinition:
             )
 
     return raw_checks
-
-
-raw_orders_checks = build_raw_checks(ORDERS)
-raw_customers_checks = build_raw_checks(CUSTOMERS)

@@ -15,10 +15,8 @@ from pipeline_assets.defs.ingest.shared import (
     bad_input_fails_without_retry,
     files_key,
 )
-from pipeline_assets.defs.partitions import daily_partitions, ingest_backfill_policy
 from pipeline_assets.defs.resources import ZoneResource
 from pipeline_assets.lib.contract import CUSTOMERS, ORDERS, why_outside_contract
-from pipeline_assets.lib.faults import AFTER_MANIFEST, maybe_die
 from pipeline_assets.lib.manifest import LANDING_COMPLETE, Manifest, snapshot
 
 LAYOUT = {
@@ -44,11 +42,13 @@ def copy_metadata(manifest: Manifest, removed: list[str]) -> dict:
     }
 
 
-def build_copy_asset(dataset: str) -> dg.AssetsDefinition:
+def build_copy_asset(
+    dataset: str, partitions: dg.PartitionsDefinition, backfill_policy: dg.BackfillPolicy
+) -> dg.AssetsDefinition:
     @dg.asset(
         key=files_key(dataset),
-        partitions_def=daily_partitions,
-        backfill_policy=ingest_backfill_policy(),  # a beta parameter: ranges in one run
+        partitions_def=partitions,
+        backfill_policy=backfill_policy,  # a beta parameter: ranges in one run
         retry_policy=IO_RETRY,
         group_name="ingest",
         kinds={"s3"},
@@ -71,11 +71,6 @@ def build_copy_asset(dataset: str) -> dg.AssetsDefinition:
             if removed:
                 context.log.info(f"{pk}: removed retracted files {removed}")
             context.add_asset_metadata(metadata, partition_key=pk)
-        maybe_die(AFTER_MANIFEST)
         return dg.MaterializeResult()
 
     return copy_asset
-
-
-order_files = build_copy_asset(ORDERS)
-customer_files = build_copy_asset(CUSTOMERS)

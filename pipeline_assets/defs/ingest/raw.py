@@ -12,22 +12,19 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from pipeline_assets.defs.ingest.copy import customer_files, order_files
 from pipeline_assets.defs.ingest.shared import (
     IO_RETRY,
     OWNER,
     bad_input_fails_without_retry,
     raw_key,
 )
-from pipeline_assets.defs.partitions import daily_partitions, ingest_backfill_policy
-from pipeline_assets.defs.resources import WarehouseResource, ZoneResource
-from pipeline_assets.lib.contract import CUSTOMERS, ORDERS, ContractError, column_names
+from pipeline_assets.defs.resources import ValidationResource, WarehouseResource, ZoneResource
+from pipeline_assets.lib.contract import ContractError, column_names
 from pipeline_assets.lib.failing_rows import FailingRows, quarantine_samples
 from pipeline_assets.lib.manifest import LANDING_COMPLETE, read_files, read_manifest
 from pipeline_assets.lib.objectstore import ObjectStore
-from pipeline_assets.lib.settings import setting
+from pipeline_assets.lib.raw_load import validate_and_load_days
 from pipeline_assets.lib.validate import Files, PartitionSummary, Validator
-from pipeline_assets.lib.warehouse import validate_and_load_days
 
 QUARANTINE_SAMPLE = 10
 
@@ -74,14 +71,19 @@ def read_days(
     return read, complete, None
 
 
-def build_raw_asset(dataset: str, copy_asset: dg.AssetsDefinition) -> dg.AssetsDefinition:
+def build_raw_asset(
+    dataset: str,
+    copy_asset: dg.AssetsDefinition,
+    partitions: dg.PartitionsDefinition,
+    backfill_policy: dg.BackfillPolicy,
+) -> dg.AssetsDefinition:
     key = raw_key(dataset)
 
     @dg.asset(
         key=key,
         deps=[copy_asset],
-        partitions_def=daily_partitions,
-        backfill_policy=ingest_backfill_policy(),  # a beta parameter: ranges in one run
+        partitions_def=partitions,
+        backfill_policy=backfill_policy,  # a beta parameter: ranges in one run
         retry_policy=IO_RETRY,
         pool="warehouse_writer",
         group_name="ingest",
@@ -96,7 +98,10 @@ def build_raw_asset(dataset: str, copy_asset: dg.AssetsDefinition) -> dg.AssetsD
         },
     )
     def raw_asset(
-        context: dg.AssetExecutionContext, processing: ZoneResource, warehouse: WarehouseResource
+        context: dg.AssetExecutionContext,
+        processing: ZoneResource,
+        warehouse: WarehouseResource,
+        validation: ValidationResource,
     ) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
         store = processing.store()
         results: list[tuple[PartitionSummary, bool]] = []
@@ -104,7 +109,7 @@ def build_raw_asset(dataset: str, copy_asset: dg.AssetsDefinition) -> dg.AssetsD
             with (
                 bad_input_fails_without_retry(),
                 warehouse.db() as db,
-                Validator(setting("PIPELINE_DUCKDB_MEMORY_LIMIT")) as validator,
+                Validator(validation.duckdb_memory_limit) as validator,
             ):
                 days, complete, unread = read_days(store, dataset, context.partition_keys)
                 summaries, error = validate_and_load_days(db, dataset, days, validator)
@@ -130,7 +135,3 @@ def build_raw_asset(dataset: str, copy_asset: dg.AssetsDefinition) -> dg.AssetsD
         yield dg.MaterializeResult()
 
     return raw_asset
-
-
-raw_orders = build_raw_asset(ORDERS, order_files)
-raw_customers = build_raw_asset(CUSTOMERS, customer_files)

@@ -10,16 +10,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
-from pipeline_assets.defs.partitions import daily_partitions
 from pipeline_assets.defs.resources import WarehouseResource
 from pipeline_assets.defs.transform.metadata import with_table_metadata
-from pipeline_assets.defs.transform.project import absolute_warehouse_path, dbt_project
-from pipeline_assets.defs.transform.translator import MANIFEST, dbt_test_label, translator
+from pipeline_assets.defs.transform.project import dbt_environment
+from pipeline_assets.defs.transform.translator import ShopTranslator, dbt_test_label
 from pipeline_assets.lib.contract import complete_until
 from pipeline_assets.lib.failing_rows import FailingRows, sample_failing_rows
-from pipeline_assets.lib.faults import DBT_MERGE, maybe_die
 
 # Unit tests check the models' SQL on fixed inputs, not the data: CI runs them
 # (tests/test_dbt_unit_tests.py); a pipeline run neither pays for nor waits on them.
@@ -32,29 +30,37 @@ def dbt_window_args(start: datetime, end: datetime) -> list[str]:
     return ["--event-time-start", start.strftime(fmt), "--event-time-end", end.strftime(fmt)]
 
 
-@dbt_assets(
-    manifest=MANIFEST,
-    project=dbt_project,
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),  # beta, kept: one run for a range
-    dagster_dbt_translator=translator,
-    pool="warehouse_writer",
-)
-def shop_dbt_assets(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
-) -> Iterator[Any]:
-    """One `dbt build` for the run's whole time window, cut at the start of today (UTC): a
-    day's marts build once it is over, whatever launched the run. With no partition (a
-    check run from the UI on its own), the whole history."""
-    window = []
-    if context.has_partition_key or context.has_partition_key_range:
-        start, end = context.partition_time_window
-        end = min(end, complete_until(datetime.now(UTC)))
-        if end <= start:
-            context.log.info(f"{context.partition_key_range}: not over yet (UTC); nothing to build")
-            return
-        window = dbt_window_args(start, end)
-    yield from dbt_events(context, dbt, warehouse, ["build", *NO_UNIT_TESTS, *window])
+def build_dbt_assets(
+    manifest: Mapping[str, Any],
+    project: DbtProject,
+    partitions: dg.PartitionsDefinition,
+    translator: ShopTranslator,
+) -> dg.AssetsDefinition:
+    @dbt_assets(
+        manifest=manifest,
+        project=project,
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),  # beta, kept: one run for a range
+        dagster_dbt_translator=translator,
+        pool="warehouse_writer",
+    )
+    def shop_dbt_assets(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    ) -> Iterator[Any]:
+        """One `dbt build` for the run's whole time window, cut at the start of today (UTC):
+        a day's marts build once it is over, whatever launched the run. With no partition (a
+        check run from the UI on its own), the whole history."""
+        window = []
+        if context.has_partition_key or context.has_partition_key_range:
+            start, end = context.partition_time_window
+            end = min(end, complete_until(datetime.now(UTC)))
+            if end <= start:
+                context.log.info(f"{context.partition_key_range}: not over yet (UTC); no build")
+                return
+            window = dbt_window_args(start, end)
+        yield from dbt_events(context, dbt, warehouse, ["build", *NO_UNIT_TESTS, *window])
+
+    return shop_dbt_assets
 
 
 def dbt_events(
@@ -63,16 +69,11 @@ def dbt_events(
     warehouse: WarehouseResource,
     args: list[str],
 ) -> Iterator[Any]:
-    """Run dbt under the writer lock, then yield its events with table metadata, then its error.
-
-    Shared with the benchmark's Airflow-style assets, so both pay for exactly the same work.
-    """
-    with absolute_warehouse_path(), warehouse.writer_lock():
+    """Run dbt under the writer lock, then yield its events with table metadata, then its
+    error: the checks' results are reported whether or not dbt failed."""
+    with dbt_environment(warehouse.dbt_env()), warehouse.writer_lock():
         invocation = dbt.cli(args, context=context)
         buffered, error = _drain(invocation.stream())
-        # Crash tests: dbt itself was SIGKILLed inside its merge (lib/dbt_fault_plugin.py);
-        # now the run's own process dies too, as when a whole run is killed.
-        maybe_die(DBT_MERGE)
     results = _run_results(invocation)
     failed_tests = {
         uid: r["compiled_code"]
@@ -84,11 +85,12 @@ def dbt_events(
         with warehouse.db() as db:
             failing = {uid: sample_failing_rows(db, sql) for uid, sql in failed_tests.items()}
     buffered = [_with_failing_rows(e, failing) for e in buffered]
-    yield from with_table_metadata(context, buffered, warehouse)
+    yield from with_table_metadata(context, buffered, warehouse, invocation.manifest)
     if error is not None:
         # Not chained (`from None`): the description is the cause, said once.
         raise dg.Failure(
-            description=_failure_summary(results, failing) or _dbt_error(error),
+            description=_failure_summary(results, failing, invocation.manifest)
+            or _dbt_error(error),
             allow_retries=False,
         ) from None
 
@@ -128,12 +130,14 @@ def _with_failing_rows(event: Any, failing: Mapping[str, FailingRows]) -> Any:
 
 
 def _failure_summary(
-    results: Mapping[str, Mapping[str, Any]], failing: Mapping[str, FailingRows]
+    results: Mapping[str, Mapping[str, Any]],
+    failing: Mapping[str, FailingRows],
+    manifest: Mapping[str, Any],
 ) -> str:
     """Why dbt failed, naming each failing test's rows and what it kept from being built."""
     lines = []
     for uid, r in sorted(results.items()):
-        name = dbt_test_label(uid, MANIFEST) if uid.startswith("test.") else uid.split(".")[2]
+        name = dbt_test_label(uid, manifest) if uid.startswith("test.") else uid.split(".")[2]
         if r["status"] == "fail" and uid in failing:
             lines.append(f"test {name}: {failing[uid].describe()}")
         elif r["status"] in ("fail", "error"):

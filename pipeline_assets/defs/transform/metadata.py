@@ -1,9 +1,8 @@
 """What each dbt materialization says in the UI: its rows per day, or the table's, and its
 columns, read in one pass once dbt has exited."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -11,20 +10,18 @@ import dagster as dg
 
 from pipeline_assets.defs.partitions import WAITING, WAITING_TEXT
 from pipeline_assets.defs.resources import WarehouseResource
-from pipeline_assets.defs.transform.translator import MANIFEST
 from pipeline_assets.lib.contract import complete_until
 from pipeline_assets.lib.warehouse import ROW_COUNT_OF, Db, row_counts, table_columns
 
 
-@cache
-def day_columns() -> dict[tuple[str, ...], str]:
+def day_columns(manifest: Mapping[str, Any]) -> dict[tuple[str, ...], str]:
     """(schema, model) -> the column that says which day a row belongs to.
 
     It is the incremental models' window column (`meta.window_column` in dbt), so a day's
     row count is exactly the rows its partition's window replaces.
     """
     out = {}
-    for node in MANIFEST["nodes"].values():
+    for node in manifest["nodes"].values():
         column = node.get("config", {}).get("meta", {}).get("window_column")
         if node["resource_type"] == "model" and column:
             out[(Path(node["original_file_path"]).parts[1], node["name"])] = column
@@ -44,7 +41,10 @@ def rows_per_day(
 
 
 def with_table_metadata(
-    context: dg.AssetExecutionContext, buffered: list[Any], warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    buffered: list[Any],
+    warehouse: WarehouseResource,
+    manifest: Mapping[str, Any],
 ) -> Iterator[Any]:
     """Attach row counts and column schemas of what dbt built, read once dbt has exited.
 
@@ -66,12 +66,13 @@ def with_table_metadata(
     window = context.partition_time_window
     today = f"{complete_until(datetime.now(UTC)):%Y-%m-%d}"
     per_day: dict[tuple[str, ...], dict[str, int]] = {}
+    windowed = day_columns(manifest)
     with warehouse.db() as db:
         columns = table_columns(db, built)
         counts = row_counts(db, built)
         for key in built:
-            if key in counts and key in day_columns():
-                per_day[key] = rows_per_day(db, key, day_columns()[key], window.start, window.end)
+            if key in counts and key in windowed:
+                per_day[key] = rows_per_day(db, key, windowed[key], window.start, window.end)
     for event in buffered:
         if isinstance(event, dg.Output):
             key = tuple(context.asset_key_for_output(event.output_name).path)

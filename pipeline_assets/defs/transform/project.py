@@ -4,19 +4,18 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from functools import cached_property
+from functools import cache, cached_property
 from importlib.metadata import version
 from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
 from packaging.version import Version
 
-from pipeline_assets.lib.settings import exported, is_set, local_or_uri, setting, target
+from pipeline_assets.lib.settings import Settings
 
-# The repository's dbt/ beside the package, or where an image put it.
-DBT_PROJECT_DIR = Path(
-    setting("PIPELINE_DBT_PROJECT_DIR") or Path(__file__).resolve().parents[3] / "dbt"
-)
+# The repository's dbt/ beside the package (`PIPELINE_DBT_PROJECT_DIR` where an image or a
+# test put it elsewhere).
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[3] / "dbt"
 
 
 def dbt_executable() -> str:
@@ -26,35 +25,52 @@ def dbt_executable() -> str:
 
 
 @contextmanager
-def absolute_warehouse_path() -> Iterator[None]:
-    """dbt runs inside dbt/: hand it the same DuckDB file as ingestion, by absolute path.
+def dbt_environment(values: dict[str, str]) -> Iterator[None]:
+    """Set variables for the dbt processes started inside, and put back what was there.
 
-    The same value must be used when parsing and when running: the DuckDB path is part of
-    dbt's profile hash, and a different one throws away partial parsing.
+    dagster-dbt hands dbt a copy of this process's environment and takes no other, so this
+    is how the profile (`dbt/profiles.yml`) gets the warehouse ingestion uses: the same
+    DuckDB file, by absolute path (dbt runs inside dbt/). The same value must be used when
+    parsing and when running: the path is part of dbt's profile hash, and a different one
+    throws away partial parsing.
     """
+    old = {name: os.environ.get(name) for name in values}
     cwd = os.getcwd()
+    os.environ.update(values)
     try:
-        with exported("PIPELINE_DUCKDB_PATH", local_or_uri("PIPELINE_DUCKDB_PATH")):
-            yield
+        yield
     finally:
-        # dagster-dbt's in-process adapter (row counts) chdirs into the dbt project.
-        os.chdir(cwd)
+        for name, value in old.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        os.chdir(cwd)  # dagster-dbt's in-process adapter (row counts) chdirs into dbt/
 
 
-dbt_project = DbtProject(
-    project_dir=DBT_PROJECT_DIR,
-    profiles_dir=DBT_PROJECT_DIR,
-    target=target(),
-)
+@cache
+def _project(project_dir: Path, target: str) -> DbtProject:
+    return DbtProject(project_dir=project_dir, profiles_dir=project_dir, target=target)
+
+
+def dbt_project(settings: Settings) -> DbtProject:
+    """The dbt project for these settings: its folder, and the target (`dev`/`prod`)."""
+    folder = settings.get("PIPELINE_DBT_PROJECT_DIR")
+    return _project(Path(folder).resolve() if folder else DBT_PROJECT_DIR, settings.target)
 
 
 class ShopDbtCliResource(DbtCliResource):
     """dagster-dbt's resource without two start-up costs per invocation that we never use.
 
-    Before every dbt command dagster-dbt runs `dbt --version` in a subprocess and builds an
-    in-process dbt adapter (parsing every macro) that only its `fetch_row_counts` and
-    `fetch_column_metadata` use; this project reads table metadata itself once dbt has exited
-    (transform/assets.py). Measured in docs/benchmarks.md (Optimizations).
+    Before every dbt command dagster-dbt (0.29) runs `dbt --version` in a subprocess and
+    builds an in-process dbt adapter (parsing every macro) that only its `fetch_row_counts`
+    and `fetch_column_metadata` use; this project reads table metadata itself once dbt has
+    exited (transform/metadata.py). Together 5.4 s of a one-day dbt run's 16 s
+    (docs/benchmarks.md, Optimizations). dagster-dbt has no public option to skip either, so
+    this overrides two private members, pinned by `dagster-dbt<0.30` and exercised by every
+    dbt test here; the adapter is built lazily upstream since
+    https://github.com/dagster-io/dagster/pull/20778 only for `fetch_*` callers in newer
+    releases. Drop the class when dagster-dbt offers the switch.
     """
 
     @cached_property
@@ -66,36 +82,31 @@ class ShopDbtCliResource(DbtCliResource):
         return None
 
 
-def build_dbt_resource() -> DbtCliResource:
-    return ShopDbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
+def build_dbt_resource(project: DbtProject) -> DbtCliResource:
+    return ShopDbtCliResource(project_dir=project, dbt_executable=dbt_executable())
 
 
-def prepare_dbt(target_path: Path | None = None) -> None:
-    """`dbt parse` into target/ with the run-time target and warehouse path (make, CI, Docker).
+def prepare_dbt(project: DbtProject, env: dict[str, str], target_path: Path | None = None) -> None:
+    """`dbt parse` into target/ with the run-time target and warehouse (`env`, the warehouse
+    resource's `dbt_env()`): make, CI, Docker, and `dg dev` after an edit.
 
     `target_path` (the benchmark's `DBT_TARGET_PATH`) is where later invocations look for the
     partial-parse file; it defaults to the project's own target/.
     """
-    with absolute_warehouse_path():
-        build_dbt_resource().cli(
-            ["parse", "--quiet"], target_path=target_path or dbt_project.target_path
+    with dbt_environment(env):
+        build_dbt_resource(project).cli(
+            ["parse", "--quiet"], target_path=target_path or project.target_path
         ).wait()
 
 
-def manifest_is_stale() -> bool:
+def manifest_is_stale(project: DbtProject) -> bool:
     """True when the manifest is missing or older than any file of the dbt project."""
-    manifest = dbt_project.manifest_path
+    manifest = project.manifest_path
     if not manifest.exists():
         return True
     built = manifest.stat().st_mtime
-    sources = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
-    for folder in ("models", "macros"):
-        sources += (DBT_PROJECT_DIR / folder).rglob("*")
+    folder = Path(project.project_dir)
+    sources = [folder / "dbt_project.yml", folder / "profiles.yml"]
+    for sub in ("models", "macros"):
+        sources += (folder / sub).rglob("*")
     return any(p.is_file() and p.stat().st_mtime > built for p in sources)
-
-
-# Under `dg dev` / `dagster dev` (which set DAGSTER_IS_DEV_CLI), re-parse an edited project
-# when the code location loads: dagster-dbt's prepare_if_dev would re-parse on every load
-# and look for `dbt` on PATH, which an unactivated venv does not have.
-if is_set("DAGSTER_IS_DEV_CLI") and manifest_is_stale():
-    prepare_dbt()

@@ -2,7 +2,7 @@
 
 Asset keys mirror where the data lives (`<schema>/<model>`); sources take the key in their
 meta, so raw -> staging -> marts is one lineage graph. dbt tests become asset checks named
-within their asset (`MANIFEST`), with the test's own description.
+within their asset (`load_manifest`), with the test's own description.
 """
 
 import json
@@ -11,15 +11,20 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
 
-from pipeline_assets.defs.automation.conditions import warehouse_condition
-from pipeline_assets.defs.automation.freshness import MART_KEYS, mart_freshness_policy
-from pipeline_assets.defs.transform.project import dbt_project
+from pipeline_assets.defs.automation.freshness import MART_KEYS
 
 
 class ShopTranslator(DagsterDbtTranslator):
     """Asset keys mirror where the data lives: <schema>/<model>; sources use their meta key."""
+
+    def __init__(
+        self, automation: dg.AutomationCondition, mart_freshness: dg.FreshnessPolicy
+    ) -> None:
+        super().__init__(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+        self._automation = automation
+        self._mart_freshness = mart_freshness
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
@@ -36,7 +41,7 @@ class ShopTranslator(DagsterDbtTranslator):
     def get_automation_condition(
         self, dbt_resource_props: Mapping[str, Any]
     ) -> dg.AutomationCondition | None:
-        return warehouse_condition()
+        return self._automation
 
     def get_asset_check_spec(
         self,
@@ -57,11 +62,13 @@ class ShopTranslator(DagsterDbtTranslator):
     ) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         if spec.key in MART_KEYS:
-            return spec.replace_attributes(freshness_policy=mart_freshness_policy())
+            return spec.replace_attributes(freshness_policy=self._mart_freshness)
         return spec
 
 
-translator = ShopTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+def load_manifest(project: DbtProject) -> dict[str, Any]:
+    """The prepared manifest, as Dagster sees it (`with_short_check_names`)."""
+    return with_short_check_names(json.loads(Path(project.manifest_path).read_text()))
 
 
 def with_short_check_names(manifest: dict[str, Any]) -> dict[str, Any]:
@@ -84,6 +91,3 @@ def dbt_test_label(unique_id: str, manifest: Mapping[str, Any]) -> str:
     node = manifest["nodes"].get(unique_id, {})
     model = (node.get("attached_node") or "").split(".")[-1]
     return f"{model}: {node.get('name', unique_id)}" if model else node.get("name", unique_id)
-
-
-MANIFEST = with_short_check_names(json.loads(Path(dbt_project.manifest_path).read_text()))

@@ -15,6 +15,15 @@ create or replace temp macro strip(v, spaced) as
         else v
     end;
 
+-- A file's text cut into lines, each with its line end: at every "\n" (the common case,
+-- cheap), or, in a file holding a lone "\r", at "\r\n", "\r" and "\n" as Python's csv does.
+create or replace temp macro line_pieces(content, lone_cr) as
+    if(
+        lone_cr,
+        regexp_extract_all(content, '[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+'),
+        string_split(content, chr(10))
+    );
+
 -- A timestamp of the contract's grammar with no offset, Z, +00:00 or -00:00, as naive UTC;
 -- null for anything else, a non-UTC offset included (`timestamp_reason` tells them apart).
 -- DuckDB's cast ignores such an offset, and refuses impossible dates; the pattern refuses

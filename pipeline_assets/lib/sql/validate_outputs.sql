@@ -1,5 +1,5 @@
 -- One day's outcomes as rows of the warehouse tables, `raw.<dataset>` and `raw.quarantine`:
--- one Parquet file each, which lib/warehouse.py stages and loads by column name.
+-- one Parquet file each, which lib/raw_load.py stages and loads by column name.
 
 copy (
     select

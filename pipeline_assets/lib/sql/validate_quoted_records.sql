@@ -16,11 +16,7 @@ pieces as (
     select
         file_no,
         lone_cr,
-        if(
-            lone_cr,
-            regexp_extract_all(content, '[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+'),
-            string_split(content, chr(10))
-        ) as pieces,
+        line_pieces(content, lone_cr) as pieces,
     from texts
 ),
 
