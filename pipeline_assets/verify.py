@@ -82,7 +82,10 @@ def compare(before: Fingerprints, after: Fingerprints) -> list[Row]:
 
 
 def rerun_plan(days: list[str], seed: int) -> list[tuple[str, str]]:
-    """The whole range as one run, then every day alone in shuffled order, two days twice."""
+    """The whole range as one run, then every day alone in shuffled order, two days twice.
+    One day is its own range: it runs alone, then again."""
+    if len(days) == 1:
+        return [(days[0], days[0])] * 2
     rng = random.Random(seed)
     singles = days[:]
     rng.shuffle(singles)

@@ -88,15 +88,19 @@ def pytest_configure(config):
 # The files that take minutes (real dagster dev, daemon backfills, many dbt builds), longest
 # first: `-n 2 --dist loadfile` hands out files in collection order, and a long file handed
 # out last leaves the other worker idle at the end.
-LONG_FILES = (
+LONG_FILES = (  # by their measured total, longest first
     "test_ui.py",
-    "test_verify.py",
     "test_faults.py",
-    "test_transform.py",
     "test_cli.py",
-    "test_incremental_equals_rebuild.py",
+    "test_recovery.py",
+    "test_transform.py",
+    "test_verify.py",
     "test_dockerfile.py",
+    "test_incremental_equals_rebuild.py",
     "test_bench.py",
+    "test_sql_matches_oracle.py",
+    "test_telemetry.py",
+    "test_features.py",
 )
 
 

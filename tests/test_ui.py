@@ -214,23 +214,23 @@ def test_backfill_two_days_from_the_ui(server, tmp_path):
         ui = DagsterUI(page, base_url)
         try:
             ui.open_lineage(("customer_features", "fct_orders", "dim_customers"))
-            shots(page, "ui-01-lineage")
+            shots(page, "asset-graph")
 
             dialog = ui.open_materialize_all()
             ui.expect(dialog).to_contain_text(f"Launch runs to materialize {len(assets)} assets")
             ui.choose_partition_range(dialog, *DAYS, count=len(DAYS))
-            shots(page, "ui-02-launch-dialog")
+            shots(page, "ui-launch-backfill")
 
             backfill_id = ui.launch_backfill(dialog)
             ui.open_backfill_from_toast(backfill_id)
-            shots(page, "ui-03-backfill-started")
+            shots(page, "ui-backfill-started")
 
             backfill = _wait_for_backfill(graphql, backfill_id, log)
 
             ui.open_backfill_from_runs(backfill_id)
             if backfill["status"] == "COMPLETED_SUCCESS":
                 ui.expect_backfill_page_done(*DAYS, assets=len(assets))
-            shots(page, "ui-04-backfill-completed")
+            shots(page, "ui-backfill")
         except Exception:
             Screenshots(tmp_path / "screenshots")(page, "ui-failure")
             raise

@@ -42,6 +42,7 @@ def test_rerun_plan_mixes_a_single_run_with_shuffled_days_some_twice():
     assert plan[0] == ("2024-01-01", "2024-01-03")
     singles = [first for first, last in plan[1:] if first == last]
     assert sorted(set(singles)) == days and len(singles) == 5
+    assert rerun_plan(days[:1], seed=1) == [("2024-01-01", "2024-01-01")] * 2
 
 
 def test_compare_names_the_table_and_partition_that_changed():
@@ -148,13 +149,16 @@ def test_verify_reports_a_retraction_that_was_not_applied_then_passes(pipeline_e
     assert loaded > 0
     (pipeline_env.landing / key).unlink()  # retracted upstream; nothing re-runs the day
 
-    failed = pipeline("verify", "--start", "2024-01-01", "--end", "2024-01-02")
+    # Verify the retracted day only: it still fingerprints the whole warehouse, day 2 too.
+    failed = pipeline("verify", "--start", "2024-01-01", "--end", "2024-01-01")
     assert failed.returncode == 1, failed.stdout + failed.stderr
     changed = differences(failed.stdout)
     assert ("raw.orders", "2024-01-01") in changed
     assert ("marts.fct_orders", "2024-01-01") in changed
-    # Day 2's own tables did not change (its features may: lifetime counts include day 1).
-    assert not {(t, p) for t, p in changed if p == "2024-01-02" and not t.startswith("features")}
+    # Day 2's tables were compared too, and did not change.
+    (raw_orders,) = [line for line in failed.stdout.splitlines() if "raw.orders " in line]
+    assert raw_orders.split()[1:3] == ["2", "partitions"], raw_orders
+    assert not {(t, p) for t, p in changed if p == "2024-01-02"}
     assert query(pipeline_env.duckdb, stale, [key]) == [(0,)]  # the re-run applied it
     assert not (pipeline_env.processing / key).exists()
 
