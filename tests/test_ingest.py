@@ -604,3 +604,58 @@ def test_asset_keys_and_ops():
         "raw__orders",
         "raw_orders_checks",
     ]
+
+
+def test_days_are_validated_in_batches_bounded_by_bytes(pipeline_env):
+    """A run's days go through the validator a few at a time when big, in order, each batch
+    at most the budget (a bigger day alone); a day that cannot be read ends the batches."""
+    from pipeline_assets.defs.ingest.raw import day_batches
+    from pipeline_assets.lib.manifest import read_manifest
+
+    seed_landing(LocalStore(pipeline_env.landing), date(2024, 1, 1), date(2024, 1, 4), 50)
+    days = ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"]
+    ingest("orders", days[0], days[-1], selection=[files_key("orders")])
+    store = LocalStore(pipeline_env.processing)
+    size = {d: sum(e.size for e in read_manifest(store, "orders", d).files) for d in days}
+
+    def batched(budget: int) -> list[tuple[list[str], object]]:
+        return [([d for d, _ in b], e) for b, _, e in day_batches(store, "orders", days, budget)]
+
+    assert batched(size[days[0]] + size[days[1]]) == [(days[:2], None), (days[2:], None)]
+    assert batched(1) == [([d], None) for d in days]  # a day bigger than the budget: alone
+    assert batched(1 << 40) == [(days, None)]
+    (pipeline_env.processing / manifest_key("orders", days[2])).unlink()
+    ((first, error),) = batched(1 << 40)
+    assert first == days[:2] and "2024-01-03" in str(error)
+
+
+def test_a_range_validated_day_by_day_loads_what_one_pass_loads(pipeline_env, monkeypatch):
+    seed_landing(LocalStore(pipeline_env.landing), date(2024, 1, 1), date(2024, 1, 3), 80)
+    from pipeline_assets.defs.ingest import raw
+
+    budget = raw.BATCH_BYTES
+    monkeypatch.setattr(raw, "BATCH_BYTES", 1)  # a day per pass
+    result = ingest("orders", "2024-01-01", "2024-01-03")
+    assert set(day_metadata(result, "raw__orders")) == {"2024-01-01", "2024-01-02", "2024-01-03"}
+    day_by_day = fingerprints(pipeline_env.duckdb)
+    monkeypatch.setattr(raw, "BATCH_BYTES", budget)
+    monkeypatch.setenv("PIPELINE_DUCKDB_PATH", str(pipeline_env.root / "one-pass.duckdb"))
+    ingest("orders", "2024-01-01", "2024-01-03")
+    assert fingerprints(pipeline_env.root / "one-pass.duckdb") == day_by_day
+    assert sum(rows for _, rows, _ in day_by_day["orders"]) > 100  # loaded, not empty
+
+
+def test_the_load_steps_two_duckdbs_share_the_memory_setting(monkeypatch):
+    """The validator and the warehouse connection are open together in a load step: each
+    gets half of PIPELINE_DUCKDB_MEMORY_LIMIT; dbt, a DuckDB of its own, gets all of it."""
+    from helpers import resources
+
+    from pipeline_assets.lib.settings import half_memory
+
+    monkeypatch.setenv("PIPELINE_DUCKDB_MEMORY_LIMIT", "1GB")
+    built = resources()
+    assert built["validation"].duckdb_memory_limit == "0.5GB"
+    assert built["warehouse"].dbt_env()["PIPELINE_DUCKDB_MEMORY_LIMIT"] == "1GB"
+    assert half_memory("350MB") == "175MB"
+    with pytest.raises(ValueError, match="must look like 600MB"):
+        half_memory("plenty")

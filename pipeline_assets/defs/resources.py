@@ -23,7 +23,7 @@ from pipeline_assets.lib.connect import (
     exclusive_writer,
 )
 from pipeline_assets.lib.objectstore import ObjectStore, open_store
-from pipeline_assets.lib.settings import DEFAULTS, Settings
+from pipeline_assets.lib.settings import DEFAULTS, Settings, half_memory
 from pipeline_assets.lib.warehouse import Db, SnowflakeDb
 
 
@@ -75,11 +75,12 @@ class ValidationResource(dg.ConfigurableResource):
     """How landing rows are validated: how much of a day may be quarantined (above
     `quarantine_warn_rate` the quarantine-rate check warns, above `quarantine_fail_rate` it
     fails with error severity and blocks everything downstream), and the memory of the
-    validator's own DuckDB (it spills to disk beyond it)."""
+    validator's own DuckDB (it spills to disk beyond it): half of
+    `PIPELINE_DUCKDB_MEMORY_LIMIT`, the warehouse connection beside it has the other half."""
 
     quarantine_warn_rate: float
     quarantine_fail_rate: float
-    duckdb_memory_limit: str = DEFAULTS["PIPELINE_DUCKDB_MEMORY_LIMIT"]
+    duckdb_memory_limit: str = half_memory(DEFAULTS["PIPELINE_DUCKDB_MEMORY_LIMIT"])
 
 
 class FeaturesPodResource(dg.ConfigurableResource):
@@ -152,9 +153,11 @@ class DuckDBWarehouse(WarehouseResource):
     def db(self) -> Iterator[Db]:
         """Lock, open, yield and always close: DuckDB allows one writer per file."""
         # DuckDB's default is 80 % of RAM; a limit makes it spill big windows and sorts.
+        # Half of it: a load step holds a validator with the other half (dbt has it all).
         with self.writer_lock():
             with _fail_fast():
-                conn = connect_duckdb(self.path, {"memory_limit": self.memory_limit})
+                limit = half_memory(self.memory_limit)
+                conn = connect_duckdb(self.path, {"memory_limit": limit})
             try:
                 yield Db(conn)
             finally:
@@ -251,7 +254,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
         "validation": ValidationResource(
             quarantine_warn_rate=settings.number("PIPELINE_QUARANTINE_WARN_RATE"),
             quarantine_fail_rate=settings.number("PIPELINE_QUARANTINE_FAIL_RATE"),
-            duckdb_memory_limit=settings.get("PIPELINE_DUCKDB_MEMORY_LIMIT"),
+            duckdb_memory_limit=half_memory(settings.get("PIPELINE_DUCKDB_MEMORY_LIMIT")),
         ),
         "landing": ZoneResource(uri=settings.location("PIPELINE_LANDING_URI"), s3=s3),
         "processing": ZoneResource(uri=settings.location("PIPELINE_PROCESSING_URI"), s3=s3),

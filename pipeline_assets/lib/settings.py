@@ -16,6 +16,7 @@ Two settings choose where things run, independently:
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -23,7 +24,7 @@ DEFAULTS = {
     "PIPELINE_LANDING_URI": "./data/landing",
     "PIPELINE_PROCESSING_URI": "./data/processing",
     "PIPELINE_DUCKDB_PATH": "./data/warehouse.duckdb",
-    "PIPELINE_DUCKDB_MEMORY_LIMIT": "600MB",
+    "PIPELINE_DUCKDB_MEMORY_LIMIT": "350MB",
     "PIPELINE_PARTITIONS_START": "2024-01-01",
     "PIPELINE_TARGET": "dev",
     "PIPELINE_RUNS_ON": "local",
@@ -118,3 +119,13 @@ class Settings:
         if self._env.get("DAGSTER_CLOUD_IS_BRANCH_DEPLOYMENT") == "1":
             return f"{base}_PR_{self._env['DAGSTER_CLOUD_PULL_REQUEST_ID']}"
         return base
+
+
+def half_memory(limit: str) -> str:
+    """Half a DuckDB memory limit (`350MB` -> `175MB`). The load step holds two DuckDBs at
+    once, the validator's and the warehouse connection, and together they stay within
+    `PIPELINE_DUCKDB_MEMORY_LIMIT`, as dbt (one DuckDB) does."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", limit)
+    if match is None:
+        raise ValueError(f"PIPELINE_DUCKDB_MEMORY_LIMIT must look like 600MB, not {limit!r}")
+    return f"{float(match[1]) / 2:g}{match[2]}"

@@ -37,7 +37,7 @@ from pipeline_assets.lib.rules import (
     TIMESTAMP_PATTERN,
     UTC_TIMESTAMP_PATTERN,
 )
-from pipeline_assets.lib.settings import DEFAULTS
+from pipeline_assets.lib.settings import DEFAULTS, half_memory
 from pipeline_assets.lib.sqlfiles import sql_statements
 
 Files = list[tuple[str, bytes]]  # (landing key, content)
@@ -89,7 +89,9 @@ class Validator:
     set up once, and each call replaces the session's tables. Use one per run, closed at the
     end."""
 
-    def __init__(self, memory_limit: str = DEFAULTS["PIPELINE_DUCKDB_MEMORY_LIMIT"]) -> None:
+    def __init__(
+        self, memory_limit: str = half_memory(DEFAULTS["PIPELINE_DUCKDB_MEMORY_LIMIT"])
+    ) -> None:
         self._spill = tempfile.TemporaryDirectory(prefix="pipeline-validate-spill-")
         config = {"memory_limit": memory_limit, "temp_directory": self._spill.name}
         self._conn = duckdb.connect(":memory:", config=config)
