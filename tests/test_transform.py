@@ -309,6 +309,23 @@ def test_every_error_test_has_all_its_parents_upstream_of_what_it_guards():
     assert unguarded == []
 
 
+def test_every_check_reads_only_its_asset_and_its_ancestors():
+    """Automation heals a failed check by rebuilding what changed upstream, and a backfill
+    builds a check's inputs before it: both hold only if whatever a check reads is its asset
+    or an ancestor of it (dim_customers is a declared parent of fct_orders for this)."""
+    graph = build_defs().resolve_asset_graph()
+    assert len(graph.asset_check_keys) > 30
+    outside = {
+        check.to_user_string(): sorted(
+            k.to_user_string()
+            for k in graph.get(check).parent_entity_keys
+            if k != check.asset_key and k not in graph.get_ancestor_asset_keys(check.asset_key)
+        )
+        for check in graph.asset_check_keys
+    }
+    assert {check: keys for check, keys in outside.items() if keys} == {}
+
+
 @pytest.mark.slow
 def test_failed_raw_check_stops_dbt_in_the_same_run(pipeline_env, monkeypatch):
     monkeypatch.setenv("PIPELINE_QUARANTINE_FAIL_RATE", "0.5")

@@ -3,7 +3,12 @@
     Incremental: the orders this model has pending, wherever they are now, on the days it
     was asked for. It reads only int_orders_deduplicated and its own pending rows, so a
     build of it alone (automation re-checking it) is as exact as a build of the chain.
+
+    dim_customers is a declared parent: the relationships test on customer_id reads it, so
+    a day's dim_customers is built before that day's orders are checked against it, in dbt
+    and in Dagster (a backfill launches no run of fct_orders ahead of its customers).
 -#}
+-- depends_on: {{ ref('dim_customers') }}
 
 with
 

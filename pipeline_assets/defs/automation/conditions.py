@@ -7,18 +7,15 @@ again whenever that day's inputs change (late or retracted files), within
 marts wait for the day to end.
 
 A blocking check that failed because of another asset's data heals without a manual step:
-when a relationships test on fct_orders failed (an order naming a customer that no file
-had) and the missing customer lands later, dim_customers is rebuilt by the rule above, and
-`HealsFailedCheck` then re-runs fct_orders for the failed days, although its own inputs did
-not change; its test passes, and what it held back (the summary, the features) follows.
+every check's parents are its asset or that asset's ancestors (dim_customers is a declared
+parent of fct_orders, whose relationships test reads it), so when the missing customer lands,
+the rule above rebuilds dim_customers and then fct_orders for that day; its test passes, and
+what it held back (the summary, the features) follows.
 """
 
 from datetime import timedelta
 
 import dagster as dg
-from dagster._core.storage.asset_check_execution_record import (
-    AssetCheckExecutionRecordStatus,  # not exported by dagster; the history's status filter
-)
 
 from pipeline_assets.lib.manifest import LANDING_COMPLETE
 
@@ -51,48 +48,6 @@ def latest_materializations(
     return {r.partition_key: r for r in records if r.partition_key}
 
 
-class HealsFailedCheck(dg.AutomationCondition):
-    """The day's latest build failed a blocking check that also reads another asset, and that
-    asset was rebuilt after the failure: re-running this asset re-evaluates the check."""
-
-    @property
-    def name(self) -> str:
-        return "heals_failed_check"
-
-    @property
-    def description(self) -> str:
-        return "a blocking check failed on another asset's data, which changed since"
-
-    def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
-        graph, instance = context.asset_graph, context.asset_graph_view.instance
-        nodes = [graph.get(ck) for ck in graph.get(context.key).check_keys]
-        reads_others = [n for n in nodes if n.blocking and len(n.parent_entity_keys) > 1]
-        failed: dict[str, list[tuple[float, set[dg.AssetKey]]]] = {}  # run -> failures
-        for node in reads_others:
-            others = set(node.parent_entity_keys) - {context.key}
-            for record in instance.event_log_storage.get_asset_check_execution_history(
-                node.key, limit=20, status={AssetCheckExecutionRecordStatus.FAILED}
-            ):
-                at = record.event.timestamp if record.event else record.create_timestamp
-                failed.setdefault(record.run_id, []).append((at, others))
-        healable = set()
-        if failed:
-            days = list(context.candidate_subset.expensively_compute_partition_keys())
-            latest = latest_materializations(instance, context.key, days)
-            updated = {
-                key: event.timestamp
-                for key in {k for runs in failed.values() for _, ks in runs for k in ks}
-                if (event := instance.get_latest_materialization_event(key))
-            }
-            for day, record in latest.items():
-                for at, others in failed.get(record.run_id, []):
-                    if any(updated.get(key, 0) > at for key in others):
-                        healable.add(day)
-        return dg.AutomationResult(
-            context, context.candidate_subset.compute_intersection_with_partition_keys(healable)
-        )
-
-
 class DayComplete(dg.AutomationCondition):
     """The day is over and every raw dataset was ingested after it ended."""
 
@@ -121,9 +76,7 @@ def warehouse_condition(lookback_days: int) -> dg.AutomationCondition:
     return (
         dg.AutomationCondition.in_latest_time_window(timedelta(days=lookback_days))
         & (
-            dg.AutomationCondition.newly_missing()
-            | dg.AutomationCondition.any_deps_updated()
-            | HealsFailedCheck()
+            dg.AutomationCondition.newly_missing() | dg.AutomationCondition.any_deps_updated()
         ).since_last_handled()
         & ~dg.AutomationCondition.any_deps_missing()
         & ~dg.AutomationCondition.any_deps_in_progress()
