@@ -55,8 +55,8 @@ def load_metadata(
 
 
 # The landing bytes validated in one DuckDB pass. A month of 20k orders a day (about 55 MB)
-# is one pass; bigger days go a few at a time, so the validator stays within its memory limit
-# whatever a day holds (a month of 200k orders a day in one pass ran out of 300MB).
+# is one pass; bigger days go a few at a time, so the validator's memory follows the batch,
+# not the length of the run (a month of 200k orders a day in one pass ran out of 600MB).
 BATCH_BYTES = 64 * 2**20
 
 
