@@ -7,7 +7,7 @@ so everything the CLI does shows in the UI's run history.
 import argparse
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
@@ -35,6 +35,22 @@ def _count(minimum: int) -> Callable[[str], int]:
         return number
 
     return parse
+
+
+class DeclaredDatasets:
+    """argparse `choices` for --dataset: the declared datasets' names, read on first use
+    (so `pipeline --help` and the other commands never load them)."""
+
+    def _names(self) -> list[str]:
+        from pipeline_assets.components.landing_dataset import declared_datasets
+
+        return [dataset.name for dataset in declared_datasets()]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
 
 
 def _outside_partitions(start: date, end: date, settings: Settings) -> str | None:
@@ -150,7 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
         "versions of a key, kept for the accounting) are left out unless --all.",
     )
     quar.add_argument("--day", type=_date, required=True, metavar="YYYY-MM-DD")
-    quar.add_argument("--dataset", choices=("orders", "customers"), help="one dataset only")
+    quar.add_argument(
+        "--dataset",
+        choices=DeclaredDatasets(),
+        metavar="NAME",  # not the choices: help would load every declaration to list them
+        help="one declared dataset only (pipeline_assets/defs/datasets/<NAME>)",
+    )
     quar.add_argument("--reason", metavar="CODE", help="one reason code only")
     quar.add_argument("--all", action="store_true", help="include superseded duplicates")
     quar.add_argument("--limit", type=_count(1), default=1000, help="at most N rows (1000)")

@@ -3,7 +3,9 @@
 `dg dev`, `dg check defs`, `dagster dev -w workspace.yaml`, the Docker image's code server and
 the `pipeline` command all load `defs` from here. This is the one place the code location
 reads the environment; every domain gets the resulting `Settings`, so building again (a test
-per isolated environment) gives definitions for the environment of that moment.
+per isolated environment) gives definitions for the environment of that moment. The landing
+datasets are the `LandingDataset` components declared under `defs/datasets/`: each builds its
+own ingestion, and the landing sensor watches them all.
 """
 
 import os
@@ -11,9 +13,9 @@ from collections.abc import Mapping
 
 import dagster as dg
 
+from pipeline_assets.components.landing_dataset import declared_datasets
 from pipeline_assets.defs.automation import definitions as automation
 from pipeline_assets.defs.features import definitions as features
-from pipeline_assets.defs.ingest import definitions as ingest
 from pipeline_assets.defs.resources import build_resources
 from pipeline_assets.defs.transform import definitions as transform
 from pipeline_assets.lib.settings import Settings
@@ -33,11 +35,12 @@ def executor(settings: Settings) -> dg.ExecutorDefinition:
 def build_defs(env: Mapping[str, str] | None = None) -> dg.Definitions:
     """The definitions for `env` (default: this process's environment, as it is now)."""
     settings = Settings(os.environ if env is None else env)
+    datasets = declared_datasets()
     return dg.Definitions.merge(
-        ingest.build_defs(settings),
+        *(dataset.build_dataset_defs(settings) for dataset in datasets),
         transform.build_defs(settings),
         features.build_defs(settings),
-        automation.build_defs(settings),
+        automation.build_defs(settings, [(d, d.ingest_job) for d in datasets]),
         dg.Definitions(resources=build_resources(settings), executor=executor(settings)),
     )
 

@@ -1,6 +1,8 @@
 """`pipeline verify`: prove that re-running a range changes nothing.
 
-Fingerprint every warehouse table per partition, and each day's published features;
+Fingerprint every warehouse table of the code location per partition (each declared
+dataset's raw table, the quarantine, every dbt model that is a table), and each day's
+published features;
 re-materialize the range the hard way (one single-run backfill, then shuffled per-day runs
 with some days twice); fingerprint again and compare. A difference names the table and the partition.
 """
@@ -18,19 +20,26 @@ from pipeline_assets.console import CommandLog
 from pipeline_assets.lib.contract import days_between
 from pipeline_assets.lib.features import latest
 from pipeline_assets.lib.objectstore import ObjectStore
-from pipeline_assets.lib.warehouse import Db, table_columns
-from pipeline_assets.runner import Code, backfill, days_tag
+from pipeline_assets.lib.warehouse import DAY_COLUMN, Db, table_columns
+from pipeline_assets.runner import Code, backfill, days_tag, repository
 
-# (schema, table, column that names the partition, or None for a whole-table fingerprint)
-TABLES = (
-    ("raw", "orders", "_partition"),
-    ("raw", "customers", "_partition"),
-    ("raw", "quarantine", "_partition"),
-    ("intermediate", "int_orders_deduplicated", "order_date"),
-    ("marts", "fct_orders", "order_date"),
-    ("marts", "orders_daily_summary", "order_date"),
-    ("marts", "dim_customers", None),
-)
+# (schema, table, the column that names a row's day, or None for a whole-table fingerprint)
+Table = tuple[str, str, str | None]
+QUARANTINE: Table = ("raw", "quarantine", "_partition")
+
+
+def warehouse_tables(defs: Code) -> list[Table]:
+    """The tables the code location writes: every asset with a table name that is not a
+    view, per day where it says its day column (`DAY_COLUMN`), plus the quarantine."""
+    tables = [QUARANTINE]
+    for assets_def in set(repository(defs).assets_defs_by_key.values()):
+        for spec in assets_def.specs:
+            name = spec.metadata.get("dagster/table_name")
+            if not name or spec.metadata.get("dagster-dbt/materialization_type") == "view":
+                continue
+            schema, table = str(name).split(".")[-2:]
+            tables.append((schema, table, spec.metadata.get(DAY_COLUMN)))
+    return sorted(tables)
 
 
 class Warehouse(Protocol):
@@ -42,11 +51,11 @@ class Warehouse(Protocol):
 Fingerprints = dict[tuple[str, str], tuple[int, str]]  # (table, partition) -> (rows, hash)
 
 
-def fingerprint_warehouse(db: Db) -> Fingerprints:
+def fingerprint_warehouse(db: Db, tables: list[Table]) -> Fingerprints:
     """Every table's fingerprint per partition; a table not built yet has none."""
     out: Fingerprints = {}
-    present = table_columns(db, [(schema, table) for schema, table, _ in TABLES])
-    for schema, table, column in TABLES:
+    present = table_columns(db, [(schema, table) for schema, table, _ in tables])
+    for schema, table, column in tables:
         if (schema, table) not in present:
             continue
         for group, rows, digest in db.fingerprint(db.table(schema, table), column):
@@ -123,8 +132,9 @@ def verify(
     tagged `pipeline/command: verify`; a failed one ends the verification, its cause said."""
     instance = instance or dg.DagsterInstance.get()
     days = days_between(start, end)
+    tables = warehouse_tables(defs)
     with warehouse.db() as db:
-        before = fingerprint_warehouse(db) | fingerprint_features(features, days)
+        before = fingerprint_warehouse(db, tables) | fingerprint_features(features, days)
     echo(f"fingerprinted {len(before)} table partitions")
     runs = 0
     for first, last in rerun_plan(days, seed):
@@ -144,7 +154,7 @@ def verify(
             return Outcome([], runs, f"{what}: " + "; ".join(report.errors))
         echo(f"{what}: ok  ({report.seconds:.1f}s)")
     with warehouse.db() as db:
-        after = fingerprint_warehouse(db) | fingerprint_features(features, days)
+        after = fingerprint_warehouse(db, tables) | fingerprint_features(features, days)
     return Outcome(compare(before, after), runs)
 
 

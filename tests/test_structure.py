@@ -22,7 +22,7 @@ LAYERS = (
         "pipeline_assets.verify",
         "pipeline_assets.features_job",
     ),
-    ("pipeline_assets.defs",),
+    ("pipeline_assets.defs", "pipeline_assets.components"),
     ("pipeline_assets.definitions",),
     ("pipeline_assets.commands", "pipeline_assets.cli"),
 )
@@ -107,9 +107,11 @@ def test_dependencies_point_down():
 
 # The entry points, which read the environment into a `Settings` (or, for the Pipes process,
 # its own credentials), and the one module that writes it: dagster-dbt hands dbt a copy of
-# the process environment and takes no other, so the profile's values travel that way.
+# the process environment and takes no other, so the profile's values travel that way. The
+# LandingDataset component is one: Dagster's own loader may build a dataset on its own.
 ENTRY_POINTS = (
     "pipeline_assets.cli",
+    "pipeline_assets.components.landing_dataset",
     "pipeline_assets.definitions",
     "pipeline_assets.features_job",
 )

@@ -1,71 +1,91 @@
-"""The `checked` step of validation, written from the contract's columns (`lib/contract.py`).
+"""The `checked` step of validation, written from a dataset's declaration (`lib/dataset.py`).
 
 Every row typed, and the first rule it breaks (null when none), in the contract's order
-(README): the field count; each column in contract order (length, NUL, required, then its
-kind); then the dataset's row rules (orders: the file's hour folder, the total), which are
-SQL of their own in `sql/<dataset>_row_rules.sql`. One column added to the contract is one
-line there, not five places in two SQL files. The SQL functions used here (`strip`,
-`utc_timestamp`, `cents`, `*_reason`) are `sql/validate_macros.sql`.
+(README): the field count; each column in declared order (length, NUL, required, then its
+type); then the time rule (the `time_column` inside its file's folder: its hour or day); then
+the declared row rules (orders: `order_total = subtotal + tax_paid`). A column added to a
+declaration is one line in its YAML, not five places in two SQL files. The SQL functions
+used here (`strip`, `utc_timestamp`, `cents`, `*_reason`) are `sql/validate_macros.sql`.
 """
 
 from __future__ import annotations
 
-from pipeline_assets.lib.contract import COLUMNS, KEY_COLUMN, ORDERS, Column
-from pipeline_assets.lib.sqlfiles import read_sql
+from pipeline_assets.lib.dataset import Column, Dataset, SumRule
 
-# What each file tells about its rows besides where its columns are (`validate.py`'s files),
-# and the dataset's rules on whole rows.
-FILE_FACTS = {ORDERS: ("hour_start", "hour_end")}
-ROW_RULES = {ORDERS: "orders_row_rules.sql"}
 TYPED = {"timestamp": ("utc_timestamp", "_utc"), "cents": ("cents", "_cents")}
 
 
 def _typed(c: Column) -> str:
     """The column's typed value, as `typed` names it (text stays as it is)."""
-    return c.name + TYPED[c.kind][1] if c.kind in TYPED else c.name
+    return c.name + TYPED[c.type][1] if c.type in TYPED else c.name
 
 
 def _surely_valid(c: Column) -> str | None:
     """A cheap test a valid value passes (the common case); None: nothing to test."""
-    if c.kind == "cents":
-        return f"cents_ok({c.name}_cents)"
-    if c.kind == "timestamp" and c.required:
+    if c.type == "cents":
+        ok = f"cents_ok({c.name}_cents)"
+        return ok if c.required else f"({c.name} = '' or {ok})"
+    if c.type == "timestamp" and c.required:
         return f"{c.name}_utc is not null"
-    if c.kind == "timestamp":
+    if c.type == "timestamp":
         return f"({c.name} = '' or {c.name}_utc is not null)"
     return f"{c.name} <> ''" if c.required else None
 
 
 def _reason(c: Column) -> str:
     required = "true" if c.required else "false"
-    if c.kind == "cents":
-        return f"cents_reason('{c.name}', {c.name})"
-    function = "timestamp_reason" if c.kind == "timestamp" else "text_reason"
-    return f"{function}('{c.name}', {c.name}, {required})"
+    function = {"cents": "cents_reason", "timestamp": "timestamp_reason"}.get(c.type)
+    return f"{function or 'text_reason'}('{c.name}', {c.name}, {required})"
 
 
 def _final(c: Column) -> str:
-    if c.kind in TYPED:
+    if c.type in TYPED:
         return f"{_typed(c)} as {c.name}"
     return c.name if c.required else f"nullif({c.name}, '') as {c.name}"
 
 
-def _lines(items: list[str], indent: int) -> str:
-    return "\n".join(" " * indent + item + "," for item in items)
+def _time_rule(dataset: Dataset) -> list[str]:
+    """The time column must fall inside its file's folder (null: nothing to judge)."""
+    if dataset.time_column is None:
+        return []
+    t = f"{dataset.time_column}_utc"
+    unit = "hour" if dataset.layout == "hourly" else "day"
+    return [
+        f"when not ({t} >= period_start and {t} < period_end)",
+        "    then {",
+        f"        'code': '{dataset.time_rule_code}',",
+        f"        'detail': '{dataset.time_column} ' || py_datetime({t})",
+        f"        || ' is outside the folder''s {unit} [' || py_datetime(period_start)",
+        "        || ', ' || py_datetime(period_end) || ')',",
+        "    }",
+    ]
 
 
-def checked_sql(dataset: str) -> str:
+def _sum_rule(rule: SumRule) -> list[str]:
+    total = " + ".join(f"{name}_cents" for name in rule.of)
+    return [
+        f"when {rule.column}_cents <> {total}",
+        "    then {",
+        f"        'code': '{rule.code}',",
+        f"        'detail': '{rule.column} ' || {rule.column}_cents",
+        f"        || ' != {' + '.join(rule.of)} ' || ({total}),",
+        "    }",
+    ]
+
+
+def _lines(items: list[str], indent: int, end: str = ",") -> str:
+    return "\n".join(" " * indent + item + end for item in items)
+
+
+def checked_sql(dataset: Dataset) -> str:
     """`create or replace temp table checked as ...` for `dataset`, from the `fields` and
     `files` tables that the earlier steps made."""
-    columns = COLUMNS[dataset]
-    facts = list(FILE_FACTS.get(dataset, ()))
-    if any(c.kind == "cents" and not c.required for c in columns):
-        raise ValueError("an optional cents column needs its own rule (cents_reason)")
+    columns = dataset.columns
     fast = [test for c in columns if (test := _surely_valid(c))]
-    rules = read_sql(ROW_RULES[dataset]) if dataset in ROW_RULES else ""
-    rules = "\n".join(line for line in rules.splitlines() if not line.lstrip().startswith("--"))
-    typed = [f"{TYPED[c.kind][0]}({c.name}) as {_typed(c)}" for c in columns if c.kind in TYPED]
-    # Every name below is the contract's own (COLUMNS), never a key's or a file's text.
+    rules = _time_rule(dataset) + [line for r in dataset.rules for line in _sum_rule(r)]
+    typed = [f"{TYPED[c.type][0]}({c.name}) as {_typed(c)}" for c in columns if c.type in TYPED]
+    # Every name below is a declared one (identifiers only: lib/dataset.py checks), never a
+    # key's or a file's text.
     return f"""
 create or replace temp table checked as
 with fields as (
@@ -78,7 +98,9 @@ files as (
         file_no,
         key as source_key,
         width,
-{_lines([*facts, *(f"columns['{c.name}'] as {c.name}_at" for c in columns)], 8)}
+        period_start,
+        period_end,
+{_lines([f"columns['{c.name}'] as {c.name}_at" for c in columns], 8)}
     from files
 ),
 
@@ -91,7 +113,8 @@ valued as (
         len(fields.fields) as n_fields,
         files.source_key,
         files.width,
-{_lines([f"files.{f}" for f in facts], 8)}
+        files.period_start,
+        files.period_end,
 {_lines([f"strip(fields.fields[files.{c.name}_at], fields.spaced) as {c.name}" for c in columns], 8)}
     from fields
     inner join files on fields.file_no = files.file_no
@@ -110,7 +133,7 @@ judged as (
         case
             -- surely valid: the common case, checked cheaply
             when not unusual
-                and {" and ".join(fast)}
+                and {" and ".join(fast) or "true"}
                 then null
             else coalesce({", ".join(_reason(c) for c in columns)})
         end as value_reason,
@@ -124,7 +147,8 @@ final as (
         line_number,
         raw_line,
 {_lines([_final(c) for c in columns], 8)}
-        {KEY_COLUMN[dataset]} as business_key,
+        {dataset.key} as business_key,
+        {f"{dataset.version_column}_utc" if dataset.version_column else "null::timestamp"} as version_at,
         case
             when n_fields <> width
                 then {{
@@ -132,7 +156,7 @@ final as (
                     'detail': n_fields || ' fields, header has ' || width,
                 }}
             when value_reason is not null then value_reason
-{rules.rstrip()}
+{_lines(rules, 12, "")}
         end as reason,
     from judged
 )

@@ -14,11 +14,8 @@ from typing import Any
 from pipeline_assets.lib.warehouse import Db
 
 SAMPLE_SIZE = 20
-# Shown in this order when present: what identifies a row and where it came from.
-KEY_COLUMNS = (
-    "order_id",
-    "customer_id",
-    "order_date",
+# Shown after a row's keys (`*_id`) and days (`*_date`), when present: where it came from.
+SOURCE_COLUMNS = (
     "source_key",
     "_source_key",
     "line_number",
@@ -26,6 +23,14 @@ KEY_COLUMNS = (
     "reason_code",
     "reason_detail",
 )
+
+
+def identifying(columns: Sequence[str]) -> list[int]:
+    """The positions of the columns that identify a row: keys, days, then its source."""
+    keys = [i for i, c in enumerate(columns) if c.endswith("_id")]
+    days = [i for i, c in enumerate(columns) if c.endswith("_date")]
+    source = [i for name in SOURCE_COLUMNS for i, c in enumerate(columns) if c == name]
+    return keys + days + source
 
 
 @dataclass(frozen=True)
@@ -61,8 +66,7 @@ def sample_failing_rows(db: Db, sql: str, params: list[Any] | None = None) -> Fa
     # The newline ends a trailing `--` comment in the query before the closing parenthesis.
     ((count,),) = db.execute(f"select count(*) from ({sql}\n) as failing", params)  # noqa: S608
     columns, rows = db.query(f"select * from ({sql}\n) as failing limit {SAMPLE_SIZE}", params)  # noqa: S608
-    keep = [i for name in KEY_COLUMNS for i, c in enumerate(columns) if c == name]
-    keep = keep or list(range(min(len(columns), 6)))
+    keep = identifying(columns) or list(range(min(len(columns), 6)))
     return FailingRows(
         count, [columns[i] for i in keep], [tuple(row[i] for i in keep) for row in rows]
     )

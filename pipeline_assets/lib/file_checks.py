@@ -7,14 +7,8 @@ from __future__ import annotations
 import csv
 import io
 
-from pipeline_assets.lib.contract import (
-    COLUMNS,
-    ORDERS,
-    ContractError,
-    hour_window,
-    partition_of_key,
-    required_columns,
-)
+from pipeline_assets.lib.contract import ContractError
+from pipeline_assets.lib.dataset import Dataset
 
 
 class FileRejected(ContractError):
@@ -22,14 +16,14 @@ class FileRejected(ContractError):
 
 
 def check_file(
-    dataset: str, partition_key: str, key: str, data: bytes
+    dataset: Dataset, partition_key: str, key: str, data: bytes
 ) -> tuple[int, dict[str, int], list[str]]:
     """The whole-file checks: a key of this day, UTF-8, not empty, a usable header; returns
-    the header's width, its contract columns' fields and its extra columns."""
-    if dataset == ORDERS and hour_window(key) is None:
-        raise ContractError(f"{key}: not an orders key (orders/date=YYYY-MM-DD/hour=HH/*.csv)")
-    if partition_of_key(key) != (dataset, partition_key):  # never load another day's file
-        raise ContractError(f"{key}: not a {dataset} file of {partition_key}")
+    the header's width, its declared columns' fields and its extra columns."""
+    if dataset.partition_of_key(key) != partition_key:  # never load another day's file
+        raise ContractError(
+            f"{key}: not a {dataset.name} file of {partition_key} ({dataset.layout_pattern})"
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -48,12 +42,12 @@ def check_file(
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise FileRejected(f"{key}: line 1: duplicate header column(s) {dupes}")
-    missing = [c for c in required_columns(dataset) if c not in names]
+    missing = [c for c in dataset.required_columns if c not in names]
     if missing:
         hint = ""
         if len(names) == 1 and any(d in names[0] for d in ";|\t"):
             hint = " (the header looks like it uses another delimiter; the contract is comma)"
         raise FileRejected(f"{key}: line 1: required column(s) {missing} missing{hint}")
-    known = [c.name for c in COLUMNS[dataset]]
+    known = dataset.column_names
     columns = {n: i for i, n in enumerate(names, 1) if n in known}
     return len(names), columns, [n for n in names if n not in known]

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from pipeline_assets.lib.contract import DATASETS, ContractError, partition_of_key
+from pipeline_assets.lib.dataset import Dataset
 from pipeline_assets.lib.manifest import Manifest
 from pipeline_assets.lib.objectstore import ObjectStore
 
@@ -32,10 +32,14 @@ class PartitionChange:
         return f"{len(self.added)} new, {len(self.changed)} changed, {len(self.removed)} removed"
 
 
-def date_prefixes(today: date, lookback_days: int, first_day: date) -> list[str]:
-    """`<dataset>/date=YYYY-MM-DD/` for each day in the window, never before `first_day`."""
+def window_days(
+    datasets: Iterable[Dataset], today: date, lookback_days: int, first_day: date
+) -> list[tuple[Dataset, str]]:
+    """Each dataset's days in the window (today and `lookback_days` before it), never
+    before `first_day`: one listing of `<dataset>/date=YYYY-MM-DD/` each."""
     days = [today - timedelta(days=i) for i in range(lookback_days + 1)]
-    return [f"{ds}/date={d:%Y-%m-%d}/" for d in sorted(days) if d >= first_day for ds in DATASETS]
+    datasets = list(datasets)
+    return [(ds, f"{d:%Y-%m-%d}") for d in sorted(days) if d >= first_day for ds in datasets]
 
 
 def day_digest(objects: Iterable[tuple[str, str]]) -> str:
@@ -77,7 +81,7 @@ def describe_change(listed: dict[str, str], copied: dict[str, str] | None) -> tu
 
 def scan(
     store: ObjectStore,
-    prefixes: list[str],
+    days: list[tuple[Dataset, str]],
     cursor: str | None,
     exists: Callable[[str], bool] = lambda partition_key: True,
     copied: Callable[[str, str], dict[str, str] | None] = lambda dataset, day: None,
@@ -94,23 +98,20 @@ def scan(
     """
     seen, seq = _load_cursor(cursor)
     listed: dict[tuple[str, str], dict[str, str]] = {}
-    for prefix in prefixes:
-        dataset, partition_key = prefix.rstrip("/").split("/date=")
+    for dataset, partition_key in days:
         if not exists(partition_key):
             continue
-        files = listed.setdefault((dataset, partition_key), {})
-        for obj in store.list(prefix):
-            try:
-                if partition_of_key(obj.key) == (dataset, partition_key):
-                    files[obj.key] = obj.etag
-            except ContractError:
-                continue  # not a landing file (the copy reports these as ignored)
-    days, changes = {}, []
+        files = listed.setdefault((dataset.name, partition_key), {})
+        for obj in store.list(dataset.partition_prefix(partition_key)):
+            # not a landing file: the copy reports it as ignored
+            if dataset.partition_of_key(obj.key) == partition_key:
+                files[obj.key] = obj.etag
+    digests, changes = {}, []
     for (dataset, partition_key), files in sorted(listed.items()):
         name = day_of(dataset, partition_key)
         digest = day_digest(files.items()) if files else None
         if digest:
-            days[name] = digest
+            digests[name] = digest
         if digest == seen.get(name):
             continue
         seq += 1
@@ -125,4 +126,4 @@ def scan(
                 f"{dataset}:{partition_key}:{digest or 'empty'}:{seq}",
             )
         )
-    return changes, json.dumps({"days": days, "seq": seq}, sort_keys=True)
+    return changes, json.dumps({"days": digests, "seq": seq}, sort_keys=True)

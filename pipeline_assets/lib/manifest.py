@@ -15,13 +15,8 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-from pipeline_assets.lib.contract import (
-    ContractError,
-    day_window,
-    parse_daily_key,
-    partition_of_key,
-    partition_prefix,
-)
+from pipeline_assets.lib.contract import ContractError, day_window, parse_daily_key
+from pipeline_assets.lib.dataset import Dataset
 from pipeline_assets.lib.objectstore import (
     MissingSourceError,
     MissingZoneError,
@@ -78,16 +73,12 @@ def manifest_key(dataset: str, partition_key: str) -> str:
 
 
 def list_day(
-    store: ObjectStore, dataset: str, partition_key: str
+    store: ObjectStore, dataset: Dataset, partition_key: str
 ) -> tuple[list[ObjectInfo], list[str]]:
     """One listing of a day's folder: (contract objects, other keys reported as ignored)."""
     objects, ignored = [], []
-    for obj in store.list(partition_prefix(dataset, partition_key)):
-        try:
-            ok = partition_of_key(obj.key) == (dataset, partition_key)
-        except ContractError:
-            ok = False
-        if ok:
+    for obj in store.list(dataset.partition_prefix(partition_key)):
+        if dataset.partition_of_key(obj.key) == partition_key:
             objects.append(obj)
         else:
             ignored.append(obj.key)
@@ -95,12 +86,12 @@ def list_day(
 
 
 def remove_retracted(
-    processing: ObjectStore, dataset: str, partition_key: str, landed: set[str]
+    processing: ObjectStore, dataset: Dataset, partition_key: str, landed: set[str]
 ) -> list[str]:
     """Delete the day's processing files whose landing file is gone (a retraction): only
     once every landed file is copied, right before the manifest that no longer lists them."""
     try:
-        in_processing = processing.list(partition_prefix(dataset, partition_key))
+        in_processing = processing.list(dataset.partition_prefix(partition_key))
     except MissingZoneError:  # nothing was ever copied: nothing to retract
         return []
     removed = [obj.key for obj in in_processing if obj.key not in landed]
@@ -112,7 +103,7 @@ def remove_retracted(
 def snapshot(
     landing: ObjectStore,
     processing: ObjectStore,
-    dataset: str,
+    dataset: Dataset,
     partition_key: str,
     now: datetime,
 ) -> tuple[Manifest, list[str]]:
@@ -129,14 +120,14 @@ def snapshot(
         files.append(ManifestEntry(obj.key, len(data), hashlib.sha256(data).hexdigest(), obj.etag))
     removed = remove_retracted(processing, dataset, partition_key, set(keys))
     manifest = Manifest(
-        dataset=dataset,
+        dataset=dataset.name,
         partition=partition_key,
         listed_at=listed_at.isoformat(timespec="seconds"),
         complete=listed_at >= day_window(partition_key)[1],
         files=tuple(files),
         ignored=tuple(ignored),
     )
-    processing.write(manifest_key(dataset, partition_key), manifest.to_bytes())
+    processing.write(manifest_key(dataset.name, partition_key), manifest.to_bytes())
     return manifest, removed
 
 
@@ -151,12 +142,10 @@ def read_manifest(processing: ObjectStore, dataset: str, partition_key: str) -> 
         ) from None
 
 
-def latest_manifests(processing: ObjectStore, prefixes: list[str]) -> list[Manifest]:
-    """The manifests of the days under these landing prefixes (`<dataset>/date=D/`) that
-    have one."""
+def latest_manifests(processing: ObjectStore, days: list[tuple[str, str]]) -> list[Manifest]:
+    """The manifests of these (dataset, day) that have one."""
     found = []
-    for prefix in prefixes:
-        dataset, day = prefix.rstrip("/").split("/date=")
+    for dataset, day in days:
         try:
             found.append(read_manifest(processing, dataset, day))
         except ManifestError:
@@ -165,14 +154,14 @@ def latest_manifests(processing: ObjectStore, prefixes: list[str]) -> list[Manif
 
 
 def landing_state(
-    landing: ObjectStore, processing: ObjectStore, dataset: str, partition_key: str
+    landing: ObjectStore, processing: ObjectStore, dataset: Dataset, partition_key: str
 ) -> tuple[bool, bool]:
     """(whether the day has anything to ingest at all, whether its landing files differ from
     what its latest manifest copied), by key and listed ETag. A day with no files that was
     never ingested has nothing: a run of it would load an empty day for nobody."""
     listed = {obj.key: obj.etag for obj in list_day(landing, dataset, partition_key)[0]}
     try:
-        manifest: Manifest | None = read_manifest(processing, dataset, partition_key)
+        manifest: Manifest | None = read_manifest(processing, dataset.name, partition_key)
     except ManifestError:
         manifest = None
     anything = bool(listed) or manifest is not None

@@ -11,10 +11,11 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from pipeline_assets.lib.contract import ContractError, column_names, required_columns
+from pipeline_assets.lib.contract import ContractError
+from pipeline_assets.lib.dataset import LINEAGE_COLUMNS, Dataset
 from pipeline_assets.lib.sqlfiles import sql_statements
 from pipeline_assets.lib.validate import Files, PartitionSummary, ValidatedPartition, Validator
-from pipeline_assets.lib.warehouse import Db, transaction
+from pipeline_assets.lib.warehouse import Db, table_columns, transaction
 
 RAW_SCHEMA = "raw"
 QUARANTINE_TABLE = "quarantine"
@@ -29,19 +30,42 @@ QUARANTINE_COLUMNS = (
 )
 
 
-def ensure_raw_tables(db: Db) -> None:
+SQL_TYPES = {"string": "varchar", "cents": "bigint", "timestamp": "timestamp"}
+
+
+def ensure_raw_tables(db: Db, dataset: Dataset) -> None:
+    """The raw schema, the quarantine table and raw.<dataset>, from its declaration. A column
+    declared after the table was made is added (nullable: the rows already loaded lack it)."""
     for statement in sql_statements("create_raw_tables.sql"):
         db.execute(statement)
+    columns = [
+        f"{db.ident(c.name)} {SQL_TYPES[c.type]}{' not null' if c.required else ''}"
+        for c in dataset.columns
+    ]
+    lineage = ["varchar not null", "integer not null", "varchar not null"]
+    columns += [f"{db.ident(c)} {t}" for c, t in zip(LINEAGE_COLUMNS, lineage, strict=True)]
+    target = db.table(RAW_SCHEMA, dataset.name)
+    db.execute(f"create table if not exists {target} ({', '.join(columns)})")
+    present = {
+        name
+        for name, _ in table_columns(db, [(RAW_SCHEMA, dataset.name)]).get(
+            (RAW_SCHEMA, dataset.name), []
+        )
+    }
+    for column in dataset.columns:
+        if column.name not in present:
+            sql_type = SQL_TYPES[column.type]
+            db.execute(f"alter table {target} add column {db.ident(column.name)} {sql_type}")
 
 
 def load_partition(db: Db, validated: ValidatedPartition) -> None:
     """Replace exactly one partition's rows (data and quarantine) in one transaction."""
     dataset, key = validated.dataset, validated.partition_key
-    target = db.table(RAW_SCHEMA, dataset)
+    target = db.table(RAW_SCHEMA, dataset.name)
     quarantine = db.table(RAW_SCHEMA, QUARANTINE_TABLE)
-    data_cols = [*column_names(dataset), "_source_key", "_source_line", "_partition"]
+    data_cols = [*dataset.column_names, *LINEAGE_COLUMNS]
 
-    ensure_raw_tables(db)
+    ensure_raw_tables(db, dataset)
     # Staging first: on Snowflake it is DDL and a PUT, which must not run in the transaction.
     data = db.stage_parquet(validated.accepted)
     rejected = db.stage_parquet(validated.quarantined)
@@ -50,14 +74,14 @@ def load_partition(db: Db, validated: ValidatedPartition) -> None:
         db.insert_parquet(target, data_cols, data)
         db.execute(
             f"delete from {quarantine} where dataset = ? and _partition = ?",  # noqa: S608
-            [dataset, key],
+            [dataset.name, key],
         )
         db.insert_parquet(quarantine, QUARANTINE_COLUMNS, rejected)
 
 
 def validate_and_load(
     db: Db,
-    dataset: str,
+    dataset: Dataset,
     partition_key: str,
     files: Files,
     validator: Validator | None = None,
@@ -73,7 +97,7 @@ def validate_and_load(
 
 
 def validate_and_load_days(
-    db: Db, dataset: str, days: list[tuple[str, Files]], validator: Validator
+    db: Db, dataset: Dataset, days: list[tuple[str, Files]], validator: Validator
 ) -> tuple[list[PartitionSummary], ContractError | None]:
     """Validate days in one pass, then replace each day's rows in its own transaction, in
     order; the Parquet files in between live in a temporary directory for as long as the
@@ -88,10 +112,10 @@ def validate_and_load_days(
     return summaries, error
 
 
-def partition_counts(db: Db, dataset: str, keys: Sequence[str]) -> dict[str, tuple[int, int]]:
+def partition_counts(db: Db, dataset: Dataset, keys: Sequence[str]) -> dict[str, tuple[int, int]]:
     """Rows in the warehouse per partition: (loaded, quarantined); the accounting check."""
     marks = ", ".join("?" for _ in keys)
-    target = db.table(RAW_SCHEMA, dataset)
+    target = db.table(RAW_SCHEMA, dataset.name)
     quarantine = db.table(RAW_SCHEMA, QUARANTINE_TABLE)
     loaded = dict(
         db.execute(
@@ -104,44 +128,30 @@ def partition_counts(db: Db, dataset: str, keys: Sequence[str]) -> dict[str, tup
         db.execute(
             f"select _partition, count(*) from {quarantine} "  # noqa: S608
             f"where dataset = ? and _partition in ({marks}) group by 1",
-            [dataset, *keys],
+            [dataset.name, *keys],
         )
     )
     return {k: (loaded.get(k, 0), quarantined.get(k, 0)) for k in keys}
 
 
-def null_required_counts(db: Db, dataset: str, keys: Sequence[str]) -> dict[str, int]:
+def null_required_counts(db: Db, dataset: Dataset, keys: Sequence[str]) -> dict[str, int]:
     """Loaded rows per partition with a required value missing (must be 0)."""
     marks = ", ".join("?" for _ in keys)
-    missing = " or ".join(f"{db.ident(c)} is null" for c in required_columns(dataset))
+    missing = " or ".join(f"{db.ident(c)} is null" for c in dataset.required_columns)
     rows = db.execute(
-        f"select _partition, count(*) from {db.table(RAW_SCHEMA, dataset)} "  # noqa: S608
+        f"select _partition, count(*) from {db.table(RAW_SCHEMA, dataset.name)} "  # noqa: S608
         f"where _partition in ({marks}) and ({missing}) group by 1",
         list(keys),
     )
     return {k: dict(rows).get(k, 0) for k in keys}
 
 
-def invalid_rows_query(db: Db, dataset: str, key: str) -> tuple[str, list[str]]:
-    """The day's quarantined lines that broke a rule (not superseded duplicates): the file,
-    the line and why, for a failed quarantine-rate check to name."""
-    sql = (
-        "select source_key, line_number, reason_code, reason_detail "  # noqa: S608
-        f"from {db.table(RAW_SCHEMA, QUARANTINE_TABLE)} "
-        "where dataset = ? and _partition = ? and reason_code <> 'superseded_duplicate' "
-        "order by source_key, line_number"
-    )
-    return sql, [dataset, key]
-
-
-def null_required_rows_query(db: Db, dataset: str, key: str) -> tuple[str, list[str]]:
+def null_required_rows_query(db: Db, dataset: Dataset, key: str) -> tuple[str, list[str]]:
     """The day's loaded rows with a required value missing, with their file and line."""
-    missing = " or ".join(f"{db.ident(c)} is null" for c in required_columns(dataset))
-    columns = ", ".join(
-        db.ident(c) for c in ["_source_key", "_source_line", *column_names(dataset)]
-    )
+    missing = " or ".join(f"{db.ident(c)} is null" for c in dataset.required_columns)
+    columns = ", ".join(db.ident(c) for c in ["_source_key", "_source_line", *dataset.column_names])
     sql = (
-        f"select {columns} from {db.table(RAW_SCHEMA, dataset)} "  # noqa: S608
+        f"select {columns} from {db.table(RAW_SCHEMA, dataset.name)} "  # noqa: S608
         f"where _partition = ? and ({missing}) order by _source_key, _source_line"
     )
     return sql, [key]

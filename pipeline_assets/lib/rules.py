@@ -3,16 +3,17 @@ patterns (RE2, for DuckDB) of its timestamp grammar and of CSV lines, which the 
 SQL (`lib/sql/validate_*.sql`) reads as session variables. The README states them in words.
 """
 
-# Reason codes: the public vocabulary of the quarantine table (the SQL spells them too).
+# Reason codes: the public vocabulary of the quarantine table (the SQL spells them too). A
+# dataset's row rules add their own declared codes (orders: total_mismatch).
 MALFORMED_ROW = "malformed_row"
 MISSING_VALUE = "missing_required_value"
 INVALID_TIMESTAMP = "invalid_timestamp"
 NON_UTC_TIMEZONE = "non_utc_timezone"
-OUTSIDE_PARTITION = "outside_partition_hour"
+OUTSIDE_HOUR = "outside_partition_hour"  # a time_column outside its file's hour folder
+OUTSIDE_DAY = "outside_partition_day"  # ... outside its file's day folder
 INVALID_AMOUNT = "invalid_amount"
 NEGATIVE_AMOUNT = "negative_amount"
 AMOUNT_OUT_OF_RANGE = "amount_out_of_range"
-TOTAL_MISMATCH = "total_mismatch"
 VALUE_TOO_LONG = "value_too_long"
 NUL_CHARACTER = "nul_character"
 SUPERSEDED = "superseded_duplicate"

@@ -1,8 +1,10 @@
 """Deterministic sample landing data: same seed and range, same bytes.
 
-Realistic enough to exercise the contract: quiet night hours (no folder at all), a small
-share of bad rows, corrections re-landed as a later file in the same hour folder, and a
-daily customers file covering every customer who ordered that day.
+Sample files of the two datasets the project ships with, orders and customers (as declared
+in `defs/datasets/`); a dataset a team declares later gets no sample data from here. Realistic
+enough to exercise the contract: quiet night hours (no folder at all), a small share of bad
+rows, corrections re-landed as a later file in the same hour folder, and a daily customers
+file covering every customer who ordered that day.
 """
 
 from __future__ import annotations
@@ -14,11 +16,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from pipeline_assets.lib.contract import column_names, hour_window, partition_of_key
 from pipeline_assets.lib.objectstore import ObjectStore
 
 # Relative order volume per UTC hour; the shop is closed 02:00-05:00.
 HOUR_WEIGHTS = [2, 1, 0, 0, 0, 1, 2, 4, 6, 7, 8, 8, 9, 9, 8, 7, 7, 8, 9, 9, 7, 5, 4, 3]
+ORDER_COLUMNS = [
+    "order_id",
+    "customer_id",
+    "store_id",
+    "ordered_at",
+    "subtotal",
+    "tax_paid",
+    "order_total",
+    "updated_at",
+]
+CUSTOMER_COLUMNS = ["customer_id", "name", "updated_at"]
 BAD_ROW_RATE = 0.01
 CORRECTION_RATE = 0.03
 
@@ -80,7 +92,7 @@ def day_files(day: date, orders_per_day: int, seed: int) -> dict[str, bytes]:
     """All landing files of one day, keyed by object key."""
     rng = random.Random(f"{seed}-{day.isoformat()}")
     pool = max(20, orders_per_day // 3)
-    header = column_names("orders")
+    header = ORDER_COLUMNS
     files: dict[str, bytes] = {}
     customers: set[str] = set()
     total_weight = sum(HOUR_WEIGHTS)
@@ -119,18 +131,18 @@ def day_files(day: date, orders_per_day: int, seed: int) -> dict[str, bytes]:
         [c, f"Customer {int(c[1:])}", (day_start + timedelta(minutes=int(c[1:]) % 600)).isoformat()]
         for c in sorted(customers)
     ]
-    files[f"customers/date={day:%Y-%m-%d}/customers.csv"] = _csv_bytes(
-        column_names("customers"), cust_rows
-    )
+    files[f"customers/date={day:%Y-%m-%d}/customers.csv"] = _csv_bytes(CUSTOMER_COLUMNS, cust_rows)
     return files
 
 
 def landed_by(key: str, now: datetime) -> bool:
     """A producer writes an hour's orders file once the hour is over, and a day's customers
     file once the day has begun: nothing from the future is seeded."""
-    hour = hour_window(key)
-    day = date.fromisoformat(partition_of_key(key)[1])
-    return (hour[1] if hour else datetime.combine(day, time())) <= now
+    folders = dict(part.split("=", 1) for part in key.split("/") if "=" in part)
+    written = datetime.combine(date.fromisoformat(folders["date"]), time())
+    if "hour" in folders:
+        written += timedelta(hours=int(folders["hour"]) + 1)
+    return written <= now
 
 
 def seed_landing(

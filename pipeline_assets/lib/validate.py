@@ -24,7 +24,8 @@ from pathlib import Path
 import duckdb
 
 from pipeline_assets.lib.checked_sql import checked_sql
-from pipeline_assets.lib.contract import ContractError, hour_window, parse_daily_key
+from pipeline_assets.lib.contract import ContractError, parse_daily_key
+from pipeline_assets.lib.dataset import Dataset
 from pipeline_assets.lib.file_checks import FileRejected, check_file
 from pipeline_assets.lib.rules import (
     FIELD_PATTERN,
@@ -67,7 +68,7 @@ class ValidatedPartition:
     """One day validated: its accepted and quarantined rows as Parquet, in the warehouse
     tables' columns (`raw.<dataset>` and `raw.quarantine`), and the counts."""
 
-    dataset: str
+    dataset: Dataset
     partition_key: str
     accepted: Path
     quarantined: Path
@@ -119,7 +120,7 @@ class Validator:
         self._spill.cleanup()
 
     def validate(
-        self, dataset: str, partition_key: str, files: Files, workdir: Path
+        self, dataset: Dataset, partition_key: str, files: Files, workdir: Path
     ) -> ValidatedPartition:
         """One day: `validate_days` of it alone, raising its error."""
         validated, error = self.validate_days(dataset, [(partition_key, files)], workdir)
@@ -128,15 +129,16 @@ class Validator:
         return validated[0]
 
     def validate_days(
-        self, dataset: str, days: list[tuple[str, Files]], workdir: Path
+        self, dataset: Dataset, days: list[tuple[str, Files]], workdir: Path
     ) -> tuple[list[ValidatedPartition], ContractError | None]:
         """Validate and deduplicate days of files (each day's files in any order; lexical key
         order used) into Parquet under `workdir`, which the caller owns and removes after
         the load. Returns the days validated, in order, and the error of the first day that
         could not be (its files cannot be read): the days before it are complete.
 
-        Orders are checked against their own file's hour folder; the dedup rule applies
-        across the whole day, so a correction in a later hour's file wins a tie.
+        A row's time column is checked against its own file's folder (its hour, for an
+        hourly dataset); the dedup rule applies across the whole day, so a correction in a
+        later hour's file wins a tie.
         """
         workdir.mkdir(parents=True, exist_ok=True)
         files: list[_File] = []
@@ -156,14 +158,14 @@ class Validator:
                 path.write_bytes(data)
                 files.append(_File(day, key, path, *header))
                 contents.append(data)
-        self._set(dataset=dataset)
-        rejected = self._records(files, contents)
+        self._set(dataset=dataset.name)
+        rejected = self._records(dataset, files, contents)
         if rejected is not None:  # validate the days before the unreadable file's again
             bad_day, error = rejected
             valid_days = valid_days[: valid_days.index(bad_day)]
             kept = [i for i, f in enumerate(files) if f.day in valid_days]
             files, contents = [files[i] for i in kept], [contents[i] for i in kept]
-            self._records(files, contents)
+            self._records(dataset, files, contents)
         if not valid_days:
             return [], error
         self._run("validate_fields.sql")
@@ -173,11 +175,11 @@ class Validator:
         return validated, error
 
     def _records(
-        self, files: list[_File], contents: list[bytes]
+        self, dataset: Dataset, files: list[_File], contents: list[bytes]
     ) -> tuple[str, FileRejected] | None:
         """The CSV records of `files` (a file with a quote takes the slower, exact path);
         the first file that is not CSV, and its day, if there is one."""
-        self._create_files_table(files)
+        self._create_files_table(dataset, files)
         self._set(paths=[str(f.path) for f in files])
         self._run("validate_records.sql")
         if not any(b'"' in data for data in contents):  # every line is a record of its own
@@ -201,7 +203,7 @@ class Validator:
         return None
 
     def _write_day(
-        self, dataset: str, day: str, files: list[_File], workdir: Path
+        self, dataset: Dataset, day: str, files: list[_File], workdir: Path
     ) -> ValidatedPartition:
         accepted, quarantined = workdir / f"{day}-accepted.parquet", workdir / f"{day}-q.parquet"
         self._set(partition=day, accepted_path=str(accepted), quarantined_path=str(quarantined))
@@ -218,15 +220,15 @@ class Validator:
             for statement in sql_statements(name):
                 self._conn.execute(statement)
 
-    def _create_files_table(self, files: list[_File]) -> None:
+    def _create_files_table(self, dataset: Dataset, files: list[_File]) -> None:
         """What the SQL needs to know of each file: its day, key, where it is, its header's
-        width and columns, its hour folder (orders)."""
+        width and columns, the period its folder names (its hour or day: the time rule)."""
         self._conn.execute(
             "create or replace temp table files (file_no integer, day varchar, key varchar, "
             "path varchar, width integer, columns map(varchar, integer), "
-            "hour_start timestamp, hour_end timestamp)"
+            "period_start timestamp, period_end timestamp)"
         )
-        hours = [hour_window(f.key) or (None, None) for f in files]
+        periods = [dataset.folder_window(f.key) for f in files]
         self._conn.execute(  # one statement for all files (executemany: a millisecond a row)
             "insert into files select unnest($file_no), unnest($day), unnest($key), "
             "unnest($path), unnest($width), map(unnest($names), unnest($fields)), "
@@ -239,8 +241,8 @@ class Validator:
                 "width": [f.width for f in files],
                 "names": [list(f.columns) for f in files],
                 "fields": [list(f.columns.values()) for f in files],
-                "start": [start for start, _ in hours],
-                "end": [end for _, end in hours],
+                "start": [start for start, _ in periods],
+                "end": [end for _, end in periods],
             },
         )
 

@@ -72,11 +72,12 @@ class Db:
         )
 
     def fingerprint(
-        self, table: str, group_by: str | None = None, columns: Sequence[str] = ()
+        self, table: str, day_column: str | None = None, columns: Sequence[str] = ()
     ) -> list[tuple]:
-        """(group, row count, order-independent hash of the rows) per group; of all columns,
-        or only of `columns`."""
-        group = self.ident(group_by) if group_by else "null"
+        """(day, row count, order-independent hash of the rows) per day of `day_column` (a
+        date, a timestamp or a 'YYYY-MM-DD' string), or one row for the whole table; of all
+        columns, or only of `columns`."""
+        group = f"cast({self.ident(day_column)} as date)" if day_column else "null"
         hashed = ", ".join(f"t.{self.ident(c)}" for c in columns) or "t"
         return self.execute(
             f"select {group} as grp, count(*), coalesce(sum(hash({hashed})), 0)::varchar "  # noqa: S608
@@ -142,9 +143,9 @@ class SnowflakeDb(Db):
         )
 
     def fingerprint(
-        self, table: str, group_by: str | None = None, columns: Sequence[str] = ()
+        self, table: str, day_column: str | None = None, columns: Sequence[str] = ()
     ) -> list[tuple]:
-        group = self.ident(group_by) if group_by else "null"
+        group = f"cast({self.ident(day_column)} as date)" if day_column else "null"
         hashed = ", ".join(self.ident(c) for c in columns) or "*"
         return self.execute(
             f"select {group} as grp, count(*), to_varchar(hash_agg({hashed})) "  # noqa: S608
@@ -185,6 +186,11 @@ def table_columns(db: Db, tables: Sequence[tuple[str, str]]) -> dict[tuple[str, 
         out.setdefault((schema, table), []).append((column, dtype))
     return out
 
+
+# Definition metadata of a warehouse table's asset: the column that says which day a row
+# belongs to (raw tables: `_partition`; dbt window models: their window column). `verify`
+# fingerprints such a table per day, any other table (not a view) whole.
+DAY_COLUMN = "pipeline/day_column"
 
 # Metadata beside a dbt model's dagster/row_count: "day" (a model with a window column
 # reports each day's own rows) or "table" (dim_customers has no day: the whole table).

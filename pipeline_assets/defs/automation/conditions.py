@@ -1,10 +1,11 @@
-"""When the warehouse models run: a leaf module (it imports no other definitions).
+"""When the warehouse models run: each reads only the datasets upstream of it.
 
-A day of the dbt models and features runs once the day is complete (it is over and both
-datasets were ingested after it ended) and its raw data passed its blocking checks; then
-again whenever that day's inputs change (late or retracted files), within
-`PIPELINE_AUTOMATION_LOOKBACK_DAYS`. Today's partition is ingested hour by hour, but its
-marts wait for the day to end.
+A day of a dbt model or the features runs once the day is complete for it: the day is over,
+and every landing dataset upstream of it (from the lineage, dbt's included) was ingested
+after the day ended and passed its blocking checks on that load. Then again whenever that
+day's inputs change (late or retracted files), within `PIPELINE_AUTOMATION_LOOKBACK_DAYS`.
+A late or failing dataset holds back only its own descendants. Today's partition is
+ingested hour by hour, but its marts wait for the day to end.
 
 A blocking check that failed because of another asset's data heals without a manual step:
 every check's parents are its asset or that asset's ancestors (dim_customers is a declared
@@ -13,13 +14,22 @@ the rule above rebuilds dim_customers and then fct_orders for that day; its test
 what it held back (the summary, the features) follows.
 """
 
+from __future__ import annotations
+
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import dagster as dg
+from dagster._core.event_api import PartitionKeyFilter  # not exported; see ready_days
+from dagster._core.storage.asset_check_execution_record import (
+    AssetCheckExecutionRecordStatus as CheckStatus,
+)
 
+from pipeline_assets.defs.ingest.shared import DATASET_TAG, RAW_PREFIX
 from pipeline_assets.lib.manifest import LANDING_COMPLETE
 
-RAW_ASSETS = (dg.AssetKey(["raw", "orders"]), dg.AssetKey(["raw", "customers"]))
+if TYPE_CHECKING:
+    from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph
 
 
 def landing_complete(instance: dg.DagsterInstance, asset: dg.AssetKey, partition: str) -> bool:
@@ -48,8 +58,56 @@ def latest_materializations(
     return {r.partition_key: r for r in records if r.partition_key}
 
 
+def ready_days(
+    instance: dg.DagsterInstance,
+    key: dg.AssetKey,
+    checks: set[dg.AssetCheckKey],
+    days: set[str],
+) -> set[str]:
+    """The days whose latest load of `key` listed the landing zone after the day ended and
+    whose blocking checks on that load did not fail (a warning does not hold a day back).
+
+    The checks' partition statuses come in one query; only a failed one is looked at again
+    for its severity (the storage's per-partition history: Dagster exports no public query
+    for a partitioned check's latest result).
+    """
+    complete = {
+        day
+        for day, record in latest_materializations(instance, key, sorted(days)).items()
+        if (flag := record.asset_materialization.metadata.get(LANDING_COMPLETE)) and flag.value
+    }
+    if not complete or not checks:
+        return complete
+    storage = instance.event_log_storage
+    for info in storage.get_asset_check_partition_info(list(checks), partition_keys=complete):
+        day = info.partition_key
+        if day not in complete:
+            continue
+        if not info.is_current or info.latest_execution_status == CheckStatus.PLANNED:
+            complete.discard(day)  # its checks have not judged this load yet
+        elif info.latest_execution_status == CheckStatus.FAILED:
+            history = storage.get_asset_check_execution_history(
+                info.check_key, limit=1, partition_filter=PartitionKeyFilter(key=day)
+            )
+            event = history[0].event.dagster_event if history and history[0].event else None
+            evaluation = event.asset_check_evaluation_data if event else None
+            if evaluation is None or evaluation.severity == dg.AssetCheckSeverity.ERROR:
+                complete.discard(day)
+    return complete
+
+
+def landing_loads(graph: BaseAssetGraph, key: dg.AssetKey) -> list[dg.AssetKey]:
+    """The raw loads of the landing datasets upstream of `key`."""
+    return sorted(
+        k
+        for k in graph.get_ancestor_asset_keys(key)
+        if k.path[0] == RAW_PREFIX and DATASET_TAG in graph.get(k).tags
+    )
+
+
 class DayComplete(dg.AutomationCondition):
-    """The day is over and every raw dataset was ingested after it ended."""
+    """The day is over, and every landing dataset upstream was loaded after it ended and
+    passed its blocking checks."""
 
     @property
     def name(self) -> str:
@@ -57,17 +115,21 @@ class DayComplete(dg.AutomationCondition):
 
     @property
     def description(self) -> str:
-        return "the day is over and its ingestion ran after it ended"
+        return (
+            "the day is over, and every dataset it reads was ingested after it ended and "
+            "passed its blocking checks"
+        )
 
     def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
         instance = context.asset_graph_view.instance
-        complete = {
-            day
-            for day in context.candidate_subset.expensively_compute_partition_keys()
-            if all(landing_complete(instance, asset, day) for asset in RAW_ASSETS)
-        }
+        graph = context.asset_graph
+        days = set(context.candidate_subset.expensively_compute_partition_keys())
+        for load in landing_loads(graph, context.key):
+            if not days:
+                break
+            days = ready_days(instance, load, set(graph.get(load).check_keys), days)
         return dg.AutomationResult(
-            context, context.candidate_subset.compute_intersection_with_partition_keys(complete)
+            context, context.candidate_subset.compute_intersection_with_partition_keys(days)
         )
 
 

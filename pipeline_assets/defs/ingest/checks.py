@@ -17,7 +17,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 from pipeline_assets.defs.automation.conditions import latest_materializations
 from pipeline_assets.defs.ingest.shared import raw_key
 from pipeline_assets.defs.resources import ValidationResource, WarehouseResource
-from pipeline_assets.lib.contract import required_columns
+from pipeline_assets.lib.dataset import Dataset
 from pipeline_assets.lib.failing_rows import (
     FailingRows,
     quarantine_samples,
@@ -49,7 +49,7 @@ def _target(record: dg.EventLogRecord) -> AssetCheckEvaluationTargetMaterializat
 
 
 def evaluate_day(
-    dataset: str,
+    dataset: Dataset,
     metadata: dict,
     counts: tuple[int, int],
     nulls: int,
@@ -75,7 +75,7 @@ def evaluate_day(
             nulls == 0,
             error,
             {
-                "required": dg.MetadataValue.json(required_columns(dataset)),
+                "required": dg.MetadataValue.json(dataset.required_columns),
                 "files_checked": metadata["files"],
                 "rows_missing_required_values": nulls,
             },
@@ -127,7 +127,9 @@ def evaluation(
     )
 
 
-def build_raw_checks(dataset: str, partitions: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
+def build_raw_checks(
+    dataset: Dataset, partitions: dg.PartitionsDefinition
+) -> dg.AssetChecksDefinition:
     key = raw_key(dataset)
     specs = [
         # Partitioned checks (a preview API in 1.13): each day gets its own result, so the
@@ -140,9 +142,9 @@ def build_raw_checks(dataset: str, partitions: dg.PartitionsDefinition) -> dg.As
 
     @dg.multi_asset_check(
         specs=specs,
-        name=f"raw_{dataset}_checks",
+        name=f"raw_{dataset.name}_checks",
         can_subset=True,
-        description=f"The per-day checks of raw.{dataset}, re-counted from the warehouse.",
+        description=f"The per-day checks of raw.{dataset.name}, re-counted from the warehouse.",
     )
     def raw_checks(
         context: dg.AssetCheckExecutionContext,
@@ -155,14 +157,14 @@ def build_raw_checks(dataset: str, partitions: dg.PartitionsDefinition) -> dg.As
         missing = [d for d in days if d not in mats]
         if missing:
             raise dg.Failure(
-                description=f"raw/{dataset} was never loaded for {', '.join(missing)}: "
+                description=f"raw/{dataset.name} was never loaded for {', '.join(missing)}: "
                 "materialize it before checking it",
                 allow_retries=False,
             )
         with warehouse.db() as db:
             counts = partition_counts(db, dataset, days)
             nulls = null_required_counts(db, dataset, days)
-            invalid = quarantine_samples(db, dataset, days, SAMPLE)
+            invalid = quarantine_samples(db, dataset.name, days, SAMPLE)
             null_rows = {
                 d: sample_failing_rows(db, *null_required_rows_query(db, dataset, d))
                 for d in days
@@ -187,7 +189,7 @@ def build_raw_checks(dataset: str, partitions: dg.PartitionsDefinition) -> dg.As
                     blocked.append(f"{day} {name}: {result.description or 'failed'}")
         if blocked:
             raise dg.Failure(
-                description=f"raw/{dataset} failed its blocking checks, nothing downstream was "
+                description=f"raw/{dataset.name} failed its blocking checks, nothing downstream was "
                 "built on it: " + "; ".join(blocked),
                 allow_retries=False,
             )

@@ -10,22 +10,18 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from pipeline_assets.defs.ingest.shared import (
+    DATASET_TAG,
     IO_RETRY,
     OWNER,
     bad_input_fails_without_retry,
     files_key,
 )
 from pipeline_assets.defs.resources import ZoneResource
-from pipeline_assets.lib.contract import CUSTOMERS, ORDERS, why_outside_contract
+from pipeline_assets.lib.dataset import Dataset
 from pipeline_assets.lib.manifest import LANDING_COMPLETE, Manifest, snapshot
 
-LAYOUT = {
-    ORDERS: "orders/date=YYYY-MM-DD/hour=HH/*.csv",
-    CUSTOMERS: "customers/date=YYYY-MM-DD/*.csv",
-}
 
-
-def copy_metadata(manifest: Manifest, removed: list[str]) -> dict:
+def copy_metadata(dataset: Dataset, manifest: Manifest, removed: list[str]) -> dict:
     """One day's copy as its materialization shows it."""
     return {
         "files": len(manifest.files),
@@ -35,7 +31,7 @@ def copy_metadata(manifest: Manifest, removed: list[str]) -> dict:
         "inputs_sha256": manifest.digest(),
         "retracted": dg.MetadataValue.json(removed),
         "ignored_keys": dg.MetadataValue.json(
-            {key: why_outside_contract(key) for key in manifest.ignored}
+            {key: dataset.why_outside_contract(key) for key in manifest.ignored}
         ),
         "listed_at": manifest.listed_at,
         LANDING_COMPLETE: manifest.complete,
@@ -43,7 +39,7 @@ def copy_metadata(manifest: Manifest, removed: list[str]) -> dict:
 
 
 def build_copy_asset(
-    dataset: str, partitions: dg.PartitionsDefinition, backfill_policy: dg.BackfillPolicy
+    dataset: Dataset, partitions: dg.PartitionsDefinition, backfill_policy: dg.BackfillPolicy
 ) -> dg.AssetsDefinition:
     @dg.asset(
         key=files_key(dataset),
@@ -53,10 +49,10 @@ def build_copy_asset(
         group_name="ingest",
         kinds={"s3"},
         owners=[OWNER],
-        tags={"dataset": dataset},
-        description=f"The day's {dataset} landing files, mirrored into the processing zone, "
-        "with a manifest of exactly what was copied.",
-        metadata={"landing_layout": LAYOUT[dataset]},
+        tags={DATASET_TAG: dataset.name},
+        description=f"The day's {dataset.name} landing files, mirrored into the processing "
+        "zone, with a manifest of exactly what was copied.",
+        metadata={"landing_layout": dataset.layout_pattern},
     )
     def copy_asset(
         context: dg.AssetExecutionContext, landing: ZoneResource, processing: ZoneResource
@@ -65,7 +61,7 @@ def build_copy_asset(
         for pk in context.partition_keys:
             with bad_input_fails_without_retry():
                 manifest, removed = snapshot(source, dest, dataset, pk, datetime.now(UTC))
-            metadata = copy_metadata(manifest, removed)
+            metadata = copy_metadata(dataset, manifest, removed)
             for key, why in metadata["ignored_keys"].value.items():
                 context.log.warning(f"{pk}: ignored landing key {key}: {why}")
             if removed:

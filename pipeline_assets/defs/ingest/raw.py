@@ -13,24 +13,27 @@ from collections.abc import Iterator
 import dagster as dg
 
 from pipeline_assets.defs.ingest.shared import (
+    DATASET_TAG,
     IO_RETRY,
     OWNER,
     bad_input_fails_without_retry,
     raw_key,
 )
 from pipeline_assets.defs.resources import ValidationResource, WarehouseResource, ZoneResource
-from pipeline_assets.lib.contract import ContractError, column_names
+from pipeline_assets.lib.contract import ContractError
+from pipeline_assets.lib.dataset import Dataset
 from pipeline_assets.lib.failing_rows import FailingRows, quarantine_samples
 from pipeline_assets.lib.manifest import LANDING_COMPLETE, read_files, read_manifest
 from pipeline_assets.lib.objectstore import ObjectStore
 from pipeline_assets.lib.raw_load import validate_and_load_days
 from pipeline_assets.lib.validate import Files, PartitionSummary, Validator
+from pipeline_assets.lib.warehouse import DAY_COLUMN
 
 QUARANTINE_SAMPLE = 10
 
 
 def load_metadata(
-    summary: PartitionSummary, complete: bool, sample: FailingRows | None = None
+    dataset: Dataset, summary: PartitionSummary, complete: bool, sample: FailingRows | None = None
 ) -> dict:
     """One day's counts, as its own materialization shows them in the UI."""
     metadata = {
@@ -49,7 +52,8 @@ def load_metadata(
         metadata["quarantine_sample"] = dg.MetadataValue.md(
             f"{sample.count} rows broke a rule (superseded duplicates not shown); the first "
             f"{len(sample.rows)}, in file and line order. All of them: "
-            f"`pipeline quarantine --day {summary.partition_key}`\n\n{sample.markdown()}"
+            f"`pipeline quarantine --day {summary.partition_key} --dataset {dataset.name}`"
+            f"\n\n{sample.markdown()}"
         )
     return metadata
 
@@ -61,7 +65,7 @@ BATCH_BYTES = 64 * 2**20
 
 
 def day_batches(
-    store: ObjectStore, dataset: str, days: list[str], budget: int
+    store: ObjectStore, dataset: Dataset, days: list[str], budget: int
 ) -> Iterator[tuple[list[tuple[str, Files]], dict[str, bool], ContractError | None]]:
     """Each day's manifest files, checked against it, in order, in consecutive batches of at
     most `budget` bytes (a bigger day alone): the days read, whether each was listed
@@ -72,7 +76,7 @@ def day_batches(
     size = 0
     for day in days:
         try:
-            manifest = read_manifest(store, dataset, day)
+            manifest = read_manifest(store, dataset.name, day)
             day_size = sum(entry.size for entry in manifest.files)
             if batch and size + day_size > budget:
                 yield batch, complete, None
@@ -87,7 +91,7 @@ def day_batches(
 
 
 def build_raw_asset(
-    dataset: str,
+    dataset: Dataset,
     copy_asset: dg.AssetsDefinition,
     partitions: dg.PartitionsDefinition,
     backfill_policy: dg.BackfillPolicy,
@@ -104,12 +108,14 @@ def build_raw_asset(
         group_name="ingest",
         kinds={"duckdb", "snowflake"},
         owners=[OWNER],
-        tags={"dataset": dataset},
-        description=f"Validated, deduplicated {dataset} rows in raw.{dataset}, loaded from "
-        "exactly the files of the day's manifest; rejected rows go to raw.quarantine.",
+        tags={DATASET_TAG: dataset.name},
+        description=f"Validated, deduplicated {dataset.name} rows in raw.{dataset.name}, "
+        "loaded from exactly the files of the day's manifest; rejected rows go to "
+        "raw.quarantine.",
         metadata={
-            "columns": dg.MetadataValue.json(column_names(dataset)),
-            "dagster/table_name": f"raw.{dataset}",
+            "columns": dg.MetadataValue.json(dataset.column_names),
+            "dagster/table_name": f"raw.{dataset.name}",
+            DAY_COLUMN: "_partition",
         },
     )
     def raw_asset(
@@ -134,20 +140,20 @@ def build_raw_asset(
                     if error or unread:  # the days before it are loaded and committed
                         raise error or unread
                 samples = quarantine_samples(
-                    db, dataset, [s.partition_key for s, _ in results], QUARANTINE_SAMPLE
+                    db, dataset.name, [s.partition_key for s, _ in results], QUARANTINE_SAMPLE
                 )
         except Exception:
             # The days already committed are recorded before the run fails, so the event log
             # never disagrees with the warehouse (their checks run with their next load).
             for summary, complete in results:
-                metadata = load_metadata(summary, complete)
+                metadata = load_metadata(dataset, summary, complete)
                 yield dg.AssetMaterialization(
                     key, partition=summary.partition_key, metadata=metadata
                 )
             raise
         for summary, complete in results:
             pk = summary.partition_key
-            metadata = load_metadata(summary, complete, samples.get(pk))
+            metadata = load_metadata(dataset, summary, complete, samples.get(pk))
             context.add_asset_metadata(metadata, partition_key=pk)
         yield dg.MaterializeResult()
 

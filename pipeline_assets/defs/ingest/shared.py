@@ -1,25 +1,29 @@
-"""What the copy, the load and their checks share: asset keys, retries, failing fast."""
+"""What the copy, the load and their checks share: asset keys, tags, retries, failing fast."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import dagster as dg
 
-from pipeline_assets.lib.contract import CUSTOMERS, ORDERS, ContractError
+from pipeline_assets.lib.contract import ContractError
+from pipeline_assets.lib.dataset import Dataset
 
 IO_RETRY = dg.RetryPolicy(
     max_retries=3, delay=1, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
 OWNER = "team:data-engineering"
-FILES_ASSET = {ORDERS: "order_files", CUSTOMERS: "customer_files"}
+# The tag on a dataset's copy and raw assets naming it: the CLI's summary, the automation
+# conditions (which datasets a model reads) and the sensor find them by it.
+DATASET_TAG = "dataset"
+RAW_PREFIX = "raw"  # raw/<name>: the loaded rows; processing/<files>: the copied files
 
 
-def files_key(dataset: str) -> dg.AssetKey:
-    return dg.AssetKey(["processing", FILES_ASSET[dataset]])
+def files_key(dataset: Dataset) -> dg.AssetKey:
+    return dg.AssetKey(["processing", dataset.processing_name])
 
 
-def raw_key(dataset: str) -> dg.AssetKey:
-    return dg.AssetKey(["raw", dataset])
+def raw_key(dataset: Dataset) -> dg.AssetKey:
+    return dg.AssetKey([RAW_PREFIX, dataset.name])
 
 
 @contextmanager

@@ -13,7 +13,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
 
-from pipeline_assets.defs.automation.freshness import MART_KEYS
+from pipeline_assets.lib.warehouse import DAY_COLUMN
 
 
 class ShopTranslator(DagsterDbtTranslator):
@@ -60,9 +60,14 @@ class ShopTranslator(DagsterDbtTranslator):
     def get_asset_spec(
         self, manifest: Mapping[str, Any], unique_id: str, project: Any
     ) -> dg.AssetSpec:
+        """Marts carry the freshness policy; window models say their day column (verify)."""
         spec = super().get_asset_spec(manifest, unique_id, project)
-        if spec.key in MART_KEYS:
-            return spec.replace_attributes(freshness_policy=self._mart_freshness)
+        node = manifest["nodes"].get(unique_id, {})
+        column = node.get("config", {}).get("meta", {}).get("window_column")
+        if column:
+            spec = spec.merge_attributes(metadata={DAY_COLUMN: column})
+        if spec.key.path[0] == "marts":
+            spec = spec.replace_attributes(freshness_policy=self._mart_freshness)
         return spec
 
 

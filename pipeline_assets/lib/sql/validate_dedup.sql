@@ -1,5 +1,6 @@
 -- `checked` rows -> `outcomes`, by the contract's dedup rule: of the valid rows with the
--- same key in the day, the greatest updated_at wins, and a row with one beats a row without;
+-- same key in the day, the greatest updated_at (`version_at`, null for a dataset without the
+-- column) wins, and a row with one beats a row without;
 -- on a tie the last file in lexical key order (file_no), then the last line. The others are
 -- quarantined as superseded, naming the winner. The days of a run are validated together,
 -- each deduplicated on its own.
@@ -38,8 +39,8 @@ ranked as (
     window latest_first as (
         partition by checked.day, checked.business_key
         order by
-            checked.updated_at is not null desc,
-            checked.updated_at desc,
+            checked.version_at is not null desc,
+            checked.version_at desc,
             checked.file_no desc,
             checked.line_number desc
     )
@@ -71,7 +72,7 @@ superseded as (
 
 final as (
     select
-        checked.* exclude (business_key, reason),
+        checked.* exclude (business_key, version_at, reason),
         coalesce(checked.reason, superseded.reason) as reason,
         files.day,
     from checked

@@ -66,11 +66,13 @@ create or replace temp macro timestamp_reason(name, v, required) as
         end
     );
 
--- A number too long for hugeint (38 digits) is out of range, or negative with a minus.
-create or replace temp macro cents_reason(name, v) as
+-- A number too long for hugeint (38 digits) is out of range, or negative with a minus. An
+-- optional column's empty value is null, not a reason.
+create or replace temp macro cents_reason(name, v, required) as
     coalesce(
-        text_reason(name, v, true),
+        text_reason(name, v, required),
         case
+            when v = '' then null
             when not regexp_full_match(v, '[+-]?[0-9]+')
                 then {
                     'code': 'invalid_amount',
