@@ -11,14 +11,12 @@ import dagster as dg
 import duckdb
 from oracle_validator import QuarantineRow, ValidationResult
 
-from pipeline_assets.defs.ingest.definitions import build_dataset
+from pipeline_assets.components.landing_dataset import LandingDataset, declared_datasets
 from pipeline_assets.defs.resources import build_resources
-from pipeline_assets.lib.contract import column_names
 from pipeline_assets.lib.settings import Settings
 from pipeline_assets.lib.validate import Validator
-from pipeline_assets.lib.warehouse import Db
+from pipeline_assets.lib.warehouse import Db, table_columns
 
-RAW_TABLES = ("orders", "customers", "quarantine")
 # A deployment's environment with dummy credentials (nothing connects): Snowflake, and steps
 # as Kubernetes pods.
 SNOWFLAKE_DUMMY = {
@@ -28,6 +26,21 @@ SNOWFLAKE_DUMMY = {
     "DBT_ENV_SECRET_SNOWFLAKE_PASSWORD": "dummy",
 }
 DEPLOYED = {"PIPELINE_TARGET": "prod", "PIPELINE_RUNS_ON": "kubernetes", **SNOWFLAKE_DUMMY}
+
+
+@functools.cache
+def _declared() -> dict[str, LandingDataset]:
+    return {d.name: d for d in declared_datasets()}
+
+
+def dataset(name: str) -> LandingDataset:
+    """A declared landing dataset (`pipeline_assets/defs/datasets/<name>/defs.yaml`)."""
+    return _declared()[name]
+
+
+def raw_tables() -> list[str]:
+    """Every declared dataset's raw table, and the quarantine they share."""
+    return [*_declared(), "quarantine"]
 
 
 def settings() -> Settings:
@@ -40,7 +53,7 @@ def resources() -> dict[str, object]:
 
 
 def ingest(
-    dataset: str,
+    name: str,
     first: str,
     last: str | None = None,
     run_config: dict | None = None,
@@ -51,8 +64,9 @@ def ingest(
 ) -> dg.ExecuteInProcessResult:
     """Materialize a dataset's copy + raw load for the day range `first`..`last` (YYYY-MM-DD,
     inclusive) in one run; `selection` runs only some of the two assets (e.g. the raw load)."""
+    built = dataset(name).build_dataset_defs(settings())
     return dg.materialize(
-        list(build_dataset(dataset, settings())),
+        [*built.assets, *built.asset_checks],
         selection=list(selection) if selection is not None else None,
         resources=resources(),
         run_config=run_config,
@@ -94,10 +108,16 @@ def restarts(result: dg.ExecuteInProcessResult) -> int:
     return sum(e.event_type_value == "STEP_RESTARTED" for e in result.all_events)
 
 
-def fingerprints(path, tables=RAW_TABLES, schema: str = "raw") -> dict[str, list[tuple]]:
+def fingerprints(path, tables=None, schema: str = "raw") -> dict[str, list[tuple] | None]:
+    """Each table's fingerprint (None: the table does not exist)."""
+    tables = raw_tables() if tables is None else tables
     with duckdb.connect(str(path), read_only=True) as conn:
         db = Db(conn)
-        return {t: db.fingerprint(db.table(schema, t)) for t in tables}
+        present = table_columns(db, [(schema, t) for t in tables])
+        return {
+            t: db.fingerprint(db.table(schema, t)) if (schema, t) in present else None
+            for t in tables
+        }
 
 
 def query(path, sql: str, params=None) -> list[tuple]:
@@ -112,13 +132,13 @@ def validator() -> Validator:
     return Validator()
 
 
-def sql_validation(dataset: str, partition_key: str, files: list[tuple[str, bytes]]):
+def sql_validation(name: str, partition_key: str, files: list[tuple[str, bytes]]):
     """The shipped validation (DuckDB SQL) of one day, its Parquet outputs read back in the
     oracle's shape (`tests/oracle_validator.py`), so that tests judge both the same way."""
     with tempfile.TemporaryDirectory() as workdir:
-        validated = validator().validate(dataset, partition_key, files, Path(workdir))
+        validated = validator().validate(dataset(name), partition_key, files, Path(workdir))
         with duckdb.connect() as conn:
-            names = ", ".join(f'"{c}"' for c in column_names(dataset))
+            names = ", ".join(f'"{c}"' for c in dataset(name).column_names)
             accepted = conn.execute(
                 f"select {names}, _source_key, _source_line from read_parquet(?) "  # noqa: S608
                 "order by _source_key, _source_line",
@@ -130,7 +150,7 @@ def sql_validation(dataset: str, partition_key: str, files: list[tuple[str, byte
                 [str(validated.quarantined)],
             ).fetchall()
     return ValidationResult(
-        dataset,
+        name,
         partition_key,
         accepted,
         [QuarantineRow(*q) for q in quarantined],

@@ -15,22 +15,16 @@ at all raises `FileRejected` naming the file, line and problem.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from pipeline_assets.lib.contract import (
-    COLUMNS,
-    KEY_COLUMN,
-    ORDERS,
-    ContractError,
-    hour_window,
-    parse_daily_key,
-    partition_of_key,
-    required_columns,
-)
+from pipeline_assets.components.landing_dataset import declared_datasets
+from pipeline_assets.lib.contract import ContractError, parse_daily_key
+from pipeline_assets.lib.dataset import Dataset
 from pipeline_assets.lib.rules import (
     AMOUNT_OUT_OF_RANGE,
     INVALID_AMOUNT,
@@ -43,9 +37,9 @@ from pipeline_assets.lib.rules import (
     NEGATIVE_AMOUNT,
     NON_UTC_TIMEZONE,
     NUL_CHARACTER,
-    OUTSIDE_PARTITION,
+    OUTSIDE_DAY,
+    OUTSIDE_HOUR,
     SUPERSEDED,
-    TOTAL_MISMATCH,
     VALUE_TOO_LONG,
 )
 from pipeline_assets.lib.validate import FileRejected, FileStats
@@ -62,6 +56,18 @@ _TIMESTAMP = re.compile(
     r"(?::([0-9]{2})(?:\.([0-9]{1,6}))?)?(Z|[+-][0-9]{2}:[0-9]{2})?"
 )
 _UTC = (None, "Z", "+00:00", "-00:00")
+# A landing key's folders, read here on their own (not with the package's key patterns).
+_FOLDERS = re.compile(
+    r"(?P<dataset>[^/]+)/date=(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})/"
+    r"(?:hour=(?P<hour>[0-9]{2})/)?(?P<file>[^/]+\.csv)"
+)
+
+
+@functools.cache
+def declaration(name: str) -> Dataset:
+    """The dataset's declaration: the oracle reads what is declared, and judges it with its
+    own rules below."""
+    return next(d for d in declared_datasets() if d.name == name)
 
 
 class RowRejected(Exception):
@@ -162,31 +168,33 @@ def _read_records(key: str, data: bytes):
         raise FileRejected(f"{key}: line {reader.line_num}: unreadable CSV ({e})") from None
 
 
-def _header_index(dataset: str, key: str, header: list[str]) -> tuple[dict[str, int], list[str]]:
+def _header_index(
+    dataset: Dataset, key: str, header: list[str]
+) -> tuple[dict[str, int], list[str]]:
     names = [h.strip() for h in header]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise FileRejected(f"{key}: line 1: duplicate header column(s) {dupes}")
     index = {n: i for i, n in enumerate(names)}
-    missing = [c for c in required_columns(dataset) if c not in index]
+    missing = [c.name for c in dataset.columns if c.required and c.name not in index]
     if missing:
         hint = ""
         if len(names) == 1 and any(d in names[0] for d in ";|\t"):
             hint = " (the header looks like it uses another delimiter; the contract is comma)"
         raise FileRejected(f"{key}: line 1: required column(s) {missing} missing{hint}")
-    known = {c.name for c in COLUMNS[dataset]}
+    known = {c.name for c in dataset.columns}
     return index, [n for n in names if n not in known]
 
 
 def _convert(
-    dataset: str,
+    dataset: Dataset,
     fields: list[str],
     index: dict[str, int],
-    window: tuple[datetime, datetime] | None,
+    window: tuple[datetime, datetime],
 ) -> tuple:
     out = []
     values: dict[str, object] = {}
-    for col in COLUMNS[dataset]:
+    for col in dataset.columns:
         i = index.get(col.name)
         raw = fields[i].strip() if i is not None else ""
         if len(raw) > MAX_VALUE_CHARS:
@@ -197,61 +205,75 @@ def _convert(
             if col.required:
                 raise RowRejected(MISSING_VALUE, f"{col.name} is required")
             value = None
-        elif col.kind == "timestamp":
+        elif col.type == "timestamp":
             value = parse_timestamp(raw)
-        elif col.kind == "cents":
+        elif col.type == "cents":
             value = parse_cents(col.name, raw)
         else:
             value = raw
         values[col.name] = value
         out.append(value)
-    if window is not None:
-        start, end = window
-        if not start <= values["ordered_at"] < end:
+    at = values.get(dataset.time_column or "")
+    start, end = window
+    if at is not None and not start <= at < end:
+        hourly = end - start < timedelta(days=1)
+        raise RowRejected(
+            OUTSIDE_HOUR if hourly else OUTSIDE_DAY,
+            f"{dataset.time_column} {at} is outside the folder's {'hour' if hourly else 'day'} "
+            f"[{start}, {end})",
+        )
+    for rule in dataset.rules:  # the one rule kind: a column is the sum of others
+        parts = [values[name] for name in rule.of]
+        if values[rule.column] is None or None in parts:
+            continue
+        if values[rule.column] != sum(parts):
             raise RowRejected(
-                OUTSIDE_PARTITION,
-                f"ordered_at {values['ordered_at']} is outside the folder's hour [{start}, {end})",
-            )
-        expected = values["subtotal"] + values["tax_paid"]
-        if values["order_total"] != expected:
-            raise RowRejected(
-                TOTAL_MISMATCH,
-                f"order_total {values['order_total']} != subtotal + tax_paid {expected}",
+                rule.code,
+                f"{rule.column} {values[rule.column]} != {' + '.join(rule.of)} {sum(parts)}",
             )
     return tuple(out)
 
 
-def _file_hour(key: str) -> tuple[datetime, datetime]:
-    window = hour_window(key)
-    if window is None:
-        raise ContractError(f"{key}: not an orders key (orders/date=YYYY-MM-DD/hour=HH/*.csv)")
-    return window
+def _folder_window(dataset: Dataset, partition_key: str, key: str) -> tuple[datetime, datetime]:
+    """The [start, end) a landing file's folder names: its hour, or its day."""
+    m = _FOLDERS.fullmatch(key)
+    hourly = dataset.layout == "hourly"
+    if not m or m["dataset"] != dataset.name or (m["hour"] is not None) != hourly:
+        raise ContractError(f"{key}: not a {dataset.name} file of {partition_key}")
+    if m["date"] != partition_key:  # never load another day's file
+        raise ContractError(f"{key}: not a {dataset.name} file of {partition_key}")
+    day = datetime.fromisoformat(m["date"])
+    if not hourly:
+        return day, day + timedelta(days=1)
+    if int(m["hour"]) > 23:
+        raise ContractError(f"{key}: not a {dataset.name} file of {partition_key}")
+    start = day + timedelta(hours=int(m["hour"]))
+    return start, start + timedelta(hours=1)
 
 
 def validate_partition(
-    dataset: str, partition_key: str, files: list[tuple[str, bytes]]
+    name: str, partition_key: str, files: list[tuple[str, bytes]]
 ) -> ValidationResult:
     """Validate and deduplicate one day's files (any order in; lexical key order used).
 
-    Orders are checked against their own file's hour folder; the dedup rule applies across
-    the whole day, so a correction in a later hour's file wins a tie.
+    A row's time column is checked against its own file's folder (an hour, for an hourly
+    dataset); the dedup rule applies across the whole day, so a correction in a later hour's
+    file wins a tie.
     """
     parse_daily_key(partition_key)
-    result = ValidationResult(dataset, partition_key)
-    key_pos = [c.name for c in COLUMNS[dataset]].index(KEY_COLUMN[dataset])
-    upd_pos = [c.name for c in COLUMNS[dataset]].index("updated_at")
+    dataset = declaration(name)
+    result = ValidationResult(name, partition_key)
+    names = [c.name for c in dataset.columns]
+    key_pos = names.index(dataset.key)
+    upd_pos = names.index("updated_at") if "updated_at" in names else None
     versions: dict[str, list[tuple]] = {}  # business key -> [(rank, row, raw, key, line)]
     for file_no, (key, data) in enumerate(sorted(files)):
-        if dataset == ORDERS:
-            _file_hour(key)  # a real orders key (its hour folder is the window)
-        if partition_of_key(key) != (dataset, partition_key):  # never load another day's file
-            raise ContractError(f"{key}: not a {dataset} file of {partition_key}")
+        window = _folder_window(dataset, partition_key, key)
         stats = FileStats(key)
         result.files.append(stats)
         records = _read_records(key, data)
         header = next(records)
         index, stats.extra_columns = _header_index(dataset, key, header[3])
-        window = _file_hour(key) if dataset == ORDERS else None
         width = len(header[3])
         for first, _last, raw, fields in records:
             if not fields:
@@ -266,7 +288,7 @@ def validate_partition(
                     QuarantineRow(key, first, raw[:MAX_RAW_LINE_CHARS], r.reason, r.detail)
                 )
                 continue
-            upd = row[upd_pos]
+            upd = row[upd_pos] if upd_pos is not None else None
             rank = (upd is not None, upd or datetime.min, file_no, first)
             versions.setdefault(row[key_pos], []).append((rank, row, raw, key, first))
     for candidates in versions.values():

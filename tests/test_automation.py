@@ -9,12 +9,12 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 )
 from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializationData
 from dagster._core.test_utils import create_run_for_test
-from helpers import ingest, resources, settings
+from helpers import dataset, ingest, resources, settings
 
+from pipeline_assets.components.landing_dataset import declared_datasets
 from pipeline_assets.definitions import build_defs
 from pipeline_assets.defs.automation.conditions import warehouse_condition
-from pipeline_assets.defs.automation.definitions import landing_sensor, schedules
-from pipeline_assets.defs.automation.freshness import MART_KEYS
+from pipeline_assets.defs.automation.definitions import landing_sensor
 from pipeline_assets.defs.ingest.checks import QUARANTINE_RATE, REQUIRED_COLUMNS, ROW_ACCOUNTING
 from pipeline_assets.lib.manifest import LANDING_COMPLETE, snapshot
 from pipeline_assets.lib.objectstore import LocalStore
@@ -82,7 +82,9 @@ def zones() -> dict[str, object]:
 
 def evaluate(name: str, instance: dg.DagsterInstance, at: datetime) -> list[dg.RunRequest]:
     """The schedule's requests at `at`, with the test's landing and processing zones."""
-    schedule = {s.name: s for s in schedules(settings())}[name]
+    schedule = {
+        s.name: s for d in declared_datasets() for s in d.build_dataset_defs(settings()).schedules
+    }[name]
     with dg.build_schedule_context(
         instance=instance, scheduled_execution_time=at, resources=zones()
     ) as context:
@@ -93,10 +95,10 @@ def evaluate(name: str, instance: dg.DagsterInstance, at: datetime) -> list[dg.R
     return result
 
 
-def copied(dataset: str, day: str, at: datetime) -> None:
+def copied(name: str, day: str, at: datetime) -> None:
     """The day's copy as an ingest run at `at` leaves it: the processing files and manifest."""
     zone = zones()
-    snapshot(zone["landing"].store(), zone["processing"].store(), dataset, day, at)
+    snapshot(zone["landing"].store(), zone["processing"].store(), dataset(name), day, at)
 
 
 def test_hourly_schedule_refreshes_today_if_changed_and_closes_unfinished_days(pipeline_env):
@@ -144,7 +146,7 @@ def test_customers_schedule_closes_missed_days_only_inside_its_window(pipeline_e
         assert [r.partition_key for r in requests] == ["2024-01-03"]
 
 
-def test_a_day_of_marts_waits_for_the_day_to_be_complete_and_reruns_on_late_data(pipeline_env):
+def test_a_day_of_marts_waits_for_the_datasets_it_reads_and_reruns_on_late_data(pipeline_env):
     defs = build_defs()
     selection = dg.AssetSelection.groups("warehouse")
     at = datetime(2024, 1, 4, 1, 0, tzinfo=UTC)
@@ -174,7 +176,8 @@ def test_a_day_of_marts_waits_for_the_day_to_be_complete_and_reruns_on_late_data
         landed(instance, RAW_CUSTOMERS, today, complete=False)
         result = tick(instance, result.cursor)
         assert result.get_requested_partitions(SUMMARY) == set()  # wait for the closing run
-        assert result.get_requested_partitions(DIM_CUSTOMERS) == set()  # the whole day waits
+        # A late dataset holds back only what reads it: dim_customers reads customers alone.
+        assert result.get_requested_partitions(DIM_CUSTOMERS) == {day}
 
         landed(instance, RAW_ORDERS, day, complete=True)  # the closing run after midnight
         result = tick(instance, result.cursor)
@@ -198,10 +201,12 @@ def test_every_warehouse_asset_waits_for_complete_days_and_marts_have_a_freshnes
         node = graph.get(key)
         if key.path[0] in ("staging", "intermediate", "marts", "features"):
             assert node.automation_condition.get_label() == warehouse_condition(7).get_label(), key
-        if key in MART_KEYS:
+        if key.path[0] == "marts":
             policy = node.freshness_policy
             assert policy is not None and policy.deadline_cron == "0 6 * * *", key
-    assert timedelta(hours=6) == graph.get(MART_KEYS[0]).freshness_policy.lower_bound_delta
+            assert policy.lower_bound_delta == timedelta(hours=6), key
+        else:
+            assert node.freshness_policy is None, key
 
 
 def test_real_ingest_runs_of_a_past_day_release_its_marts(pipeline_env):
@@ -245,7 +250,8 @@ def test_automation_switched_on_after_the_demo_launches_nothing(pipeline_env):
     with dg.instance_for_test() as instance:
         assert backfill(start, today, defs=defs, instance=instance, echo=lambda _: None).ok
         with dg.build_sensor_context(instance=instance, resources=zones()) as context:
-            assert landing_sensor(settings())(context).run_requests == []
+            sensor = landing_sensor(settings(), [(d, d.ingest_job) for d in declared_datasets()])
+            assert sensor(context).run_requests == []
         at = now.replace(minute=10, second=0, microsecond=0)
         assert evaluate("hourly_orders_schedule", instance, at) == []
         assert evaluate("daily_customers_schedule", instance, at) == []

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from helpers import fingerprints, ingest, query
+from helpers import dataset, fingerprints, ingest, query
 
-from pipeline_assets.lib.contract import ContractError, partition_prefix
+from pipeline_assets.lib.contract import ContractError
 
 CORPUS = Path(__file__).parent / "data" / "bad"
 CASES = {k: v for k, v in json.loads((CORPUS / "cases.json").read_text()).items() if k[0] != "_"}
@@ -101,7 +101,7 @@ def test_bad_input_case(pipeline_env, monkeypatch, name):
 )
 def test_hostile_partition_keys_are_rejected_before_any_io(pipeline_env, partition_key):
     with pytest.raises(ContractError):
-        partition_prefix("orders", partition_key)
+        dataset("orders").partition_prefix(partition_key)
     with pytest.raises((ValueError, dg.DagsterError)):  # refused before any asset code runs
         ingest("orders", partition_key)
     assert not pipeline_env.processing.exists() and not pipeline_env.duckdb.exists()

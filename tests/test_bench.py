@@ -19,7 +19,7 @@ from bench.report import (
     write_outputs,
 )
 from bench.run import CaseResult, Size, describe, extrapolate, parse_size
-from pipeline_assets.defs.ingest.definitions import build_dataset
+from pipeline_assets.components.landing_dataset import declared_datasets
 from pipeline_assets.lib.objectstore import LocalStore
 from pipeline_assets.lib.sample import seed_landing
 
@@ -74,8 +74,10 @@ def test_the_clock_splits_real_runs_into_events_work_and_overhead(pipeline_env):
     ingest work function gets time, each run's events and work are inside its wall time, the
     events are counted, and the originals are back afterwards."""
     seed_landing(LocalStore(pipeline_env.landing), date(2024, 1, 1), date(2024, 1, 2), 50)
-    ingest = [*build_dataset("orders", settings()), *build_dataset("customers", settings())]
-    defs = dg.Definitions(assets=ingest, resources=resources())
+    defs = dg.Definitions.merge(
+        *(d.build_dataset_defs(settings()) for d in declared_datasets()),
+        dg.Definitions(resources=resources()),
+    )
     raw_work = WORK_SITES["pipeline_assets.defs.ingest.raw"]
     originals = {name: getattr(ingest_raw, name) for name in raw_work}
     run_range = runner.run_range

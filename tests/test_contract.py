@@ -1,29 +1,32 @@
 from datetime import date, datetime
 
 import pytest
+from helpers import dataset
+from pydantic import ValidationError
 
 from pipeline_assets.lib.contract import (
     ContractError,
     check_key_is_safe,
     day_window,
     days_between,
-    hour_window,
     parse_daily_key,
-    partition_of_key,
-    partition_prefix,
 )
+from pipeline_assets.lib.dataset import Dataset, DeclarationError, dataset_of_key
+
+ORDERS, CUSTOMERS = dataset("orders"), dataset("customers")
 
 
 def test_keys_map_to_daily_partitions():
-    assert partition_of_key("orders/date=2024-01-02/hour=05/part-000.csv") == (
-        "orders",
+    assert ORDERS.partition_of_key("orders/date=2024-01-02/hour=05/part-000.csv") == "2024-01-02"
+    assert ORDERS.partition_of_key("orders/date=2024-01-02/hour=23/p.csv") == "2024-01-02"
+    assert CUSTOMERS.partition_of_key("customers/date=2024-01-02/c.csv") == "2024-01-02"
+    assert dataset_of_key([ORDERS, CUSTOMERS], "customers/date=2024-01-02/c.csv") == (
+        CUSTOMERS,
         "2024-01-02",
     )
-    assert partition_of_key("orders/date=2024-01-02/hour=23/p.csv") == ("orders", "2024-01-02")
-    assert partition_of_key("customers/date=2024-01-02/c.csv") == ("customers", "2024-01-02")
     # A day's orders partition is the folder that holds all 24 hour folders.
-    assert partition_prefix("orders", "2024-01-02") == "orders/date=2024-01-02/"
-    assert partition_prefix("customers", "2024-01-02") == "customers/date=2024-01-02/"
+    assert ORDERS.partition_prefix("2024-01-02") == "orders/date=2024-01-02/"
+    assert CUSTOMERS.partition_prefix("2024-01-02") == "customers/date=2024-01-02/"
 
 
 @pytest.mark.parametrize(
@@ -44,21 +47,41 @@ def test_keys_map_to_daily_partitions():
         "orders/date=2024-01-02/hour=٠١/a.csv",  # Arabic-Indic digits: ASCII only
         "customers/date=2024-01-٠٢/a.csv",
         "customers/date=2024-01-02/a.csv\n",  # a trailing newline is not the end of a key
+        "payments/date=2024-01-02/a.csv",  # no such dataset declared
     ],
 )
 def test_keys_outside_the_contract_are_rejected(key):
+    assert ORDERS.partition_of_key(key) is None and CUSTOMERS.partition_of_key(key) is None
     with pytest.raises(ContractError):
-        partition_of_key(key)
+        dataset_of_key([ORDERS, CUSTOMERS], key)
+
+
+@pytest.mark.parametrize(
+    ("key", "why"),
+    [
+        ("orders/date=2024-01-02/hour=01/UPPER.CSV", "the extension must be lower-case .csv"),
+        ("orders/date=2024-01-02/hour=01/a.csv.tmp", "a temporary file"),
+        ("orders/date=2024-01-02/a.csv", "not directly in an hour folder"),
+        ("orders/date=2024-01-02/hour=24/a.csv", "hour=24 is not an hour 00..23"),
+        ("orders/date=2024-02-30/hour=01/a.csv", "invalid daily partition key"),
+        ("customers/date=2024-01-02/x/a.csv", "not directly in the day's folder"),
+    ],
+)
+def test_an_ignored_key_says_why(key, why):
+    declared = ORDERS if key.startswith("orders/") else CUSTOMERS
+    assert why in declared.why_outside_contract(key)
 
 
 @pytest.mark.parametrize("key", ["a/../b.csv", "./a.csv", "a//b.csv", "..", "a\\b.csv", ""])
 def test_unsafe_keys_rejected(key):
     with pytest.raises(ContractError, match="unsafe object key"):
         check_key_is_safe(key)
+    with pytest.raises(ContractError, match="unsafe object key"):
+        dataset_of_key([ORDERS, CUSTOMERS], key)
 
 
 def test_quote_in_file_name_is_a_valid_key():
-    assert partition_of_key("customers/date=2024-01-02/o'brien.csv")[1] == "2024-01-02"
+    assert CUSTOMERS.partition_of_key("customers/date=2024-01-02/o'brien.csv") == "2024-01-02"
 
 
 @pytest.mark.parametrize(
@@ -78,16 +101,11 @@ def test_quote_in_file_name_is_a_valid_key():
     ],
 )
 def test_hostile_partition_keys_rejected_before_io(pk):
-    for dataset in ("orders", "customers"):
+    for declared in (ORDERS, CUSTOMERS):
         with pytest.raises(ContractError, match="invalid daily partition key"):
-            partition_prefix(dataset, pk)
+            declared.partition_prefix(pk)
     with pytest.raises(ContractError, match="invalid daily partition key"):
         day_window(pk)
-
-
-def test_unknown_dataset_is_rejected():
-    with pytest.raises(ContractError, match="unknown dataset"):
-        partition_prefix("payments", "2024-01-01")
 
 
 def test_parse_daily_key():
@@ -98,18 +116,22 @@ def test_parse_daily_key():
 
 def test_windows_are_half_open():
     assert day_window("2024-01-31") == (datetime(2024, 1, 31), datetime(2024, 2, 1))
-    assert hour_window("orders/date=2024-01-01/hour=23/a.csv") == (
+    assert ORDERS.folder_window("orders/date=2024-01-01/hour=23/a.csv") == (
         datetime(2024, 1, 1, 23),
         datetime(2024, 1, 2, 0),
     )
-    assert hour_window("orders/date=2024-01-01/hour=00/a.csv") == (
+    assert ORDERS.folder_window("orders/date=2024-01-01/hour=00/a.csv") == (
         datetime(2024, 1, 1, 0),
         datetime(2024, 1, 1, 1),
     )
-    assert hour_window("customers/date=2024-01-01/c.csv") is None  # no hour: whole day
-    assert hour_window("orders/date=2024-01-01/hour=01/a.csv\n") is None  # not a key
-    with pytest.raises(ContractError, match="hour 24 > 23"):
-        hour_window("orders/date=2024-01-01/hour=24/a.csv")
+    # a daily dataset's folder is its day
+    assert CUSTOMERS.folder_window("customers/date=2024-01-01/c.csv") == (
+        datetime(2024, 1, 1),
+        datetime(2024, 1, 2),
+    )
+    for key in ("orders/date=2024-01-01/hour=01/a.csv\n", "orders/date=2024-01-01/hour=24/a.csv"):
+        with pytest.raises(ContractError, match="not a orders file"):
+            ORDERS.folder_window(key)
 
 
 def test_days_between_is_inclusive():
@@ -121,3 +143,68 @@ def test_days_between_is_inclusive():
     assert days_between(date(2024, 1, 1), date(2024, 1, 1)) == ["2024-01-01"]
     with pytest.raises(ContractError, match="before start"):
         days_between(date(2024, 1, 2), date(2024, 1, 1))
+
+
+PAYMENTS = {
+    "name": "payments",
+    "layout": "daily",
+    "key": "payment_id",
+    "time_column": "paid_at",
+    "columns": [
+        {"name": "payment_id", "type": "string", "required": True},
+        {"name": "amount", "type": "cents", "required": True},
+        {"name": "paid_at", "type": "timestamp", "required": True},
+    ],
+}
+
+
+def test_a_declaration_derives_its_names_and_keys():
+    payments = Dataset(**PAYMENTS)
+    assert payments.processing_name == "payment_files"
+    assert payments.layout_pattern == "payments/date=YYYY-MM-DD/<name>.csv"
+    assert payments.time_rule_code == "outside_partition_day"
+    assert payments.version_column is None  # no updated_at: duplicates by file and line
+    assert payments.required_columns == ["payment_id", "amount", "paid_at"]
+    assert Dataset(**{**PAYMENTS, "name": "address"}).processing_name == "address_files"
+    assert Dataset(**{**PAYMENTS, "files_asset": "pay"}).processing_name == "pay"
+    assert ORDERS.processing_name == "order_files"
+    assert CUSTOMERS.processing_name == "customer_files"
+
+
+@pytest.mark.parametrize(
+    ("change", "attribute", "says"),
+    [
+        ({"key": "id"}, "key", "'id' is not one of the columns"),
+        ({"time_column": "payment_id"}, "time_column", "not a timestamp column"),
+        ({"name": "Payments"}, "name", "lower-case identifier"),
+        ({"name": "quarantine"}, "name", "other than 'quarantine'"),
+        ({"columns": []}, "columns", "at least one column"),
+        (
+            {"columns": [*PAYMENTS["columns"], {"name": "amount"}]},
+            "columns[3].name",
+            "duplicate column 'amount'",
+        ),
+        (
+            {"columns": [{"name": "payment_id"}, *PAYMENTS["columns"][1:]]},
+            "key",
+            "must be required",
+        ),
+        (
+            {"columns": [*PAYMENTS["columns"], {"name": "updated_at"}]},
+            "columns[3].type",
+            "must be a timestamp",
+        ),
+        (
+            {"rules": [{"rule": "sum", "column": "amount", "of": ["paid_at"], "code": "x"}]},
+            "rules[0]",
+            "'paid_at' is not a cents column",
+        ),
+        ({"columns": [{"name": "_source_key"}]}, "columns[0].name", "lower-case identifier"),
+    ],
+)
+def test_a_bad_declaration_names_its_attribute(change, attribute, says):
+    with pytest.raises(ValidationError) as raised:
+        Dataset(**{**PAYMENTS, **change})
+    cause = raised.value.errors()[0]["ctx"]["error"]
+    assert isinstance(cause, DeclarationError)
+    assert cause.attribute == attribute and says in cause.message

@@ -13,6 +13,7 @@ import pytest
 from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 from dbt.cli.main import dbtRunner
 
+from pipeline_assets.components.landing_dataset import declared_datasets
 from pipeline_assets.defs.transform.project import DBT_PROJECT_DIR
 from pipeline_assets.lib.raw_load import ensure_raw_tables
 from pipeline_assets.lib.warehouse import Db
@@ -42,7 +43,8 @@ def built(tmp_path_factory):
         mp.setenv("PIPELINE_TARGET", "dev")
         mp.setenv("PIPELINE_DUCKDB_PATH", str(root / "warehouse.duckdb"))
         with duckdb.connect(str(root / "warehouse.duckdb")) as conn:
-            ensure_raw_tables(Db(conn))
+            for dataset in declared_datasets():
+                ensure_raw_tables(Db(conn), dataset)
         yield root, unit_test_results(DBT_PROJECT_DIR, root / "target", "build")
 
 

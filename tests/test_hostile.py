@@ -14,18 +14,15 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from helpers import day_metadata, failure_message, ingest, query, sql_validation
+from helpers import dataset, day_metadata, failure_message, ingest, query, sql_validation
 
 from pipeline_assets.cli import main
+from pipeline_assets.components.landing_dataset import declared_datasets
 from pipeline_assets.definitions import build_defs
 from pipeline_assets.defs.ingest.shared import files_key, raw_key
 from pipeline_assets.defs.partitions import daily_partitions
-from pipeline_assets.lib.contract import (
-    ContractError,
-    day_window,
-    partition_of_key,
-    partition_prefix,
-)
+from pipeline_assets.lib.contract import ContractError, day_window
+from pipeline_assets.lib.dataset import dataset_of_key
 from pipeline_assets.lib.manifest import read_manifest
 from pipeline_assets.lib.objectstore import LocalStore
 from pipeline_assets.lib.raw_load import partition_counts
@@ -155,8 +152,8 @@ def test_partition_keys(guard):
     """Dagster's partition definitions, the runner and the contract refuse every key."""
     defs = build_defs()
     selections = [
-        [files_key("orders"), raw_key("orders")],
-        [files_key("customers"), raw_key("customers")],
+        [files_key(dataset("orders")), raw_key(dataset("orders"))],
+        [files_key(dataset("customers")), raw_key(dataset("customers"))],
         [dg.AssetKey(["marts", "fct_orders"]), dg.AssetKey(["marts", "dim_customers"])],
     ]
     partitions = daily_partitions(Settings(os.environ))
@@ -169,19 +166,19 @@ def test_partition_keys(guard):
                     run_range(defs, selection, key, key, instance)
                 with pytest.raises((ValueError, dg.DagsterError)):
                     run_range(defs, selection, "2024-01-01", key, instance)
-            for dataset in ("orders", "customers"):
+            for declared in declared_datasets():
                 with pytest.raises(ContractError):
-                    partition_prefix(dataset, key)
+                    declared.partition_prefix(key)
                 with pytest.raises(ContractError):
                     day_window(key)
                 with pytest.raises(ContractError):
-                    sql_validation(dataset, key, [(HOUR + "good.csv", HEADER.encode())])
+                    sql_validation(declared.name, key, [(HOUR + "good.csv", HEADER.encode())])
                 with pytest.raises(ContractError):
-                    read_manifest(LocalStore(guard.env.processing), dataset, key)
+                    read_manifest(LocalStore(guard.env.processing), declared.name, key)
         assert instance.get_runs() == []  # no run even started
     # Below the asset layer, keys are bind parameters: a hostile one matches nothing.
     with duckdb.connect(str(guard.env.duckdb)) as conn:
-        counts = partition_counts(Db(conn), "orders", HOSTILE)
+        counts = partition_counts(Db(conn), dataset("orders"), HOSTILE)
     assert set(counts.values()) == {(0, 0)}
     guard.assert_untouched()
 
@@ -209,7 +206,7 @@ def test_object_keys_in_the_store_and_the_landing_zone(guard):
     ]
     for key in [*HOSTILE, *escapes]:
         with pytest.raises(ContractError):
-            partition_of_key(key)  # none is a key of the landing contract
+            dataset_of_key(declared_datasets(), key)  # none is a key of the landing contract
         try:
             store.write(key, b"x")
         except (ContractError, OSError):  # refused (or a name too long for the file system)

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 import dagster as dg
 import pytest
 from helpers import (
+    dataset,
     day_checks,
     day_metadata,
     failure_message,
@@ -237,7 +238,7 @@ def test_accounting_check_fails_when_the_warehouse_disagrees():
     invalid = FailingRows(1, [], [])
 
     def verdicts(counts, nulls):
-        got = evaluate_day("orders", metadata, counts, nulls, invalid, None, thresholds)
+        got = evaluate_day(dataset("orders"), metadata, counts, nulls, invalid, None, thresholds)
         return {name: passed for name, (passed, *_) in got.items()}
 
     assert verdicts((2, 0), 0) == {
@@ -284,7 +285,7 @@ def test_load_reads_exactly_the_manifest_or_fails_naming_the_key(pipeline_env, t
     assert len(orders_rows(pipeline_env)) == 3
 
     expected = tamper(pipeline_env)
-    result = ingest("orders", DAY, raise_on_error=False, selection=[raw_key("orders")])
+    result = ingest("orders", DAY, raise_on_error=False, selection=[raw_key(dataset("orders"))])
 
     assert not result.success
     assert not result.asset_materializations_for_node("processing__order_files")  # not re-copied
@@ -430,7 +431,8 @@ def test_range_run_records_each_days_own_metadata_and_checks(pipeline_env, monke
     assert checks[(ROW_ACCOUNTING, d2)].metadata["rows_read"].value == 5
     for day in (DAY, d2):  # each day's results are about that day's own materialization
         (mat,) = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=raw_key("orders"), asset_partitions=[day]), limit=5
+            dg.AssetRecordsFilter(asset_key=raw_key(dataset("orders")), asset_partitions=[day]),
+            limit=5,
         ).records
         for name in CHECKS:
             target = checks[(name, day)].target_materialization_data
@@ -594,16 +596,18 @@ def test_s3_landing_and_processing_load_the_same_rows_and_honour_retractions(
 
 
 def test_asset_keys_and_ops():
-    from pipeline_assets.defs.ingest.definitions import build_dataset
     from pipeline_assets.lib.settings import Settings
 
-    assert files_key("orders").to_user_string() == "processing/order_files"
-    assert raw_key("customers").to_user_string() == "raw/customers"
-    assert [a.op.name for a in build_dataset("orders", Settings({}))] == [
+    assert files_key(dataset("orders")).to_user_string() == "processing/order_files"
+    assert raw_key(dataset("customers")).to_user_string() == "raw/customers"
+    built = dataset("orders").build_dataset_defs(Settings({}))
+    assert [a.op.name for a in [*built.assets, *built.asset_checks]] == [
         "processing__order_files",
         "raw__orders",
         "raw_orders_checks",
     ]
+    assert [j.name for j in built.jobs] == ["ingest_orders_job"]
+    assert [s.name for s in built.schedules] == ["hourly_orders_schedule"]
 
 
 def test_days_are_validated_in_batches_bounded_by_bytes(pipeline_env):
@@ -614,12 +618,13 @@ def test_days_are_validated_in_batches_bounded_by_bytes(pipeline_env):
 
     seed_landing(LocalStore(pipeline_env.landing), date(2024, 1, 1), date(2024, 1, 4), 50)
     days = ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"]
-    ingest("orders", days[0], days[-1], selection=[files_key("orders")])
+    ingest("orders", days[0], days[-1], selection=[files_key(dataset("orders"))])
     store = LocalStore(pipeline_env.processing)
     size = {d: sum(e.size for e in read_manifest(store, "orders", d).files) for d in days}
 
     def batched(budget: int) -> list[tuple[list[str], object]]:
-        return [([d for d, _ in b], e) for b, _, e in day_batches(store, "orders", days, budget)]
+        batches = day_batches(store, dataset("orders"), days, budget)
+        return [([d for d, _ in b], e) for b, _, e in batches]
 
     assert batched(size[days[0]] + size[days[1]]) == [(days[:2], None), (days[2:], None)]
     assert batched(1) == [([d], None) for d in days]  # a day bigger than the budget: alone

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from helpers import sql_validation
+from helpers import dataset, sql_validation
 
 from pipeline_assets.lib.manifest import (
     Manifest,
@@ -24,6 +24,8 @@ from pipeline_assets.lib.manifest import (
     snapshot,
 )
 from pipeline_assets.lib.objectstore import LocalStore, MissingSourceError, S3Store
+
+ORDERS, CUSTOMERS = dataset("orders"), dataset("customers")
 
 DAY = "2024-01-01"
 AFTER_THE_DAY = datetime(2024, 1, 2, 0, 5, tzinfo=UTC)
@@ -104,9 +106,7 @@ def full_day(zones) -> Zones:
 def test_snapshot_copies_exactly_the_days_contract_files(full_day):
     before = full_day.landing_state()
 
-    manifest, removed = snapshot(
-        full_day.landing, full_day.processing, "orders", DAY, AFTER_THE_DAY
-    )
+    manifest, removed = snapshot(full_day.landing, full_day.processing, ORDERS, DAY, AFTER_THE_DAY)
 
     day_keys = [hour_key(h) for h in range(24)]
     assert [f.key for f in manifest.files] == day_keys  # all 24 hours, in key order
@@ -120,7 +120,7 @@ def test_snapshot_copies_exactly_the_days_contract_files(full_day):
 
 
 def test_the_manifest_records_key_size_sha256_and_is_written_last_at_its_key(full_day):
-    manifest, _ = snapshot(full_day.landing, full_day.processing, "orders", DAY, AFTER_THE_DAY)
+    manifest, _ = snapshot(full_day.landing, full_day.processing, ORDERS, DAY, AFTER_THE_DAY)
 
     for hour, entry in enumerate(manifest.files):
         data = order_file(hour, f"o{hour}")
@@ -146,7 +146,7 @@ def test_the_manifest_records_key_size_sha256_and_is_written_last_at_its_key(ful
     lines = "".join(f"{f.key}\t{f.sha256}\n" for f in manifest.files)
     assert manifest.digest() == hashlib.sha256(lines.encode()).hexdigest()
     full_day.land(hour_key(7), order_file(7, "o7-fixed"))
-    again, _ = snapshot(full_day.landing, full_day.processing, "orders", DAY, AFTER_THE_DAY)
+    again, _ = snapshot(full_day.landing, full_day.processing, ORDERS, DAY, AFTER_THE_DAY)
     assert again.digest() != manifest.digest()
     assert [f.key for f in again.files if f not in manifest.files] == [hour_key(7)]
 
@@ -165,7 +165,7 @@ def test_the_manifest_records_key_size_sha256_and_is_written_last_at_its_key(ful
     ],
 )
 def test_complete_means_listed_after_the_day_ended(full_day, now, complete):
-    manifest, _ = snapshot(full_day.landing, full_day.processing, "orders", DAY, now)
+    manifest, _ = snapshot(full_day.landing, full_day.processing, ORDERS, DAY, now)
     assert manifest.complete is complete
     utc = now.astimezone(UTC).replace(tzinfo=None)
     assert manifest.listed_at == utc.isoformat(timespec="seconds")
@@ -173,17 +173,15 @@ def test_complete_means_listed_after_the_day_ended(full_day, now, complete):
 
 
 def test_a_deleted_landing_file_is_retracted_from_processing_and_the_manifest(full_day):
-    snapshot(full_day.landing, full_day.processing, "orders", "2024-01-02", AFTER_THE_DAY)
+    snapshot(full_day.landing, full_day.processing, ORDERS, "2024-01-02", AFTER_THE_DAY)
     other_day = full_day.processing_files("orders/date=2024-01-02/")
-    first, _ = snapshot(full_day.landing, full_day.processing, "orders", DAY, DURING_THE_DAY)
+    first, _ = snapshot(full_day.landing, full_day.processing, ORDERS, DAY, DURING_THE_DAY)
     assert hour_key(5) in [f.key for f in first.files]
 
     (full_day.landing_root / hour_key(5)).unlink()  # the producer retracts hour 05
     full_day.land(hour_key(6, "late.csv"), order_file(6, "late"))  # and adds a file
     before = full_day.landing_state()
-    manifest, removed = snapshot(
-        full_day.landing, full_day.processing, "orders", DAY, AFTER_THE_DAY
-    )
+    manifest, removed = snapshot(full_day.landing, full_day.processing, ORDERS, DAY, AFTER_THE_DAY)
 
     assert removed == [hour_key(5)]
     assert not full_day.processing.exists(hour_key(5))
@@ -202,11 +200,11 @@ def test_a_deleted_landing_file_is_retracted_from_processing_and_the_manifest(fu
 def test_a_day_whose_files_are_all_retracted_becomes_empty(zones):
     zones.land(hour_key(3), order_file(3, "o3"))
     zones.land(hour_key(4), order_file(4, "o4"))
-    snapshot(zones.landing, zones.processing, "orders", DAY, DURING_THE_DAY)
+    snapshot(zones.landing, zones.processing, ORDERS, DAY, DURING_THE_DAY)
     for hour in (3, 4):
         (zones.landing_root / hour_key(hour)).unlink()
 
-    manifest, removed = snapshot(zones.landing, zones.processing, "orders", DAY, AFTER_THE_DAY)
+    manifest, removed = snapshot(zones.landing, zones.processing, ORDERS, DAY, AFTER_THE_DAY)
 
     assert removed == [hour_key(3), hour_key(4)]
     assert manifest.files == () and zones.processing_files() == {}
@@ -214,7 +212,7 @@ def test_a_day_whose_files_are_all_retracted_becomes_empty(zones):
 
 
 def test_read_files_fails_naming_a_missing_processing_file(full_day):
-    manifest, _ = snapshot(full_day.landing, full_day.processing, "orders", DAY, AFTER_THE_DAY)
+    manifest, _ = snapshot(full_day.landing, full_day.processing, ORDERS, DAY, AFTER_THE_DAY)
     full_day.processing.delete(hour_key(13))
     before = full_day.landing_state()
 
@@ -228,7 +226,7 @@ def test_read_files_fails_naming_a_missing_processing_file(full_day):
 
 @pytest.mark.parametrize("change", ["same size", "appended", "truncated"])
 def test_read_files_fails_naming_a_changed_processing_file(full_day, change):
-    manifest, _ = snapshot(full_day.landing, full_day.processing, "orders", DAY, AFTER_THE_DAY)
+    manifest, _ = snapshot(full_day.landing, full_day.processing, ORDERS, DAY, AFTER_THE_DAY)
     data = full_day.processing.read(hour_key(8))
     changed = {
         "same size": data.replace(b"o8,", b"o9,"),
@@ -247,7 +245,7 @@ def test_read_files_fails_naming_a_changed_processing_file(full_day, change):
 
 
 def test_read_files_returns_exactly_the_manifests_files(full_day):
-    manifest, _ = snapshot(full_day.landing, full_day.processing, "orders", DAY, AFTER_THE_DAY)
+    manifest, _ = snapshot(full_day.landing, full_day.processing, ORDERS, DAY, AFTER_THE_DAY)
     # A file that appears in the processing zone after the copy is not part of the day.
     full_day.processing.write(hour_key(9, "stray.csv"), order_file(9, "stray"))
 
@@ -273,7 +271,7 @@ def test_an_empty_day_gives_a_valid_empty_manifest(zones):
     zones.land(hour_key(0, day="2024-01-02"), order_file(0, "next-day"))  # not this day
     zones.land("orders/date=2024-01-01/hour=02/readme.txt", b"no csv here")  # ignored only
 
-    manifest, removed = snapshot(zones.landing, zones.processing, "orders", DAY, AFTER_THE_DAY)
+    manifest, removed = snapshot(zones.landing, zones.processing, ORDERS, DAY, AFTER_THE_DAY)
 
     assert manifest.files == () and removed == []
     assert manifest.ignored == ("orders/date=2024-01-01/hour=02/readme.txt",)
@@ -283,7 +281,7 @@ def test_an_empty_day_gives_a_valid_empty_manifest(zones):
     assert read_files(zones.processing, stored) == []
     assert zones.processing_files() == {}
     # A day without even a folder is just as valid.
-    quiet, _ = snapshot(zones.landing, zones.processing, "customers", DAY, DURING_THE_DAY)
+    quiet, _ = snapshot(zones.landing, zones.processing, CUSTOMERS, DAY, DURING_THE_DAY)
     assert quiet.files == () and quiet.ignored == () and quiet.complete is False
     assert read_files(zones.processing, read_manifest(zones.processing, "customers", DAY)) == []
 
@@ -295,7 +293,7 @@ def test_customers_snapshot_takes_only_the_days_customers_files(zones):
     zones.land("customers/date=2024-01-02/d.csv", b"customer_id\nc4\n")
     zones.land(hour_key(1), order_file(1, "o1"))
 
-    manifest, _ = snapshot(zones.landing, zones.processing, "customers", DAY, AFTER_THE_DAY)
+    manifest, _ = snapshot(zones.landing, zones.processing, CUSTOMERS, DAY, AFTER_THE_DAY)
 
     keys = ["customers/date=2024-01-01/a.csv", "customers/date=2024-01-01/b.csv"]
     assert [f.key for f in manifest.files] == keys
@@ -307,12 +305,12 @@ def test_customers_snapshot_takes_only_the_days_customers_files(zones):
 def test_landing_files_are_never_modified(full_day):
     before = full_day.landing_state()
     for now in (DURING_THE_DAY, AFTER_THE_DAY):
-        manifest, _ = snapshot(full_day.landing, full_day.processing, "orders", DAY, now)
+        manifest, _ = snapshot(full_day.landing, full_day.processing, ORDERS, DAY, now)
         read_files(full_day.processing, manifest)
     # Processing files changed or deleted, then the copy again: still only reads the landing.
     full_day.processing.write(hour_key(1), b"garbage")
     full_day.processing.delete(hour_key(2))
-    manifest, _ = snapshot(full_day.landing, full_day.processing, "orders", DAY, AFTER_THE_DAY)
+    manifest, _ = snapshot(full_day.landing, full_day.processing, ORDERS, DAY, AFTER_THE_DAY)
     assert dict(read_files(full_day.processing, manifest))[hour_key(1)] == order_file(1, "o1")
     assert full_day.landing_state() == before
 
@@ -331,12 +329,12 @@ class VanishingStore(LocalStore):
 
 
 def test_a_copy_that_fails_midway_leaves_no_manifest_that_matches_a_mix(full_day):
-    old, _ = snapshot(full_day.landing, full_day.processing, "orders", DAY, DURING_THE_DAY)
+    old, _ = snapshot(full_day.landing, full_day.processing, ORDERS, DAY, DURING_THE_DAY)
     full_day.land(hour_key(3), order_file(3, "o3-fixed"))  # copied before the failure
     flaky = VanishingStore(full_day.landing_root, hour_key(20))
 
     with pytest.raises(MissingSourceError, match="hour=20/part.csv"):
-        snapshot(flaky, full_day.processing, "orders", DAY, AFTER_THE_DAY)
+        snapshot(flaky, full_day.processing, ORDERS, DAY, AFTER_THE_DAY)
 
     # The manifest is written last: the old one is still there, and a load refuses the
     # half-new processing zone, naming the file that changed, instead of loading a mix.
@@ -344,9 +342,7 @@ def test_a_copy_that_fails_midway_leaves_no_manifest_that_matches_a_mix(full_day
     with pytest.raises(ManifestError, match=r"hour=03/part.csv: changed since the copy"):
         read_files(full_day.processing, old)
     # The retry (the file is really gone now) converges: hour 20 is retracted.
-    manifest, removed = snapshot(
-        full_day.landing, full_day.processing, "orders", DAY, AFTER_THE_DAY
-    )
+    manifest, removed = snapshot(full_day.landing, full_day.processing, ORDERS, DAY, AFTER_THE_DAY)
     assert removed == [hour_key(20)] and len(manifest.files) == 23
     assert dict(read_files(full_day.processing, manifest))[hour_key(3)] == order_file(3, "o3-fixed")
 
@@ -362,7 +358,7 @@ def test_snapshot_retraction_and_checksums_on_s3(s3_env):
         landing.write(key, data)
     landing_before = {o.key: landing.read(o.key) for o in landing.list("")}
 
-    manifest, removed = snapshot(landing, processing, "orders", DAY, AFTER_THE_DAY)
+    manifest, removed = snapshot(landing, processing, ORDERS, DAY, AFTER_THE_DAY)
 
     assert [f.key for f in manifest.files] == sorted(files) and removed == []
     assert manifest.ignored == (IGNORED[0],) and manifest.complete
@@ -376,7 +372,7 @@ def test_snapshot_retraction_and_checksums_on_s3(s3_env):
     assert read_files(processing, read_manifest(processing, "orders", DAY)) == sorted(files.items())
 
     landing.delete(hour_key(11))  # retracted
-    manifest, removed = snapshot(landing, processing, "orders", DAY, AFTER_THE_DAY)
+    manifest, removed = snapshot(landing, processing, ORDERS, DAY, AFTER_THE_DAY)
     assert removed == [hour_key(11)] and not processing.exists(hour_key(11))
     assert [f.key for f in manifest.files] == [hour_key(0), hour_key(23)]
 

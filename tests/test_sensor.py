@@ -6,24 +6,30 @@ from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 import pytest
-from helpers import ingest, resources, settings
+from helpers import dataset, ingest, resources, settings
 
+from pipeline_assets.components.landing_dataset import declared_datasets
 from pipeline_assets.defs.automation.definitions import landing_sensor
-from pipeline_assets.lib.landing_scan import date_prefixes, scan
+from pipeline_assets.lib.landing_scan import scan, window_days
 
 HEADER = "order_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total,updated_at\n"
 
 
+def prefixes(today: date, lookback: int, first: date) -> list[str]:
+    days = window_days(declared_datasets(), today, lookback, first)
+    return [dataset.partition_prefix(day) for dataset, day in days]
+
+
 def test_only_the_lookback_window_is_listed():
-    assert date_prefixes(date(2024, 1, 10), 1, date(2024, 1, 1)) == [
-        "orders/date=2024-01-09/",
+    assert prefixes(date(2024, 1, 10), 1, date(2024, 1, 1)) == [
         "customers/date=2024-01-09/",
-        "orders/date=2024-01-10/",
+        "orders/date=2024-01-09/",
         "customers/date=2024-01-10/",
+        "orders/date=2024-01-10/",
     ]
-    assert date_prefixes(date(2024, 1, 1), 3, date(2024, 1, 1)) == [
-        "orders/date=2024-01-01/",
+    assert prefixes(date(2024, 1, 1), 3, date(2024, 1, 1)) == [
         "customers/date=2024-01-01/",
+        "orders/date=2024-01-01/",
     ]
 
 
@@ -53,7 +59,8 @@ def delete(landing, pipeline_env):
 def tick(cursor: str | None) -> dg.SensorResult:
     zones = {k: v for k, v in resources().items() if k in ("landing", "processing")}
     with dg.build_sensor_context(cursor=cursor, resources=zones) as context:
-        return landing_sensor(settings())(context)
+        ingests = [(d, d.ingest_job) for d in declared_datasets()]
+        return landing_sensor(settings(), ingests)(context)
 
 
 def requested(result: dg.SensorResult) -> set[tuple[str, str]]:
@@ -117,7 +124,7 @@ def test_todays_files_run_today_and_a_future_day_waits(landing):
     landing(f"orders/date={tomorrow}/hour=00/a.csv", HEADER)
     changes, cursor = scan(
         resources()["landing"].store(),
-        [f"orders/date={tomorrow}/"],
+        [(dataset("orders"), f"{tomorrow}")],
         None,
         exists=lambda day: day <= f"{today}",
     )
@@ -131,8 +138,8 @@ def test_a_first_tick_after_a_backfill_requests_nothing(pipeline_env):
     hour_key = f"orders/date={day}/hour=05/part-000.csv"
     pipeline_env.write(hour_key, HEADER + f"o1,c1,s01,{day}T05:00:00,100,8,108,\n")
     pipeline_env.write(f"customers/date={day}/c.csv", "customer_id,name\nc1,Ann\n")
-    for dataset in ("orders", "customers"):
-        ingest(dataset, f"{day}")
+    for name in ("orders", "customers"):
+        ingest(name, f"{day}")
     assert requested(tick(None)) == set()
 
     pipeline_env.write(hour_key, HEADER + f"o1,c2,s01,{day}T05:00:00,100,8,108,\n")

@@ -14,9 +14,10 @@ import fakesnow
 import pytest
 import snowflake.connector
 
+from pipeline_assets.components.landing_dataset import declared_datasets
 from pipeline_assets.defs.transform.assets import NO_UNIT_TESTS
 from pipeline_assets.defs.transform.project import DBT_PROJECT_DIR, dbt_executable
-from pipeline_assets.lib.contract import partition_of_key
+from pipeline_assets.lib.dataset import dataset_of_key
 from pipeline_assets.lib.raw_load import validate_and_load
 from pipeline_assets.lib.warehouse import SnowflakeDb
 
@@ -53,7 +54,7 @@ def _load(db_dir: Path, files: dict[str, str]) -> None:
         conn.cursor().execute("use database SHOP")
         db = SnowflakeDb(conn)
         for key, text in files.items():
-            dataset, pk = partition_of_key(key)
+            dataset, pk = dataset_of_key(declared_datasets(), key)
             validate_and_load(db, dataset, pk, [(key, text.encode())])
         conn.close()
 

@@ -8,9 +8,12 @@ from pathlib import Path
 import fakesnow
 import pytest
 import snowflake.connector
+from helpers import dataset
 
 from pipeline_assets.lib.raw_load import partition_counts, validate_and_load
 from pipeline_assets.lib.warehouse import SnowflakeDb
+
+ORDERS = dataset("orders")
 
 HEADER = "order_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total,updated_at\n"
 KEY = "orders/date=2024-01-01/hour=10/a.csv"
@@ -31,13 +34,13 @@ def test_partition_replace_is_exact_on_snowflake_dialect(sf):
     text = (
         HEADER + "o1,c1,s01,2024-01-01T10:00:00,100,8,108,\no'2,c2,,2024-01-01T10:30:00Z,5,0,6,\n"
     )
-    validate_and_load(sf, "orders", PK, [(KEY, text.encode())])
+    validate_and_load(sf, ORDERS, PK, [(KEY, text.encode())])
     fixed = text.replace("5,0,6", "5,0,5").replace("o1,c1", "o1,c9")
-    validate_and_load(sf, "orders", PK, [(KEY, fixed.encode())])
-    validate_and_load(sf, "orders", PK, [(KEY, fixed.encode())])
+    validate_and_load(sf, ORDERS, PK, [(KEY, fixed.encode())])
+    validate_and_load(sf, ORDERS, PK, [(KEY, fixed.encode())])
     rows = sf.execute("select order_id, customer_id, order_total from raw.orders order by 1")
     assert rows == [("o'2", "c2", 5), ("o1", "c9", 108)]
-    assert partition_counts(sf, "orders", [PK]) == {PK: (2, 0)}
+    assert partition_counts(sf, ORDERS, [PK]) == {PK: (2, 0)}
     quarantine = sf.execute("select count(*) from raw.quarantine")
     assert quarantine == [(0,)]
 
@@ -57,7 +60,7 @@ def test_a_day_is_replaced_whole_and_other_days_are_untouched_on_snowflake_diale
     day2 = {"orders/date=2024-01-02/hour=00/a.csv": HEADER + "o4,c4,,2024-01-02T00:00:00,1,0,1,\n"}
 
     def load(day: str, files: dict[str, str]) -> None:
-        validate_and_load(sf, "orders", day, [(k, v.encode()) for k, v in sorted(files.items())])
+        validate_and_load(sf, ORDERS, day, [(k, v.encode()) for k, v in sorted(files.items())])
 
     load("2024-01-01", day1)
     load("2024-01-02", day2)
@@ -74,7 +77,7 @@ def test_a_day_is_replaced_whole_and_other_days_are_untouched_on_snowflake_diale
         ("2024-01-01", "orders/date=2024-01-01/hour=09/a.csv", "superseded_duplicate"),
         ("2024-01-01", "orders/date=2024-01-01/hour=10/a.csv", "outside_partition_hour"),
     ]
-    assert partition_counts(sf, "orders", ["2024-01-01", "2024-01-02"]) == {
+    assert partition_counts(sf, ORDERS, ["2024-01-01", "2024-01-02"]) == {
         "2024-01-01": (2, 2),
         "2024-01-02": (1, 0),
     }
@@ -84,7 +87,7 @@ def test_a_day_is_replaced_whole_and_other_days_are_untouched_on_snowflake_diale
     load("2024-01-01", day1)
     rows = sf.execute("select order_id, _partition from raw.orders order by 1")
     assert rows == [("o1", "2024-01-01"), ("o4", "2024-01-02")]
-    assert partition_counts(sf, "orders", ["2024-01-01", "2024-01-02"]) == {
+    assert partition_counts(sf, ORDERS, ["2024-01-01", "2024-01-02"]) == {
         "2024-01-01": (1, 1),
         "2024-01-02": (1, 0),
     }
@@ -95,7 +98,7 @@ def test_the_parquet_load_is_one_transaction_on_snowflake_dialect(sf, monkeypatc
     rolls the deletes and that COPY back."""
     day = HEADER + "o1,c1,s01,2024-01-01T10:00:00.123456,100,8,108,2024-01-01T10:30:00Z\n"
     day += "o2,c2,,2024-01-01T10:05:00,5,0,6,\n"  # quarantined
-    validate_and_load(sf, "orders", PK, [(KEY, day.encode())])
+    validate_and_load(sf, ORDERS, PK, [(KEY, day.encode())])
     before = (
         sf.execute("select * from raw.orders order by 1"),
         sf.execute("select * from raw.quarantine order by 1, 2, 3, 4"),
@@ -129,7 +132,7 @@ def test_the_parquet_load_is_one_transaction_on_snowflake_dialect(sf, monkeypatc
     monkeypatch.setattr(SnowflakeDb, "insert_parquet", fail_on_quarantine)
     other = HEADER + "o9,c9,s01,2024-01-01T10:00:00,1,0,1,\n"
     with pytest.raises(RuntimeError, match="injected"):
-        validate_and_load(sf, "orders", PK, [(KEY, other.encode())])
+        validate_and_load(sf, ORDERS, PK, [(KEY, other.encode())])
     after = (
         sf.execute("select * from raw.orders order by 1"),
         sf.execute("select * from raw.quarantine order by 1, 2, 3, 4"),

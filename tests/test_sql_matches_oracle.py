@@ -17,11 +17,11 @@ Fixed seed (`derandomize=True`, no example database): every run tests the same e
 """
 
 import oracle_validator
-from helpers import sql_validation
+from helpers import dataset, sql_validation
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline_assets.lib.contract import ContractError, required_columns
+from pipeline_assets.lib.contract import ContractError
 from pipeline_assets.lib.rules import MAX_CENTS, MAX_VALUE_CHARS
 from pipeline_assets.lib.validate import FileRejected
 
@@ -32,17 +32,6 @@ FIXED_SEED = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-ORDERS = (
-    "order_id",
-    "customer_id",
-    "store_id",
-    "ordered_at",
-    "subtotal",
-    "tax_paid",
-    "order_total",
-    "updated_at",
-)
-CUSTOMERS = ("customer_id", "name", "updated_at")
 WHITESPACE = [" ", "\t", "\x0b", "\x0c", "\x1f", "\x85", "\xa0", "\u2003", "\u2028", "\u3000"]
 NON_ASCII_DIGITS = ["０１２３４５６７８９", "٠١٢٣٤٥٦٧٨٩", "०१२३४५६७८९"]
 
@@ -256,14 +245,14 @@ def field(draw, value: str) -> str:
 
 
 @st.composite
-def csv_file(draw, dataset: str, hour: int, plain: bool) -> bytes:
+def csv_file(draw, name: str, hour: int, plain: bool) -> bytes:
     """One file; a `plain` one holds no quote at all (the validation's fast path)."""
-    columns = ORDERS if dataset == "orders" else CUSTOMERS
-    required = required_columns(dataset)
+    columns = dataset(name).column_names
+    required = dataset(name).required_columns
     header = [c for c in columns if c in required or draw(st.booleans())]
     header += draw(st.lists(st.sampled_from(["note", "extra", "x y"]), max_size=2, unique=True))
     header = draw(st.permutations(header))
-    values = order_values if dataset == "orders" else customer_values
+    values = order_values if name == "orders" else customer_values
     ends = draw(st.sampled_from(["\n", "\r\n", "\r", "mixed"]))
 
     def end() -> str:
@@ -293,19 +282,19 @@ def csv_file(draw, dataset: str, hour: int, plain: bool) -> bytes:
 
 @st.composite
 def days(draw) -> tuple[str, list[tuple[str, bytes]]]:
-    dataset = draw(st.sampled_from(["orders", "orders", "customers"]))
+    which = draw(st.sampled_from(["orders", "orders", "customers"]))
     plain = draw(st.sampled_from([False, False, True]))
     files = []
     for name in draw(st.sampled_from([["a"], ["a", "b"], ["b", "a"], ["c", "a", "b"]])):
         hour = draw(st.sampled_from([10, 11]))
         key = (
             f"orders/date={PK}/hour={hour:02d}/{name}.csv"
-            if dataset == "orders"
+            if which == "orders"
             else f"customers/date={PK}/{name}.csv"
         )
         if key not in dict(files):
-            files.append((key, draw(csv_file(dataset, hour, plain))))
-    return dataset, files
+            files.append((key, draw(csv_file(which, hour, plain))))
+    return which, files
 
 
 # ---- the comparison -------------------------------------------------------------------

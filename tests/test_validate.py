@@ -11,11 +11,13 @@ from pathlib import Path
 import duckdb
 import oracle_validator
 import pytest
-from helpers import sql_validation
+from helpers import dataset, sql_validation
 
 from pipeline_assets.lib import rules as v
 from pipeline_assets.lib.contract import ContractError
 from pipeline_assets.lib.validate import FileRejected, Validator
+
+ORDERS = dataset("orders")
 
 HEADER = "order_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total,updated_at\n"
 KEY = "orders/date=2024-01-01/hour=05/a.csv"
@@ -68,16 +70,16 @@ def test_good_rows_accepted_and_timestamps_normalised(run):
         ("o1,c1,s01,2024-01-01T05:10:00,80,０,80,", v.INVALID_AMOUNT),
         ("o1,c1,s01,2024-01-01T05:10:00,1_000,0,1000,", v.INVALID_AMOUNT),  # int() reads "1_000"
         ("o1,c1,s01,2024-01-01T05:10:00,1e3,0,1000,", v.INVALID_AMOUNT),
-        ("o1,c1,s01,2024-01-01T05:10:00,100,8,109,", v.TOTAL_MISMATCH),
+        ("o1,c1,s01,2024-01-01T05:10:00,100,8,109,", "total_mismatch"),
         ("o1,c1,s01,2024-01-01T05:10:00,999999999999999,0,999999999999999,", v.AMOUNT_OUT_OF_RANGE),
         ("o1,c1,s01,yesterday,100,8,108,", v.INVALID_TIMESTAMP),
         ("o1,c1,s01,2024-01-01,100,8,108,", v.INVALID_TIMESTAMP),
         ("o1,c1,s01,2024-01-01T05:10:00+02:00,100,8,108,", v.NON_UTC_TIMEZONE),
-        ("o1,c1,s01,2024-01-01T06:00:00,100,8,108,", v.OUTSIDE_PARTITION),
-        ("o1,c1,s01,2024-01-01T04:59:59Z,100,8,108,", v.OUTSIDE_PARTITION),
+        ("o1,c1,s01,2024-01-01T06:00:00,100,8,108,", v.OUTSIDE_HOUR),
+        ("o1,c1,s01,2024-01-01T04:59:59Z,100,8,108,", v.OUTSIDE_HOUR),
         # Inside the day but not the file's hour folder: the hour rule holds per file.
-        ("o1,c1,s01,2024-01-01T12:00:00,100,8,108,", v.OUTSIDE_PARTITION),
-        ("o1,c1,s01,2024-01-02T05:10:00,100,8,108,", v.OUTSIDE_PARTITION),
+        ("o1,c1,s01,2024-01-01T12:00:00,100,8,108,", v.OUTSIDE_HOUR),
+        ("o1,c1,s01,2024-01-02T05:10:00,100,8,108,", v.OUTSIDE_HOUR),
         (",c1,s01,2024-01-01T05:10:00,100,8,108,", v.MISSING_VALUE),
         ("o1,,s01,2024-01-01T05:10:00,100,8,108,", v.MISSING_VALUE),
         ("o1,c1,s01,2024-01-01T05:10:00,100,8,108", v.MALFORMED_ROW),
@@ -104,7 +106,7 @@ def test_good_rows_accepted_and_timestamps_normalised(run):
         (",c1,s01,not-a-time,-1,8,7,", v.MISSING_VALUE),
         ("o1,c1,s01,not-a-time,-1,8,7,", v.INVALID_TIMESTAMP),
         ("o1,c1,s01,2024-01-01T06:00:00,-1,8,7,", v.NEGATIVE_AMOUNT),
-        ("o1,c1,s01,2024-01-01T06:00:00,1,8,7,", v.OUTSIDE_PARTITION),
+        ("o1,c1,s01,2024-01-01T06:00:00,1,8,7,", v.OUTSIDE_HOUR),
         ("o1,c1,s01,2024-01-01T05:10:00,1,8,7,2024-01-01T05:10:00+01:00", v.NON_UTC_TIMEZONE),
         ("o1,c1,s01," + "2" * 1025 + ",1,8,7,", v.VALUE_TOO_LONG),
     ],
@@ -132,7 +134,7 @@ def test_bom_crlf_and_quoted_newlines(run):
     r = run(text)
     assert [a[:2] for a in r.accepted] == [("o1", "c\r\n1")]
     # the second record starts on physical line 4 because of the quoted newline
-    assert reasons(r) == [(4, v.TOTAL_MISMATCH)]
+    assert reasons(r) == [(4, "total_mismatch")]
     assert r.quarantined[0].raw_line == "o2,c2,s01,2024-01-01T05:00:00,1,0,2"
 
 
@@ -218,7 +220,7 @@ def test_a_day_checks_each_file_against_its_own_hour_folder(validate):
     r = validate("orders", PK, files)
     assert sorted(row[0] for row in r.accepted) == sorted(f"o{h}" for h in range(24))
     assert [(q.source_key, q.line_number, q.reason_code) for q in r.quarantined] == [
-        (H.format(8, "b.csv"), 2, v.OUTSIDE_PARTITION)
+        (H.format(8, "b.csv"), 2, v.OUTSIDE_HOUR)
     ]
     assert r.rows_read == 25 and len(r.files) == 25
     assert {row[-2] for row in r.accepted} == {H.format(h, "a.csv") for h in range(24)}
@@ -339,7 +341,7 @@ def test_line_numbers_are_physical_lines_whatever_ends_them(run):
     r = run(text)
     assert [(row[0], row[-1]) for row in r.accepted] == [("o1", 3), ("o3", 7)]
     assert r.accepted[0][1] == "c\n\n1" and r.accepted[1][1] == "c\r3"
-    assert reasons(r) == [(6, v.TOTAL_MISMATCH), (9, v.TOTAL_MISMATCH)]
+    assert reasons(r) == [(6, "total_mismatch"), (9, "total_mismatch")]
     assert [q.raw_line for q in r.quarantined] == [
         "o2,c2,s01,2024-01-01T05:00:00,1,0,2,",
         "o4,c4,s01,2024-01-01T05:00:00,1,0,9,",
@@ -387,16 +389,16 @@ def test_one_validator_validates_day_after_day():
     quoted = HEADER + 'o1,"c,1",s01,2024-01-01T05:00:00,1,0,1,\n'
     plain = HEADER + "o2,c2,s01,2024-01-02T05:00:00,1,0,1,\n"
     with tempfile.TemporaryDirectory() as workdir, Validator() as validator:
-        first = validator.validate("orders", PK, [(KEY, quoted.encode())], Path(workdir) / "1")
+        first = validator.validate(ORDERS, PK, [(KEY, quoted.encode())], Path(workdir) / "1")
         second = validator.validate(
-            "orders",
+            ORDERS,
             "2024-01-02",
             [("orders/date=2024-01-02/hour=05/a.csv", plain.encode())],
             Path(workdir) / "2",
         )
         with pytest.raises(FileRejected):
-            validator.validate("orders", PK, [(KEY, b"")], Path(workdir) / "3")
-        third = validator.validate("orders", PK, [(KEY, quoted.encode())], Path(workdir) / "4")
+            validator.validate(ORDERS, PK, [(KEY, b"")], Path(workdir) / "3")
+        third = validator.validate(ORDERS, PK, [(KEY, quoted.encode())], Path(workdir) / "4")
         days = [
             duckdb.execute(
                 "select order_id, _partition from read_parquet(?)", [str(p.accepted)]

@@ -11,6 +11,7 @@ pipeline_assets.components.LandingDataset datasets/<name>`, then its dbt source 
 from __future__ import annotations
 
 import os
+import warnings
 from functools import cached_property
 from pathlib import Path
 from types import ModuleType
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 from dagster.components.resolved.errors import ResolutionException
-from pydantic import ValidationError
+from pydantic import PydanticDeprecatedSince20, ValidationError
 
 import pipeline_assets.defs
 from pipeline_assets.defs.automation.definitions import schedule_status
@@ -134,7 +135,12 @@ def declared_datasets(defs_module: ModuleType = pipeline_assets.defs) -> list[La
     """Every dataset declared under the defs folder, by name (loading only their YAML)."""
     root = Path(defs_module.__file__).parent  # type: ignore[arg-type]
     tree = dg.ComponentTree.from_module(defs_module=defs_module, project_root=root.parent)
-    found = tree.get_all_components(of_type=LandingDataset)
+    with warnings.catch_warnings():
+        # dagster 1.13's YAML loader still calls pydantic's deprecated parse_obj_as
+        warnings.filterwarnings(
+            "ignore", category=PydanticDeprecatedSince20, module="dagster._utils.pydantic_yaml"
+        )
+        found = tree.get_all_components(of_type=LandingDataset)
     names = [d.name for d in found]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:

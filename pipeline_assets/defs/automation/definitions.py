@@ -28,18 +28,21 @@ def schedule_status(settings: Settings) -> dg.DefaultScheduleStatus:
     return dg.DefaultScheduleStatus.RUNNING if on else dg.DefaultScheduleStatus.STOPPED
 
 
-def build_defs(settings: Settings, ingests: Ingests) -> dg.Definitions:
-    interval = settings.integer("PIPELINE_SENSOR_INTERVAL_SECONDS")
-    landing = build_landing_sensor(
+def landing_sensor(settings: Settings, ingests: Ingests) -> dg.SensorDefinition:
+    return build_landing_sensor(
         ingests,
         daily_partitions(settings),
         settings.integer("PIPELINE_SENSOR_LOOKBACK_DAYS"),
-        interval,
+        settings.integer("PIPELINE_SENSOR_INTERVAL_SECONDS"),
         sensor_status(settings),
     )
+
+
+def build_defs(settings: Settings, ingests: Ingests) -> dg.Definitions:
+    interval = settings.integer("PIPELINE_SENSOR_INTERVAL_SECONDS")
     return dg.Definitions(
         sensors=[
-            landing,
+            landing_sensor(settings, ingests),
             build_automation_sensor(interval, sensor_status(settings)),
             run_failure_alert_sensor,
         ],

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import dagster as dg
 
+
 def mart_freshness_policy(hour: int) -> dg.FreshnessPolicy:
     return dg.FreshnessPolicy.cron(
         deadline_cron=f"0 {hour} * * *", lower_bound_delta=timedelta(hours=hour), timezone="UTC"
