@@ -19,16 +19,15 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
+from pipeline_assets.components.landing_dataset import declared_datasets
 from pipeline_assets.defs.automation.conditions import warehouse_condition
 from pipeline_assets.defs.automation.freshness import mart_freshness_policy
-from pipeline_assets.defs.ingest.definitions import build_dataset
 from pipeline_assets.defs.ingest.shared import files_key, raw_key
 from pipeline_assets.defs.partitions import daily_partitions
 from pipeline_assets.defs.resources import WarehouseResource, build_resources
 from pipeline_assets.defs.transform.assets import NO_UNIT_TESTS, dbt_events
 from pipeline_assets.defs.transform.project import dbt_executable, dbt_project
 from pipeline_assets.defs.transform.translator import ShopTranslator, load_manifest
-from pipeline_assets.lib.contract import CUSTOMERS, ORDERS
 from pipeline_assets.lib.settings import Settings
 from pipeline_assets.runner import failure_message, run_range
 
@@ -66,20 +65,24 @@ def airflow_style_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
 
 
 def airflow_style_defs(settings: Settings) -> dg.Definitions:
-    ingest = [*build_dataset(ORDERS, settings), *build_dataset(CUSTOMERS, settings)]
-    return dg.Definitions(
-        assets=[*ingest, airflow_style_dbt_assets(settings)],
-        resources=build_resources(settings),
-        executor=dg.in_process_executor,
+    return dg.Definitions.merge(
+        *(dataset.build_dataset_defs(settings) for dataset in declared_datasets()),
+        dg.Definitions(
+            assets=[airflow_style_dbt_assets(settings)],
+            resources=build_resources(settings),
+            executor=dg.in_process_executor,
+        ),
     )
 
 
-INGEST = [key(ds) for ds in (ORDERS, CUSTOMERS) for key in (files_key, raw_key)]
+def ingest_keys() -> list[dg.AssetKey]:
+    """Every declared dataset's copy and raw load."""
+    return [key(ds) for ds in declared_datasets() for key in (files_key, raw_key)]
 
 
 def ingest_day(defs: dg.Definitions, instance: dg.DagsterInstance, day: str) -> None:
-    """One run of the day's partition of both datasets: what A does per chunk, per day."""
-    _run(defs, INGEST, day, day, instance)
+    """One run of the day's partition of every dataset: what A does per chunk, per day."""
+    _run(defs, ingest_keys(), day, day, instance)
 
 
 def _run(defs: dg.Definitions, selection: list, first: str, last: str, instance) -> None:
@@ -93,7 +96,7 @@ def b1_dagster_per_day(days: list[str]) -> dict[str, Any]:
     settings = Settings(os.environ)
     defs = airflow_style_defs(settings)
     graph = defs.resolve_asset_graph()
-    dbt_keys = [k for k in graph.materializable_asset_keys if k not in INGEST]
+    dbt_keys = [k for k in graph.materializable_asset_keys if k not in ingest_keys()]
     with dg.DagsterInstance.get() as instance:
 
         def day_step(day: str) -> dict[str, float]:

@@ -19,6 +19,7 @@ from typing import Any
 import dagster as dg
 import duckdb
 
+from pipeline_assets.components.landing_dataset import declared_datasets
 from pipeline_assets.defs.automation.definitions import landing_sensor
 from pipeline_assets.defs.resources import build_resources
 from pipeline_assets.lib.objectstore import LocalStore
@@ -26,7 +27,7 @@ from pipeline_assets.lib.sample import seed_landing
 from pipeline_assets.lib.settings import Settings
 from pipeline_assets.lib.warehouse import Db
 from pipeline_assets.runner import backfill, failure_message, run_range
-from pipeline_assets.verify import fingerprint_warehouse
+from pipeline_assets.verify import fingerprint_warehouse, warehouse_tables
 
 WAREHOUSE = dg.AssetSelection.groups("warehouse")
 LATE_ORDERS = 3
@@ -59,9 +60,9 @@ def day_orders(day: date) -> tuple[int, str]:
     return n, customer
 
 
-def fingerprints() -> dict:
+def fingerprints(defs: dg.Definitions) -> dict:
     with duckdb.connect(warehouse_path(), read_only=True) as conn:
-        return fingerprint_warehouse(Db(conn))
+        return fingerprint_warehouse(Db(conn), warehouse_tables(defs))
 
 
 class Pipeline:
@@ -96,7 +97,8 @@ class Pipeline:
         with dg.build_sensor_context(
             instance=self.instance, cursor=self.sensor_cursor, resources=resources
         ) as context:
-            result = landing_sensor(settings)(context)
+            ingests = [(d, d.ingest_job) for d in declared_datasets()]
+            result = landing_sensor(settings, ingests)(context)
         self.sensor_cursor = result.cursor
         return list(result.run_requests or [])
 
@@ -200,11 +202,11 @@ def latency_and_noop(landing: Path, orders_per_day: int) -> dict[str, Any]:
         t = time.perf_counter()
         idle_automation = pipeline.automation_tick()
         noop["automation tick, nothing changed"] = time.perf_counter() - t
-        prints = fingerprints()
+        prints = fingerprints(pipeline.defs)
         t = time.perf_counter()
         assert backfill(day, day, echo=lambda _: None, defs=pipeline.defs, instance=instance).ok
         noop["explicit re-materialization of the day"] = time.perf_counter() - t
-        unchanged = fingerprints() == prints
+        unchanged = fingerprints(pipeline.defs) == prints
     t = time.perf_counter()
     subprocess.run([sys.executable, "-c", "import pipeline_assets.definitions"], check=True)
     return {

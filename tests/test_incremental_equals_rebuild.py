@@ -25,6 +25,7 @@ import duckdb
 import pytest
 from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 from dbt.cli.main import dbtRunner
+from helpers import dataset
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -79,9 +80,9 @@ class Lab:
         customers = "customer_id,name\n" + "".join(f"{c},{c.upper()}\n" for c in CUSTOMERS)
         with duckdb.connect(str(self.root / f"{name}.duckdb")) as conn:
             db = Db(conn)
-            validate_and_load(db, "orders", day, orders)
+            validate_and_load(db, dataset("orders"), day, orders)
             key = f"customers/date={day}/c.csv"
-            validate_and_load(db, "customers", day, [(key, customers.encode())])
+            validate_and_load(db, dataset("customers"), day, [(key, customers.encode())])
 
     def build(self, name: str, start: str, end: str) -> None:
         """`dbt build` for the window [start, end) (days)."""

@@ -9,8 +9,11 @@
                 'window_column': 'order_date', -- required: column the window applies to
                 'window_column_type': 'date',  -- optional: 'date' | 'timestamp'
                                                --   (default: detected from the target column)
-                'window_affected': 'order_id', -- optional: also replace the rows whose
-            },                                 --   order_id (or order_date) is pending
+                'window_affected': 'order_id', -- optional: also replace the rows whose key
+                                               --   (or day, when it names the window
+                                               --   column) is pending
+                'window_inputs': {...},        -- with window_affected: how each landing
+            },                                 --   dataset maps to keys (window_state.sql)
         ) }}
 
     The two keys live in config.meta because dbt >= 1.10 deprecates custom top-level config
@@ -31,9 +34,9 @@
     moved its ordered_at into this window; it is a no-op when the key contains the window
     column. Never uses `max(...) from {{ this }}`: the window comes only from the vars.
 
-    meta.window_affected = order_id | order_date widens the first delete to the rows of the
-    orders (or days) this model has pending (macros/window_state.sql): the orders a
-    correction or retraction moved, and the days they left.
+    meta.window_affected = <key column> | <window column> widens the first delete to the rows
+    of the keys (or days) this model has pending (macros/window_state.sql): the keys a landed
+    row or a retraction changed, and the days they touch.
 
     Dialects go through adapter.dispatch: default__ (DuckDB and others, where the
     materialization already holds a transaction) and snowflake__ (dbt-snowflake runs in
@@ -94,12 +97,18 @@
     {%- endif -%}
 
 {%- set affected = config.meta_get('window_affected') %}
+{%- set by_day = affected and (affected | lower) == (window_column | lower) %}
 
 delete from {{ target }}
 where {{ window_filter(adapter.quote(matches[0].name), column_type) }}
-{%- if affected %}
-    or {{ adapter.quote(affected) }} in (
-        select pending.{{ affected }}
+{%- if by_day %}
+    or cast({{ adapter.quote(affected) }} as date) in (
+        select pending.pending_day
+        from {{ window_pending() }} as pending
+    )
+{%- elif affected %}
+    or cast({{ adapter.quote(affected) }} as varchar) in (
+        select pending.pending_key
         from {{ window_pending() }} as pending
     )
 {%- endif %};

@@ -1,16 +1,36 @@
 {#-
-    The window models' bookkeeping: two small tables in the intermediate schema, written by
+    The window models' bookkeeping: small tables in the intermediate schema, written by
     macros (they are no models, so no Dagster assets and outside the marts' lineage).
 
-    window_pending (model, order_id, order_date)
-        What each window_replace model still has to re-derive: every order that has a
-        version in a build's window, or whose current version was in it before the build
-        (a retraction leaves no other trace), with every day it touches (its versions' days
-        and the days it was current on). Recorded at the start of every dbt invocation that
-        builds one of these models (on-run-start, `record_window_pending`), before any of them
+    A window model (incremental, strategy window_replace) declares in its meta how a row of
+    each upstream landing dataset maps to what it must re-derive:
+
+        window_column: order_date          the column its window applies to
+        window_affected: order_id          what it replaces when pending: its key column, or
+                                           its window column (a model of whole days)
+        window_key: order_id               the key its rows are about (default:
+                                           window_affected)
+        window_inputs:                     each landing dataset it reads, by source table:
+          orders: {key: order_id, day: ordered_at}   a row's key, and the time that puts the
+                                                     key on a day
+          payments: {key: order_id}                  a row's key only: it lands on any day
+                                                     and moves the key's days
+
+    window_pending (model, pending_key, pending_day)
+        What each window model still has to re-derive: every key that a row of any of its
+        inputs, landed on a day of a build's window, maps to, or that was current in the
+        window before the build (a retraction leaves no other trace), with every day the key
+        touches (its rows' days in the day-placing inputs, and the days it is current on in
+        the window models of that key). Recorded at the start of every dbt invocation that
+        builds a window model (on-run-start, `record_window_pending`), before any of them
         changes, for each of them that exists; each model consumes its own rows in its
-        post-hook. A model skipped after a failed test, or killed, keeps its rows, so its next
-        build (any window) applies them: a change is never lost between two models.
+        post-hook. A model skipped after a failed test, or killed, keeps its rows, so its
+        next build (any window) applies them: a change is never lost between two models.
+
+    window_seen (source, key_column, partition_day, pending_key)
+        The keys each landed day of an input without a day column held when it was last in
+        a build's window: a retracted row of such a dataset (a payment of an older order,
+        say) reaches the days of its key on the next build of the day it had landed on.
 
     window_built (model, window_start, window_end)
         The windows each model was built for. A model writes rows only for days of its
@@ -19,8 +39,7 @@
         build), and a later build corrects only days already published. The latest end is
         the data horizon (`data_horizon`): raw partitions from it on are not read yet.
 
-    The incremental models take part (their strategy is window_replace); the hooks are set
-    for every model in dbt_project.yml and do nothing for the others.
+    The hooks are set for every model in dbt_project.yml and do nothing for the others.
 -#}
 
 {% macro window_state_relation(name) -%}
@@ -50,6 +69,46 @@
 {%- endmacro %}
 
 
+{#- A window model's declaration (above), checked: its window column, what it replaces, its
+    key and its inputs. -#}
+{% macro window_config(node) -%}
+    {%- set meta = node.config.meta or {} -%}
+    {%- set inputs = meta.get('window_inputs') -%}
+    {%- if not inputs or inputs is not mapping -%}
+        {{- exceptions.raise_compiler_error(
+            "window model " ~ node.name ~ ": meta.window_inputs must map each landing dataset "
+            ~ "it reads (a source table) to {key: <column>, day: <column, optional>}"
+        ) -}}
+    {%- endif -%}
+    {%- for name, spec in inputs.items() if spec is not mapping or not spec.get('key') -%}
+        {{- exceptions.raise_compiler_error(
+            "window model " ~ node.name ~ ": meta.window_inputs." ~ name ~ " needs a key column"
+        ) -}}
+    {%- endfor -%}
+    {%- set affected = meta.get('window_affected') -%}
+    {{- return({
+        'column': meta.get('window_column'),
+        'column_type': meta.get('window_column_type') or 'timestamp',
+        'affected': affected,
+        'key': meta.get('window_key') or affected,
+        'inputs': inputs,
+    }) -}}
+{%- endmacro %}
+
+
+{#- The relation of a landing dataset's source table (by its table name), if it exists. -#}
+{% macro window_input_relation(name) -%}
+    {%- for source in graph.sources.values() if source.name == name -%}
+        {{- return(adapter.get_relation(
+            database=source.database, schema=source.schema, identifier=source.identifier
+        )) -}}
+    {%- endfor -%}
+    {{- exceptions.raise_compiler_error(
+        "window_inputs: no source table named " ~ name ~ " (dbt/models/staging/_sources.yml)"
+    ) -}}
+{%- endmacro %}
+
+
 {#- on-run-start: the tables, then what this invocation's window touches, committed here
     (dbt leaves a hook's transaction open and rolls it back; on Snowflake commit is a no-op,
     every statement commits itself). -#}
@@ -61,30 +120,38 @@
     {%- if not (models | selectattr('unique_id', 'in', selected_resources) | list) -%}
         {{- return('') -}}
     {%- endif -%}
-    {%- set pending = window_state_relation('window_pending') -%}
     {%- set built = window_state_relation('window_built') -%}
     {%- set built_exists = adapter.get_relation(
         database=built.database, schema=built.schema, identifier=built.identifier
     ) -%}
-    {%- set existing, orders_grained, legacy = [], [], [] -%}
+    {%- set groups, keyed, legacy, seen = {}, {}, [], {} -%}
     {%- for node in models -%}
+        {%- set config = window_config(node) -%}
+        {%- for name, spec in config.inputs.items() if not spec.get('day') -%}
+            {%- do seen.update({name ~ '.' ~ spec.key: (name, spec.key)}) -%}
+        {%- endfor -%}
         {%- set relation = adapter.get_relation(
             database=node.database, schema=node.schema, identifier=node.alias
         ) -%}
         {%- if relation -%}
-            {%- do existing.append(node.name) -%}
-            {%- if (node.config.meta or {}).get('window_affected') == 'order_id' -%}
-                {%- do orders_grained.append(relation) -%}
+            {#- models with the same key and inputs share one computation -#}
+            {%- set signature = tojson([config.key, config.inputs]) -%}
+            {%- if signature not in groups -%}
+                {%- do groups.update({signature: {'config': config, 'models': []}}) -%}
+            {%- endif -%}
+            {%- do groups[signature].models.append(node.name) -%}
+            {%- if config.affected == config.key -%}
+                {%- do keyed.setdefault(config.key, []).append((relation, config)) -%}
             {%- endif -%}
             {%- set known = built_exists and run_query(
                 "select count(*) from " ~ built ~ " where model = '" ~ node.name ~ "'"
             ).columns[0].values()[0] -%}
             {%- if not known -%}
-                {%- do legacy.append((node.name, relation, node.config.meta.window_column)) -%}
+                {%- do legacy.append((node.name, relation, config.column)) -%}
             {%- endif -%}
         {%- endif -%}
     {%- endfor -%}
-    {%- set raw = window_raw_orders() -%}
+    {%- do window_state_migrate() -%}
     {%- call statement('record_window_pending', auto_begin=True) -%}
     {{ window_state_ddl() }};
     {%- for name, relation, column in legacy %}
@@ -97,19 +164,41 @@
     from {{ relation }}
     having count(*) > 0;
     {%- endfor %}
-    {%- if existing and raw %}
-    {{ window_pending_insert(pending, raw, orders_grained, existing) }}
-    {%- endif %}
+    {%- for group in groups.values() %}
+    {{ window_pending_insert(group.config, keyed.get(group.config.key, []), group.models) }};
+    {%- endfor %}
+    {%- for name, key in seen.values() %}
+    {{ window_seen_refresh(name, key) }}
+    {%- endfor %}
     {%- endcall -%}
     {%- do adapter.commit() -%}
     {{- return('') -}}
 {%- endmacro %}
 
 
+{#- window_pending as the orders-only bookkeeping made it: (model, order_id, order_date). -#}
+{% macro window_state_migrate() -%}
+    {%- set pending = window_state_relation('window_pending') -%}
+    {%- set found = adapter.get_relation(
+        database=pending.database, schema=pending.schema, identifier=pending.identifier
+    ) -%}
+    {%- if found -%}
+        {%- set names = adapter.get_columns_in_relation(found) | map(attribute='name') | map('lower') | list -%}
+        {%- if 'order_id' in names -%}
+            {%- do run_query("alter table " ~ pending ~ " rename column order_id to pending_key") -%}
+            {%- do run_query("alter table " ~ pending ~ " rename column order_date to pending_day") -%}
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+
 {% macro window_state_ddl() -%}
 create schema if not exists {{ window_state_relation('window_pending').without_identifier() }};
 create table if not exists {{ window_state_relation('window_pending') }} (
-    model varchar, order_id varchar, order_date date
+    model varchar, pending_key varchar, pending_day date
+);
+create table if not exists {{ window_state_relation('window_seen') }} (
+    source varchar, key_column varchar, partition_day date, pending_key varchar
 );
 create table if not exists {{ window_state_relation('window_built') }} (
     model varchar, window_start timestamp, window_end timestamp
@@ -117,70 +206,82 @@ create table if not exists {{ window_state_relation('window_built') }} (
 {%- endmacro %}
 
 
-{% macro window_raw_orders() -%}
-    {%- for source in graph.sources.values()
-        if source.source_name == 'shop' and source.name == 'orders' -%}
-        {{- return(adapter.get_relation(
-            database=source.database, schema=source.schema, identifier=source.identifier
-        )) -}}
-    {%- endfor -%}
-    {{- return(none) -}}
-{%- endmacro %}
-
-
-{% macro window_pending_insert(pending, raw, orders_grained, models) -%}
-insert into {{ pending }} (model, order_id, order_date)
+{#- The rows of `models` (one key and one set of inputs): every key the window touches,
+    with every day it touches. -#}
+{% macro window_pending_insert(config, keyed, models) -%}
+{%- set inputs = [] -%}
+{%- for name, spec in config.inputs.items() -%}
+    {%- set relation = window_input_relation(name) -%}
+    {%- if relation -%}{%- do inputs.append(('input_' ~ loop.index, name, spec, relation)) -%}{%- endif -%}
+{%- endfor -%}
+insert into {{ window_state_relation('window_pending') }} (model, pending_key, pending_day)
 with
 
-raw_versions as (
+{% for cte, name, spec, relation in inputs %}
+{{ cte }} as (
 
     select
-        order_id,
-        cast(ordered_at as timestamp) as ordered_at
-    from {{ raw }}
+        cast({{ spec.key }} as varchar) as pending_key,
+        cast(_partition as date) as landed_on,
+        {% if spec.get('day') %}cast({{ spec.day }} as date){% else %}null{% endif %} as on_day
+    from {{ relation }}
     where cast(_partition as timestamp) < {{ data_horizon() }}
 
 ),
 
+{% endfor %}
 current_rows as (
 
-    {% for relation in orders_grained -%}
+    {% for relation, other in keyed -%}
     select
-        order_id,
-        cast(ordered_at as timestamp) as ordered_at
+        cast({{ other.key }} as varchar) as pending_key,
+        cast({{ other.column }} as date) as on_day,
+        {{ window_filter(other.column, other.column_type) }} as in_window
     from {{ relation }}
-    {% if not loop.last %}union all{% endif %}
-    {% else -%}
+    union all
+    {% endfor -%}
     select
-        order_id,
-        ordered_at
-    from raw_versions
+        cast(null as varchar) as pending_key,
+        cast(null as date) as on_day,
+        false as in_window
     where false
-    {%- endfor %}
 
 ),
 
 touched as (
 
-    select order_id from raw_versions where {{ window_filter('ordered_at') }}
+    {% for cte, name, spec, relation in inputs -%}
+    select pending_key from {{ cte }}
+    where {{ window_filter('landed_on', 'date') }}
     union
-    select order_id from current_rows where {{ window_filter('ordered_at') }}
+    {% if not spec.get('day') -%}
+    select pending_key from {{ window_state_relation('window_seen') }}
+    where
+        source = '{{ name }}'
+        and key_column = '{{ spec.key }}'
+        and {{ window_filter('partition_day', 'date') }}
+    union
+    {% endif -%}
+    {% endfor -%}
+    select pending_key from current_rows where in_window
 
 ),
 
 touched_days as (
 
+    {% for cte, name, spec, relation in inputs if spec.get('day') -%}
     select
-        raw_versions.order_id,
-        cast(raw_versions.ordered_at as date) as order_date
-    from raw_versions
-    inner join touched on raw_versions.order_id = touched.order_id
+        {{ cte }}.pending_key,
+        {{ cte }}.on_day
+    from {{ cte }}
+    inner join touched on {{ cte }}.pending_key = touched.pending_key
     union
+    {% endfor -%}
     select
-        current_rows.order_id,
-        cast(current_rows.ordered_at as date) as order_date
+        current_rows.pending_key,
+        current_rows.on_day
     from current_rows
-    inner join touched on current_rows.order_id = touched.order_id
+    inner join touched on current_rows.pending_key = touched.pending_key
 
 ),
 
@@ -195,16 +296,41 @@ models as (
 
 select
     models.model,
-    touched_days.order_id,
-    touched_days.order_date
+    touched_days.pending_key,
+    touched_days.on_day
 from touched_days
 cross join models
 {%- endmacro %}
 
 
-{#- This model's pending rows, as a subquery: (order_id, order_date). -#}
+{#- The keys a landed day of `name` holds now replace what it held, for the days of this
+    build's window: after the pending rows above read what it held. -#}
+{% macro window_seen_refresh(name, key) -%}
+{%- set relation = window_input_relation(name) -%}
+{%- set seen = window_state_relation('window_seen') -%}
+delete from {{ seen }}
+where
+    source = '{{ name }}'
+    and key_column = '{{ key }}'
+    and {{ window_filter('partition_day', 'date') }};
+{%- if relation %}
+insert into {{ seen }} (source, key_column, partition_day, pending_key)
+select distinct
+    '{{ name }}',
+    '{{ key }}',
+    cast(_partition as date),
+    cast({{ key }} as varchar)
+from {{ relation }}
+where
+    {{ window_filter('cast(_partition as date)', 'date') }}
+    and cast(_partition as timestamp) < {{ data_horizon() }};
+{%- endif %}
+{%- endmacro %}
+
+
+{#- This model's pending rows, as a subquery: (pending_key, pending_day). -#}
 {% macro window_pending() -%}
-    (select order_id, order_date from {{ window_state_relation('window_pending') }}
+    (select pending_key, pending_day from {{ window_state_relation('window_pending') }}
     where model = '{{ model.name }}')
 {%- endmacro %}
 

@@ -25,7 +25,7 @@ orders as (
 
 affected_orders as (
 
-    select distinct pending.order_id
+    select distinct pending.pending_key as order_id
     from {{ window_pending() }} as pending
 
 ),

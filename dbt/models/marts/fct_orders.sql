@@ -18,7 +18,7 @@ orders as (
     {% if is_incremental() -%}
     where
         order_id in (
-            select pending.order_id
+            select pending.pending_key
             from {{ window_pending() }} as pending
         )
     {%- endif %}

@@ -7,6 +7,8 @@
             'window_column': 'order_date',
             'window_column_type': 'date',
             'window_affected': 'order_date',
+            'window_key': 'order_id',
+            'window_inputs': {'orders': {'key': 'order_id', 'day': 'ordered_at'}},
         },
     )
 }}
@@ -33,7 +35,7 @@ orders as (
     {% if is_incremental() -%}
     or (
         order_date in (
-            select pending.order_date
+            select pending.pending_day
             from {{ window_pending() }} as pending
         )
         and {{ in_built_window('order_date', 'date') }}
