@@ -9,10 +9,12 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import yaml
 from oracle_validator import QuarantineRow, ValidationResult
 
 from pipeline_assets.components.landing_dataset import LandingDataset, declared_datasets
 from pipeline_assets.defs.resources import build_resources
+from pipeline_assets.lib.dataset import Dataset
 from pipeline_assets.lib.settings import Settings
 from pipeline_assets.lib.validate import Validator
 from pipeline_assets.lib.warehouse import Db, table_columns
@@ -26,6 +28,32 @@ SNOWFLAKE_DUMMY = {
     "DBT_ENV_SECRET_SNOWFLAKE_PASSWORD": "dummy",
 }
 DEPLOYED = {"PIPELINE_TARGET": "prod", "PIPELINE_RUNS_ON": "kubernetes", **SNOWFLAKE_DUMMY}
+
+
+# A third dataset as a team would add it (tests/data/payments): its declaration, its dbt
+# source entry, its staging view, a table mart and a window mart joining it to the orders.
+PAYMENTS = Path(__file__).parent / "data" / "payments"
+
+
+def add_payments_to_dbt(dbt_dir: Path, marts: Sequence[str] = ("fct_order_payments",)) -> None:
+    """The payments dataset's dbt files, written into a copy of the dbt project."""
+    sources = dbt_dir / "models" / "staging" / "_sources.yml"
+    text = sources.read_text()
+    anchor = "      - name: quarantine\n"
+    assert anchor in text, "the quarantine source entry moved"
+    sources.write_text(text.replace(anchor, (PAYMENTS / "source.yml").read_text() + anchor))
+    staging = dbt_dir / "models" / "staging" / "stg_shop__payments.sql"
+    staging.write_text((PAYMENTS / "stg_shop__payments.sql").read_text())
+    for mart in marts:
+        (dbt_dir / "models" / "marts" / f"{mart}.sql").write_text(
+            (PAYMENTS / f"{mart}.sql").read_text()
+        )
+
+
+def payments_dataset() -> Dataset:
+    """The payments declaration (the issue's YAML), read as the component reads it."""
+    attributes = yaml.safe_load((PAYMENTS / "defs.yaml").read_text())["attributes"]
+    return Dataset(**attributes)
 
 
 @functools.cache

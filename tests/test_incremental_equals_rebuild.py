@@ -1,12 +1,17 @@
 """Property: the day-by-day incremental path always equals a from-scratch build.
 
 Hypothesis draws sequences of landings (new orders, corrections in the same day or in
-another day, today included), retractions and re-runs, and whether the warehouse starts
+another day, today included; payments of any order, landing on any day, a later one
+included), retractions and re-runs, and whether the warehouse starts
 with a full build or empty (then each day's first build is the models' first build). After
 each step the days whose files changed are re-run one by one in a random order, as
 automation does: the day's raw load (the project's own validation and transactional load),
 `dbt build` for that day's window, then the features (`lib/features.recompute`, published).
 Today's files are loaded, but today is never built: its day is not over.
+
+The dbt project is the real one plus a second dataset as a team adds it (tests/data/payments):
+its source, its staging view and a window mart that joins payments to their orders, so the
+window bookkeeping is exercised for a dataset whose rows move days they did not land on.
 
 At the end, every dbt table and every published day of features must equal a from-scratch
 build over the same landing files of the days up to the last one built (the days that are
@@ -25,7 +30,7 @@ import duckdb
 import pytest
 from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 from dbt.cli.main import dbtRunner
-from helpers import dataset
+from helpers import add_payments_to_dbt, dataset, payments_dataset
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -45,7 +50,9 @@ TABLES = (
     ("marts.fct_orders", "order_date"),
     ("marts.orders_daily_summary", "order_date"),
     ("marts.dim_customers", None),
+    ("marts.fct_order_payments", "order_date"),
 )
+PAYMENT_HEADER = "payment_id,order_id,method,amount,paid_at,updated_at\n"
 CUSTOMERS = ("c1", "c2", "c3")
 
 land = st.tuples(
@@ -57,9 +64,17 @@ land = st.tuples(
     st.integers(0, 5000),  # subtotal cents
     st.one_of(st.none(), st.integers(0, 59)),  # updated_at minute of the next day, or none
 )
+pay = st.tuples(
+    st.just("pay"),
+    st.sampled_from(["p1", "p2", "p3"]),  # a payment corrected by a later one (updated_at)
+    st.sampled_from(["o1", "o2", "o3", "o4"]),
+    st.sampled_from((*DAYS, TODAY)),  # the day it lands: any, often after its order's
+    st.integers(0, 23),  # paid_at's hour, inside its day
+    st.integers(0, 5000),  # amount cents
+)
 retract = st.tuples(st.just("retract"), st.integers(0, 100))
 rerun = st.tuples(st.just("rerun"), st.sampled_from((*DAYS, TODAY)))
-steps = st.lists(st.one_of(land, land, retract, rerun), min_size=1, max_size=6)
+steps = st.lists(st.one_of(land, land, pay, retract, rerun), min_size=1, max_size=6)
 
 
 class Lab:
@@ -68,6 +83,10 @@ class Lab:
     def __init__(self, root: Path):
         self.root = root
         self.dbt = dbtRunner()
+        self.project = root / "dbt"
+        shutil.copytree(DBT_PROJECT_DIR, self.project, ignore=shutil.ignore_patterns("target"))
+        add_payments_to_dbt(self.project)
+        self.payments = payments_dataset()
 
     def reset(self) -> None:
         for name in ("incremental", "scratch"):
@@ -76,19 +95,26 @@ class Lab:
             shutil.rmtree(self.root / f"{name}-features", ignore_errors=True)
 
     def load_day(self, name: str, day: str, landing: dict[str, str]) -> None:
-        orders = [(k, (HEADER + v).encode()) for k, v in landing.items() if f"date={day}/" in k]
+        def files(prefix: str, header: str) -> list[tuple[str, bytes]]:
+            return [
+                (k, (header + v).encode())
+                for k, v in landing.items()
+                if k.startswith(f"{prefix}/date={day}/")
+            ]
+
         customers = "customer_id,name\n" + "".join(f"{c},{c.upper()}\n" for c in CUSTOMERS)
         with duckdb.connect(str(self.root / f"{name}.duckdb")) as conn:
             db = Db(conn)
-            validate_and_load(db, dataset("orders"), day, orders)
+            validate_and_load(db, dataset("orders"), day, files("orders", HEADER))
             key = f"customers/date={day}/c.csv"
             validate_and_load(db, dataset("customers"), day, [(key, customers.encode())])
+            validate_and_load(db, self.payments, day, files("payments", PAYMENT_HEADER))
 
     def build(self, name: str, start: str, end: str) -> None:
         """`dbt build` for the window [start, end) (days)."""
         os.environ["PIPELINE_DUCKDB_PATH"] = str(self.root / f"{name}.duckdb")
-        args = ["build", *NO_UNIT_TESTS, "--quiet", "--project-dir", str(DBT_PROJECT_DIR)]
-        args += ["--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(self.root / name)]
+        args = ["build", *NO_UNIT_TESTS, "--quiet", "--project-dir", str(self.project)]
+        args += ["--profiles-dir", str(self.project), "--target-path", str(self.root / name)]
         args += ["--event-time-start", start, "--event-time-end", end]
         result = self.dbt.invoke(args)
         # dbt-duckdb keeps its connection open in this process; close it so the next raw
@@ -182,6 +208,26 @@ def lab(tmp_path_factory):
     order=random.Random(0),
     first_full=False,
 )
+# a payment lands two days after its order, then is retracted: the order's day follows both;
+@example(
+    steps=[
+        ("land", "o1", DAYS[0], 10, "c1", 1000, None),
+        ("pay", "p1", "o1", DAYS[2], 9, 700),
+        ("retract", 1),
+    ],
+    order=random.Random(0),
+    first_full=True,
+)
+# a payment's correction lands on another day than the payment (both count: one per day);
+@example(
+    steps=[
+        ("land", "o2", DAYS[1], 3, "c2", 800, None),
+        ("pay", "p2", "o2", DAYS[1], 4, 300),
+        ("pay", "p2", "o2", DAYS[2], 1, 500),
+    ],
+    order=random.Random(0),
+    first_full=False,
+)
 # a correction on day 1 changes the published features of days 2 and 3 (cumulative).
 @example(
     steps=[
@@ -214,6 +260,13 @@ def test_day_by_day_path_equals_a_scratch_build(lab, steps, order, first_full):
             landing[key] = (
                 f"{order_id},{customer},s01,{day}T{hour:02d}:30:00,"
                 f"{subtotal},{tax},{subtotal + tax},{updated}\n"
+            )
+            changed.add(day)
+        elif step[0] == "pay":
+            _, payment_id, order_id, day, hour, amount = step
+            serial += 1
+            landing[f"payments/date={day}/part-{serial:03d}.csv"] = (
+                f"{payment_id},{order_id},card,{amount},{day}T{hour:02d}:15:00,\n"
             )
             changed.add(day)
         elif step[0] == "retract" and landing:

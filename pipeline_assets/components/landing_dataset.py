@@ -29,7 +29,7 @@ from pipeline_assets.defs.ingest.copy import build_copy_asset
 from pipeline_assets.defs.ingest.jobs import build_ingest_job
 from pipeline_assets.defs.ingest.raw import build_raw_asset
 from pipeline_assets.defs.partitions import daily_partitions, ingest_backfill_policy
-from pipeline_assets.lib.dataset import Dataset, DeclarationError
+from pipeline_assets.lib.dataset import Dataset, DeclarationError, singular
 from pipeline_assets.lib.settings import Settings
 
 if TYPE_CHECKING:  # not exported by dagster: what define_asset_job returns
@@ -43,9 +43,8 @@ class LandingDatasetScaffolder(dg.Scaffolder):
 
     def scaffold(self, request: dg.ScaffoldRequest) -> None:
         name = request.target_path.name
-        (request.target_path / "defs.yaml").write_text(
-            TEMPLATE.format(type=request.type_name, name=name)
-        )
+        text = TEMPLATE.format(type=request.type_name, name=name, key=f"{singular(name)}_id")
+        (request.target_path / "defs.yaml").write_text(text)
 
 
 TEMPLATE = """\
@@ -56,10 +55,10 @@ type: {type}
 attributes:
   name: {name}
   layout: daily  # daily: {name}/date=D/<file>.csv; hourly: {name}/date=D/hour=HH/<file>.csv
-  key: {name}_id  # within a day, duplicates keep the greatest updated_at, then the last line
+  key: {key}  # within a day, duplicates keep the greatest updated_at, then the last line
   # time_column: <a timestamp column that must fall inside its file's folder (day or hour)>
   columns:
-    - {{name: {name}_id, type: string, required: true}}  # types: string, cents, timestamp
+    - {{name: {key}, type: string, required: true}}  # types: string, cents, timestamp
     - {{name: updated_at, type: timestamp}}
 """
 

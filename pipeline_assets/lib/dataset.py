@@ -156,8 +156,7 @@ class Dataset(BaseModel):
         """processing/<this>: the day's files mirrored into the processing zone."""
         if self.files_asset:
             return self.files_asset
-        singular = self.name if self.name.endswith("ss") else self.name.removesuffix("s")
-        return f"{singular}_files"
+        return f"{singular(self.name)}_files"
 
     @property
     def layout_pattern(self) -> str:
@@ -253,6 +252,11 @@ class Dataset(BaseModel):
     def time_rule_code(self) -> str:
         """The reason code of a row whose time falls outside its folder."""
         return OUTSIDE_HOUR if self.layout == "hourly" else OUTSIDE_DAY
+
+
+def singular(name: str) -> str:
+    """`orders` -> `order`: how names derived from a dataset's read (`address` stays)."""
+    return name if name.endswith("ss") else name.removesuffix("s")
 
 
 def dataset_of_key(datasets: Iterable[Dataset], key: str) -> tuple[Dataset, str]:

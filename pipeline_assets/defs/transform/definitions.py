@@ -14,10 +14,11 @@ from pipeline_assets.lib.settings import Settings
 
 def build_defs(settings: Settings) -> dg.Definitions:
     project = dbt_project(settings)
-    # Under `dg dev` / `dagster dev` (which set DAGSTER_IS_DEV_CLI), re-parse an edited
-    # project when the code location loads: dagster-dbt's prepare_if_dev would re-parse on
-    # every load and look for `dbt` on PATH, which an unactivated venv does not have.
-    if settings.is_set("DAGSTER_IS_DEV_CLI") and manifest_is_stale(project):
+    # A dbt project edited since its manifest was parsed (a dataset's model added, say) is
+    # parsed again when the definitions load, wherever they load: `dg dev`, `dg list defs`,
+    # a `pipeline` command. dagster-dbt's prepare_if_dev would re-parse on every load, only
+    # under `dagster dev`, and look for `dbt` on PATH, which an unactivated venv lacks.
+    if manifest_is_stale(project):
         prepare_dbt(project, build_warehouse(settings).dbt_env())
     translator = ShopTranslator(
         automation=warehouse_condition(settings.integer("PIPELINE_AUTOMATION_LOOKBACK_DAYS")),

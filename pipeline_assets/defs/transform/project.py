@@ -1,5 +1,6 @@
 """The dbt project handle and its preparation; importable before a manifest exists."""
 
+import fcntl
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -88,15 +89,18 @@ def build_dbt_resource(project: DbtProject) -> DbtCliResource:
 
 def prepare_dbt(project: DbtProject, env: dict[str, str], target_path: Path | None = None) -> None:
     """`dbt parse` into target/ with the run-time target and warehouse (`env`, the warehouse
-    resource's `dbt_env()`): make, CI, Docker, and `dg dev` after an edit.
+    resource's `dbt_env()`): make, CI, Docker, and any load after an edit.
 
     `target_path` (the benchmark's `DBT_TARGET_PATH`) is where later invocations look for the
-    partial-parse file; it defaults to the project's own target/.
+    partial-parse file; it defaults to the project's own target/. One process parses at a
+    time (a code server and a command loading at once would write the same files).
     """
-    with dbt_environment(env):
-        build_dbt_resource(project).cli(
-            ["parse", "--quiet"], target_path=target_path or project.target_path
-        ).wait()
+    target = Path(target_path or project.target_path)
+    target.mkdir(parents=True, exist_ok=True)
+    with open(target / ".prepare.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with dbt_environment(env):
+            build_dbt_resource(project).cli(["parse", "--quiet"], target_path=target).wait()
 
 
 def manifest_is_stale(project: DbtProject) -> bool:
