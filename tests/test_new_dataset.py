@@ -6,7 +6,8 @@ is then edited to the payments declaration (tests/data/payments, the YAML of iss
 dbt source entry, staging view and a table mart are added. Then the copy's own `pipeline`
 and `dg` run it: the definitions list its assets and checks, a 3-day backfill loads every
 good row and quarantines the bad ones with their reasons, `pipeline quarantine` lists them,
-`verify` covers its tables with no difference, and no Python file changed.
+`verify` covers its tables with no difference, and no Python file changed. A mistake in the
+declaration fails `dg check defs` naming the file, the line and the attribute.
 """
 
 import hashlib
@@ -91,7 +92,17 @@ def test_a_dataset_added_by_declaration_runs_end_to_end(tmp_path):
     run("dg", "scaffold", "defs", "pipeline_assets.components.LandingDataset", "datasets/payments")
     declared = project / "pipeline_assets" / "defs" / "datasets" / "payments" / "defs.yaml"
     assert "type: pipeline_assets.components.LandingDataset" in declared.read_text()
-    declared.write_text((PAYMENTS / "defs.yaml").read_text())
+    # A mistake first: `dg check defs` names the file, the line and the attribute.
+    text = (PAYMENTS / "defs.yaml").read_text()
+    declared.write_text(text.replace("key: payment_id", "key: payment"))
+    check = subprocess.run(
+        ["dg", "check", "defs"], cwd=project, env=env, capture_output=True, text=True
+    )
+    assert check.returncode != 0
+    assert "datasets/payments/defs.yaml:4 - attributes.key: 'payment' is not one of" in (
+        check.stdout + check.stderr
+    )
+    declared.write_text(text)
     add_payments_to_dbt(project / "dbt", marts=["payments_per_method"])
 
     listed = json.loads(run("dg", "list", "defs", "--json").stdout)

@@ -10,8 +10,9 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from helpers import fingerprints, query
+from helpers import dataset, fingerprints, query
 
+from pipeline_assets.components.landing_dataset import declared_datasets
 from pipeline_assets.definitions import build_defs
 from pipeline_assets.defs.ingest.shared import files_key, raw_key
 from pipeline_assets.defs.partitions import daily_partitions
@@ -180,7 +181,7 @@ def test_out_of_order_backfills_and_corrections_equal_a_scratch_build(pipeline_e
 
 
 def _ingest_keys() -> list[dg.AssetKey]:
-    return [key(ds) for ds in ("orders", "customers") for key in (files_key, raw_key)]
+    return [key(ds) for ds in declared_datasets() for key in (files_key, raw_key)]
 
 
 def _dbt_keys() -> list[dg.AssetKey]:
@@ -331,7 +332,7 @@ def test_failed_raw_check_stops_dbt_in_the_same_run(pipeline_env, monkeypatch):
     monkeypatch.setenv("PIPELINE_QUARANTINE_FAIL_RATE", "0.5")
     pipeline_env.write("customers/date=2024-01-01/c.csv", "customer_id,name\nc1,Ann\n,x\n,y\n")
     defs = build_defs()
-    keys = [files_key("customers"), raw_key("customers")]
+    keys = [files_key(dataset("customers")), raw_key(dataset("customers"))]
     keys += [
         dg.AssetKey(["staging", "stg_shop__customers"]),
         dg.AssetKey(["marts", "dim_customers"]),
@@ -393,8 +394,8 @@ def test_every_asset_shares_one_daily_partitions_definition_and_one_job_holds_th
     assert job.partitions_def == partitions
     assert {k for k in job.asset_layer.selected_asset_keys} >= keys
     for child, parent in (
-        (dg.AssetKey(["raw", "orders"]), files_key("orders")),
-        (dg.AssetKey(["staging", "stg_shop__orders"]), raw_key("orders")),
+        (dg.AssetKey(["raw", "orders"]), files_key(dataset("orders"))),
+        (dg.AssetKey(["staging", "stg_shop__orders"]), raw_key(dataset("orders"))),
         (dg.AssetKey(["features", "customer_features"]), dg.AssetKey(["marts", "fct_orders"])),
     ):
         parents = graph.get_parent_partition_keys_for_child(

@@ -80,8 +80,10 @@ class LandingDataset(dg.Component, dg.Resolvable, Dataset):
             if isinstance(cause, DeclarationError):
                 attribute, message = cause.attribute, cause.message
             else:
-                attribute = ".".join(str(p) for p in error["loc"]) or "attributes"
-                message = error["msg"]
+                attribute = "".join(
+                    f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"]
+                )
+                attribute, message = attribute.lstrip(".") or "attributes", error["msg"]
             raise ResolutionException(_located(context, attribute, message)) from None
 
     @cached_property
