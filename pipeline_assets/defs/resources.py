@@ -226,7 +226,13 @@ POD_ENV = (
 def build_warehouse(settings: Settings) -> WarehouseResource:
     """The engine (`PIPELINE_TARGET`): a DuckDB file, or Snowflake with `dg.EnvVar` secrets."""
     if settings.target == "prod":
-        credentials = {field: dg.EnvVar(name) for field, name in SNOWFLAKE_ENV.items()}
+        # role and warehouse are optional (the user's defaults): an EnvVar of an unset
+        # variable would fail every run's config.
+        credentials = {
+            field: dg.EnvVar(name)
+            for field, name in SNOWFLAKE_ENV.items()
+            if field not in ("role", "warehouse") or settings.is_set(name)
+        }
         return SnowflakeWarehouse(**credentials, database=settings.snowflake_database())
     return DuckDBWarehouse(
         path=settings.location("PIPELINE_DUCKDB_PATH"),
