@@ -1,8 +1,9 @@
 """Settings -> resources: the one place that decides where data lives and how steps run.
 
 What an operator tunes (zones, warehouse, quarantine rates, pod sizes) is a resource field,
-shown on the UI's resource pages. Non-secret values have local defaults so a fresh clone
-runs with no configuration; secrets (Snowflake, Slack) arrive only through `dg.EnvVar`.
+shown on the UI's resource pages, and each can be overridden alone for one run in the
+launchpad (`knobs.configured`). Non-secret values have local defaults so a fresh clone runs
+with no configuration; secrets (Snowflake, Slack) arrive only through `dg.EnvVar`.
 """
 
 import json
@@ -14,6 +15,7 @@ from typing import Any
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
+from pipeline_assets.defs.knobs import configured
 from pipeline_assets.defs.transform.project import build_dbt_resource, dbt_project
 from pipeline_assets.lib.connect import (
     SNOWFLAKE_ENV,
@@ -233,8 +235,9 @@ def build_warehouse(settings: Settings) -> WarehouseResource:
             for field, name in SNOWFLAKE_ENV.items()
             if field not in ("role", "warehouse") or settings.is_set(name)
         }
-        return SnowflakeWarehouse(**credentials, database=settings.snowflake_database())
-    return DuckDBWarehouse(
+        return configured(SnowflakeWarehouse, **credentials, database=settings.snowflake_database())
+    return configured(
+        DuckDBWarehouse,
         path=settings.location("PIPELINE_DUCKDB_PATH"),
         memory_limit=settings.get("PIPELINE_DUCKDB_MEMORY_LIMIT"),
     )
@@ -251,21 +254,26 @@ def build_resources(settings: Settings) -> dict[str, object]:
         pipes_client = PipesK8sClient()
     slack_token = dg.EnvVar("SLACK_BOT_TOKEN") if settings.is_set("SLACK_BOT_TOKEN") else None
     return {
-        "alerts": AlertsResource(
+        "alerts": configured(
+            AlertsResource,
             ui_url=settings.get("PIPELINE_UI_URL"),
             alerts_file=settings.location("PIPELINE_ALERTS_FILE"),
             slack_channel=settings.get("PIPELINE_SLACK_CHANNEL"),
             slack_token=slack_token,
         ),
-        "validation": ValidationResource(
+        "validation": configured(
+            ValidationResource,
             quarantine_warn_rate=settings.number("PIPELINE_QUARANTINE_WARN_RATE"),
             quarantine_fail_rate=settings.number("PIPELINE_QUARANTINE_FAIL_RATE"),
             duckdb_memory_limit=half_memory(settings.get("PIPELINE_DUCKDB_MEMORY_LIMIT")),
         ),
-        "landing": ZoneResource(uri=settings.location("PIPELINE_LANDING_URI"), s3=s3),
-        "processing": ZoneResource(uri=settings.location("PIPELINE_PROCESSING_URI"), s3=s3),
-        "features": ZoneResource(uri=settings.location("PIPELINE_FEATURES_URI"), s3=s3),
-        "features_pod": FeaturesPodResource(
+        "landing": configured(ZoneResource, uri=settings.location("PIPELINE_LANDING_URI"), s3=s3),
+        "processing": configured(
+            ZoneResource, uri=settings.location("PIPELINE_PROCESSING_URI"), s3=s3
+        ),
+        "features": configured(ZoneResource, uri=settings.location("PIPELINE_FEATURES_URI"), s3=s3),
+        "features_pod": configured(
+            FeaturesPodResource,
             image=settings.get("PIPELINE_FEATURES_IMAGE"),
             namespace=settings.get("PIPELINE_K8S_NAMESPACE"),
             cpu=settings.get("PIPELINE_FEATURES_CPU"),
