@@ -127,6 +127,9 @@ def server(tmp_path_factory):
         "PIPELINE_TARGET": "dev",
         "PIPELINE_AUTOMATION": "off",
         "PIPELINE_INGEST_DAYS_PER_RUN": "1",
+        # Not the documented defaults, so a knob's configured value can be told from them.
+        "PIPELINE_QUARANTINE_WARN_RATE": "0.25",
+        "PIPELINE_QUARANTINE_FAIL_RATE": "0.75",
     }
     seed_landing(LocalStore(env.landing), date(2024, 1, 1), date(2024, 1, 3), 200)
     port = free_port()
@@ -395,3 +398,66 @@ def execute_check_from_its_page(base_url, tmp_path, asset: str, check: str, grap
         Screenshots(tmp_path / "screenshots", os.environ.get("PIPELINE_SCREENSHOTS"))(
             page, "ui-check-executed"
         )
+
+
+LAUNCH_RUN = """
+mutation Launch($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on RunConfigValidationInvalid { errors { message } }
+    ... on PythonError { message }
+  }
+}
+"""
+RUN_STATUS = "query Run($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
+RATE_CHECK = """
+query Check($key: AssetKeyInput!) {
+  assetCheckExecutions(assetKey: $key, checkName: "quarantine_rate_below_threshold", limit: 1) {
+    runId
+    evaluation { metadataEntries { label ... on FloatMetadataEntry { floatValue } } }
+  }
+}
+"""
+
+
+@pytest.mark.slow
+def test_one_knob_overridden_in_the_launchpad_applies_to_that_run_alone(server):
+    """The launchpad's run config names one field of `validation`, as YAML: the run takes it,
+    keeps the other configured values, and the next run is back to the configured ones."""
+    graphql = server.graphql
+
+    def launch(run_config_yaml: str) -> dict[str, float]:
+        params = {
+            "selector": {
+                "repositoryLocationName": "pipeline_assets",
+                "repositoryName": "__repository__",
+                "jobName": "ingest_orders_job",
+            },
+            "runConfigData": run_config_yaml,
+            "executionMetadata": {"tags": [{"key": "dagster/partition", "value": "2024-01-03"}]},
+            "mode": "default",
+        }
+        launched = graphql(LAUNCH_RUN, {"params": params})["launchRun"]
+        assert launched["__typename"] == "LaunchRunSuccess", launched
+        run_id = launched["run"]["runId"]
+        deadline = time.monotonic() + BACKFILL_TIMEOUT_S
+        while (status := graphql(RUN_STATUS, {"id": run_id})["runOrError"]["status"]) not in (
+            "SUCCESS",
+            "FAILURE",
+            "CANCELED",
+        ):
+            assert time.monotonic() < deadline, server.log.read_text()[-5000:]
+            time.sleep(2)
+        assert status == "SUCCESS", server.log.read_text()[-5000:]
+        (execution,) = graphql(RATE_CHECK, {"key": {"path": ["raw", "orders"]}})[
+            "assetCheckExecutions"
+        ]
+        assert execution["runId"] == run_id
+        entries = execution["evaluation"]["metadataEntries"]
+        return {e["label"]: e["floatValue"] for e in entries if "floatValue" in e}
+
+    overridden = launch("resources:\n  validation:\n    config:\n      quarantine_fail_rate: 0.9\n")
+    assert (overridden["warn_above"], overridden["fail_above"]) == (0.25, 0.9)
+    again = launch("{}")
+    assert (again["warn_above"], again["fail_above"]) == (0.25, 0.75)
