@@ -105,7 +105,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_quarantine(args: argparse.Namespace) -> int:
-    from pipeline_assets.defs.resources import build_warehouse
+    from pipeline_assets.defs.warehouse import build_warehouse
     from pipeline_assets.lib.failing_rows import quarantined_rows
 
     with build_warehouse(args.settings).db() as db:
@@ -131,7 +131,7 @@ def cmd_instance(args: argparse.Namespace) -> int:
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
-    from pipeline_assets.defs.resources import build_warehouse
+    from pipeline_assets.defs.warehouse import build_warehouse
     from pipeline_assets.defs.transform.project import dbt_project, prepare_dbt
 
     settings = args.settings

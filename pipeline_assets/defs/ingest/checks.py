@@ -16,7 +16,8 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 
 from pipeline_assets.defs.automation.conditions import latest_materializations
 from pipeline_assets.defs.ingest.shared import raw_key
-from pipeline_assets.defs.resources import ValidationResource, WarehouseResource
+from pipeline_assets.defs.resources import ValidationResource
+from pipeline_assets.defs.warehouse import WarehouseResource
 from pipeline_assets.lib.contract import required_columns
 from pipeline_assets.lib.failing_rows import (
     FailingRows,

@@ -18,7 +18,8 @@ from pipeline_assets.defs.ingest.shared import (
     bad_input_fails_without_retry,
     raw_key,
 )
-from pipeline_assets.defs.resources import ValidationResource, WarehouseResource, ZoneResource
+from pipeline_assets.defs.resources import ValidationResource, ZoneResource
+from pipeline_assets.defs.warehouse import WarehouseResource
 from pipeline_assets.lib.contract import ContractError, column_names
 from pipeline_assets.lib.failing_rows import FailingRows, quarantine_samples
 from pipeline_assets.lib.manifest import LANDING_COMPLETE, read_files, read_manifest
