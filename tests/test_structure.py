@@ -21,6 +21,7 @@ LAYERS = (
         "pipeline_assets.runner",
         "pipeline_assets.verify",
         "pipeline_assets.features_job",
+        "pipeline_assets.run_coordinator",
     ),
     ("pipeline_assets.defs",),
     ("pipeline_assets.definitions",),
