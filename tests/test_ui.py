@@ -24,6 +24,7 @@ from helpers import fingerprints, query
 from services import GraphQL, dagster_dev, free_port
 
 from pipeline_assets.definitions import build_defs
+from pipeline_assets.instance import ensure_instance
 from pipeline_assets.lib.objectstore import LocalStore
 from pipeline_assets.lib.sample import seed_landing
 from pipeline_assets.runner import run_range
@@ -53,7 +54,7 @@ query Backfill($id: String!) {
           }
         }
       }
-      runs(limit: 100) { runId status }
+      runs(limit: 100) { runId status tags { key value } }
     }
     ... on Error { message }
   }
@@ -112,7 +113,8 @@ query Check($key: AssetKeyInput!, $name: String!) {
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """One `dagster dev -w workspace.yaml` for the module, automation off (runs only on
-    request), on an instance the CLI set up, as `make dev` does; ingestion backfills split
+    request), on an instance with the project's settings, as `make dev` sets up (its run
+    queue, pools and run coordinator); ingestion backfills split
     into one run per day (PIPELINE_INGEST_DAYS_PER_RUN=1), so the daemon's runs take turns
     on the warehouse. The landing zone holds three seeded days."""
     env = PipelineEnv(tmp_path_factory.mktemp("ui"))
@@ -136,6 +138,7 @@ def server(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         for name, value in settings.items():
             patch.setenv(name, str(value))
+        ensure_instance(env.dagster_home)  # what `make dev` runs first (`pipeline instance`)
         log = env.root / "dagster-dev.log"
         command = ["dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)]
         with dagster_dev(command, port, dict(os.environ), log) as graphql:
@@ -168,6 +171,8 @@ def test_a_multi_run_backfill_queues_on_the_writer_and_equals_one_run(
     assert backfill["status"] in ("COMPLETED", "COMPLETED_SUCCESS"), backfill
     runs = backfill["runs"]
     assert len(runs) == 3 and {r["status"] for r in runs} == {"SUCCESS"}, runs  # a run a day
+    tagged = [{t["key"]: t["value"] for t in r["tags"]}.get("pipeline/days") for r in runs]
+    assert sorted(tagged) == params["partitionNames"]  # the daemon's runs say their day
     multi = fingerprints(server.duckdb)
 
     for name, path in (("PIPELINE_DUCKDB_PATH", "one.duckdb"), ("PIPELINE_PROCESSING_URI", "one")):
@@ -410,7 +415,9 @@ mutation Launch($params: ExecutionParams!) {
   }
 }
 """
-RUN_STATUS = "query Run($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
+RUN_STATUS = """
+query Run($id: ID!) { runOrError(runId: $id) { ... on Run { status tags { key value } } } }
+"""
 RATE_CHECK = """
 query Check($key: AssetKeyInput!) {
   assetCheckExecutions(assetKey: $key, checkName: "quarantine_rate_below_threshold", limit: 1) {
@@ -442,14 +449,16 @@ def test_one_knob_overridden_in_the_launchpad_applies_to_that_run_alone(server):
         assert launched["__typename"] == "LaunchRunSuccess", launched
         run_id = launched["run"]["runId"]
         deadline = time.monotonic() + BACKFILL_TIMEOUT_S
-        while (status := graphql(RUN_STATUS, {"id": run_id})["runOrError"]["status"]) not in (
+        while (run := graphql(RUN_STATUS, {"id": run_id})["runOrError"])["status"] not in (
             "SUCCESS",
             "FAILURE",
             "CANCELED",
         ):
             assert time.monotonic() < deadline, server.log.read_text()[-5000:]
             time.sleep(2)
-        assert status == "SUCCESS", server.log.read_text()[-5000:]
+        assert run["status"] == "SUCCESS", server.log.read_text()[-5000:]
+        # launched from the UI, tagged with its day by the instance's run coordinator
+        assert {"key": "pipeline/days", "value": "2024-01-03"} in run["tags"]
         (execution,) = graphql(RATE_CHECK, {"key": {"path": ["raw", "orders"]}})[
             "assetCheckExecutions"
         ]
