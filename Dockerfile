@@ -25,7 +25,9 @@ COPY dbt ./dbt
 # Installed in place (-e), as dg projects are: the code location finds its defs folder
 # through /app/pyproject.toml. The password is a parse-time placeholder only (not kept in
 # the image's environment): parsing never connects, and the real secret arrives at run time.
+# sqlglotrs: an empty stub that only warns (dagster-dbt's sqlglot[rs]; see the Makefile).
 RUN pip install -c requirements.lock -e . \
+    && pip uninstall --yes sqlglotrs \
     && DBT_ENV_SECRET_SNOWFLAKE_PASSWORD=parse-only pipeline prepare \
     && chown -R pipeline /app
 

@@ -22,6 +22,9 @@ $(BIN)/.installed: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c requirements.lock -e ".[dev]"
+	# dagster-dbt 0.29 asks for sqlglot[rs], whose sqlglotrs 0.13 is an empty stub that only
+	# warns it is deprecated (sqlglotc does the work); pip installs it whatever the lock says.
+	$(BIN)/pip uninstall --quiet --yes sqlglotrs
 	touch $@
 
 dbt/target/manifest.json: $(BIN)/.installed $(DBT_SOURCES)

@@ -24,10 +24,11 @@ from pipeline_assets.defs.automation.conditions import warehouse_condition
 from pipeline_assets.defs.automation.freshness import mart_freshness_policy
 from pipeline_assets.defs.ingest.shared import files_key, raw_key
 from pipeline_assets.defs.partitions import daily_partitions
-from pipeline_assets.defs.resources import WarehouseResource, build_resources
+from pipeline_assets.defs.resources import build_resources
 from pipeline_assets.defs.transform.assets import NO_UNIT_TESTS, dbt_events
 from pipeline_assets.defs.transform.project import dbt_executable, dbt_project
 from pipeline_assets.defs.transform.translator import ShopTranslator, load_manifest
+from pipeline_assets.defs.warehouse import WarehouseResource
 from pipeline_assets.lib.settings import Settings
 from pipeline_assets.runner import failure_message, run_range
 

@@ -46,8 +46,8 @@ def case_a(start: date, days: int, days_per_run: int | None) -> dict[str, Any] |
 
 def prepare(target_path: Path) -> dict[str, Any]:
     """Parse dbt once for the benchmark's warehouse path, so every case gets partial parsing."""
-    from pipeline_assets.defs.resources import build_warehouse
     from pipeline_assets.defs.transform.project import dbt_project, prepare_dbt
+    from pipeline_assets.defs.warehouse import build_warehouse
     from pipeline_assets.lib.settings import Settings
 
     settings = Settings(os.environ)

@@ -12,6 +12,8 @@ from datetime import date
 from pathlib import Path
 
 from pipeline_assets import commands
+from pipeline_assets.console import LISTING_FORMATS
+from pipeline_assets.lib.connect import WarehouseEmptyError
 from pipeline_assets.lib.settings import Settings
 
 
@@ -131,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
         "backfill",
         "materialize every asset for an inclusive date range",
         "Materialize every asset for the days --start..--end (YYYY-MM-DD, UTC, inclusive) "
-        "as Dagster runs recorded in DAGSTER_HOME: the ingestion of both datasets per chunk "
+        "as Dagster runs recorded in DAGSTER_HOME: the ingestion of every dataset per chunk "
         "of --days-per-run days, then one run of the dbt models and features over the "
         "range's complete days (today is ingested; its marts wait for the day to end). "
         "Prints one line per run and a summary; Dagster's and dbt's own output go to a log "
@@ -161,9 +163,12 @@ def build_parser() -> argparse.ArgumentParser:
     quar = command(
         "quarantine",
         "list a day's quarantined rows: file, line, reason and the raw line",
-        "Print the rows of raw.quarantine for one day (tab-separated: dataset, file, line, "
-        "reason, detail, raw line), in file and line order. Superseded duplicates (older "
-        "versions of a key, kept for the accounting) are left out unless --all.",
+        "Print the rows of raw.quarantine for one day (dataset, file, line, reason, detail, "
+        "raw line), in file and line order. Superseded duplicates (older versions of a key, "
+        "kept for the accounting) are left out unless --all. The default format is one "
+        "tab-separated line per row, control characters escaped (\\n, \\r, \\t, \\0, "
+        "\\x1b; a backslash doubled); csv and jsonl carry the values as stored. Reads only: "
+        "before any load it says so and exits 1.",
     )
     quar.add_argument("--day", type=_date, required=True, metavar="YYYY-MM-DD")
     quar.add_argument(
@@ -175,6 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
     quar.add_argument("--reason", metavar="CODE", help="one reason code only")
     quar.add_argument("--all", action="store_true", help="include superseded duplicates")
     quar.add_argument("--limit", type=_count(1), default=1000, help="at most N rows (1000)")
+    quar.add_argument(
+        "--format",
+        choices=LISTING_FORMATS,
+        default="tsv",
+        help="tsv: one escaped line per row (default); csv or jsonl: for other tools",
+    )
     quar.set_defaults(func=commands.cmd_quarantine)
 
     inst = command(
@@ -226,6 +237,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.func(args)
+    except WarehouseEmptyError as e:  # a read before any load: no traceback, nothing written
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     except Exception as e:  # said once, readably; the traceback goes to a file
         return _crashed(args.settings, args.command, e)
 

@@ -74,8 +74,12 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from pipeline_assets.console import CommandLog
     from pipeline_assets.definitions import build_defs
+    from pipeline_assets.defs.warehouse import build_warehouse
     from pipeline_assets.verify import summarize, verify
 
+    # Nothing loaded yet: nothing to prove, and nothing to create (WarehouseEmptyError).
+    with build_warehouse(args.settings).reader():
+        pass
     _instance(args.settings)
     t0 = time.perf_counter()
     with CommandLog(log_path(args.settings, "verify")) as log:
@@ -105,22 +109,20 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_quarantine(args: argparse.Namespace) -> int:
-    from pipeline_assets.defs.resources import build_warehouse
+    """Read-only: before any load it says so (`WarehouseEmptyError`) and creates nothing."""
+    from pipeline_assets.console import write_listing
+    from pipeline_assets.defs.warehouse import build_warehouse
     from pipeline_assets.lib.failing_rows import quarantined_rows
 
-    with build_warehouse(args.settings).db() as db:
+    with build_warehouse(args.settings).reader() as db:
         columns, rows = quarantined_rows(
-            db, str(args.day), args.dataset, args.reason, args.all, args.limit
+            db, str(args.day), args.dataset, args.reason, args.all, args.limit + 1
         )
-    print("\t".join(columns))
-    for row in rows:
-        print("\t".join("" if v is None else str(v).replace("\t", " ") for v in row))
-    shown = f"{len(rows)} quarantined row(s) of {args.day}"
-    print(
-        shown
-        + (f" (the first {args.limit}; --limit N for more)" if len(rows) == args.limit else ""),
-        file=sys.stderr,
-    )
+    more = len(rows) > args.limit  # one row past the limit says whether there are more
+    write_listing(columns, rows[: args.limit], args.format, sys.stdout)
+    shown = f"{min(len(rows), args.limit)} quarantined row(s) of {args.day}"
+    hint = f" (the first {args.limit}; --limit N for more)" if more else ""
+    print(shown + hint, file=sys.stderr)
     return 0
 
 
@@ -131,8 +133,8 @@ def cmd_instance(args: argparse.Namespace) -> int:
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
-    from pipeline_assets.defs.resources import build_warehouse
     from pipeline_assets.defs.transform.project import dbt_project, prepare_dbt
+    from pipeline_assets.defs.warehouse import build_warehouse
 
     settings = args.settings
     # Snowflake's profile needs nothing but the (placeholder) secret to parse: an image

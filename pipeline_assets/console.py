@@ -8,13 +8,16 @@ upload whatever lies there to Dagster's telemetry server.
 
 from __future__ import annotations
 
+import csv
+import json
 import os
+import re
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 
 def new_log_path(folder: Path, command: str) -> Path:
@@ -83,3 +86,37 @@ class RunDisplay:
         self.echo(line)
         if self.bar:
             self.bar.advance(self.task)
+
+
+# Control characters (C0, DEL, C1), Unicode's line and paragraph separators, the backslash.
+_UNSEEN = re.compile(r"[\\\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": "\\0"}
+LISTING_FORMATS = ("tsv", "csv", "jsonl")
+
+
+def visible(value: object) -> str:
+    """A value on one line, control characters escaped so they show (`\\n`, `\\0`,
+    `\\x1b`) and a backslash doubled: nothing a terminal, `wc -l` or grep takes for a line
+    break, a colour code or binary data."""
+
+    def escape(match: re.Match[str]) -> str:
+        char = match[0]
+        code = ord(char)
+        return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+    return "" if value is None else _UNSEEN.sub(escape, str(value))
+
+
+def write_listing(columns: list[str], rows: list[Any], fmt: str, out: TextIO) -> None:
+    """Rows under a header. `tsv` (for people): one line per row, values `visible`. `csv`
+    and `jsonl` (for tools): the values as stored, quoted or JSON-escaped."""
+    if fmt == "csv":
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(rows)
+    elif fmt == "jsonl":
+        for row in rows:
+            out.write(json.dumps(dict(zip(columns, row, strict=True)), default=str) + "\n")
+    else:
+        for row in [columns, *rows]:
+            out.write("\t".join(visible(v) for v in row) + "\n")

@@ -1,9 +1,10 @@
 """The Dagster instance the CLI, `make dev` and `dg` share: its settings, created once, kept sane.
 
 Whichever command creates `DAGSTER_HOME` first, the instance gets the project's settings
-(`pipeline_assets/dagster.yaml`: run queue limits, the warehouse-writer pool, run retries,
-run monitoring, telemetry off). An existing `dagster.yaml` is merged, never ignored: keys it
-lacks are added, keys it sets are kept, and both are reported.
+(`pipeline_assets/dagster.yaml`: run queue limits, the run coordinator that tags runs with
+their days, the warehouse-writer pool, run retries, run monitoring, telemetry off). An
+existing `dagster.yaml` is merged, never ignored: keys it lacks are added, keys it sets are
+kept, and both are reported.
 
 In a source checkout the same command also writes the project's `.env` (kept if present,
 missing keys added), which `dg` and `dagster dev` read from the project root: the default
@@ -57,6 +58,21 @@ def merge_settings(
     return merged, notes
 
 
+def adopt_run_queue(
+    user: Mapping[str, Any], project: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """An instance set up before the project had its run coordinator holds `run_queue`
+    (installed by the project), which Dagster refuses beside `run_coordinator`: its settings
+    become the project's coordinator's config, the user's values kept."""
+    adopted = dict(user)
+    if "run_queue" not in user or "run_coordinator" in user or "run_coordinator" not in project:
+        return adopted, []
+    coordinator = project["run_coordinator"]
+    queue = adopted.pop("run_queue") or {}
+    adopted["run_coordinator"] = {**coordinator, "config": {**coordinator["config"], **queue}}
+    return adopted, ["moved your run_queue into run_coordinator.config"]
+
+
 @contextmanager
 def _locked(home: Path) -> Iterator[None]:
     with open(home / ".init.lock", "a") as lock:
@@ -75,7 +91,9 @@ def ensure_instance(home: Path) -> list[str]:
     config = home / "dagster.yaml"
     with _locked(home):
         user = yaml.safe_load(config.read_text()) if config.exists() else None
-        merged, notes = merge_settings(user or {}, project_settings())
+        adopted, notes = adopt_run_queue(user or {}, project_settings())
+        merged, merge_notes = merge_settings(adopted, project_settings())
+        notes += merge_notes
         if merged != user:
             tmp = config.with_suffix(".yaml.tmp")
             tmp.write_text(yaml.safe_dump(merged, sort_keys=False))

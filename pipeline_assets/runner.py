@@ -9,7 +9,7 @@ day to end: the rule automation and a UI backfill follow too (`lib/contract.comp
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -37,6 +37,18 @@ def repository(code: Code) -> dg.RepositoryDefinition:
 
 def days_tag(first: str, last: str) -> str:
     return first if first == last else f"{first}..{last}"
+
+
+def run_days(tags: Mapping[str, str]) -> str | None:
+    """A run's days as `pipeline/days` says them: its own tag, else Dagster's partition
+    tags (one day, or a range run's first and last); None for a run of no partition."""
+    if DAYS_TAG in tags:
+        return tags[DAYS_TAG]
+    if "dagster/partition" in tags:
+        return tags["dagster/partition"]
+    if RANGE_START in tags and RANGE_END in tags:
+        return days_tag(tags[RANGE_START], tags[RANGE_END])
+    return None
 
 
 @dataclass(frozen=True)

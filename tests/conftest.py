@@ -76,8 +76,8 @@ def pytest_configure(config):
 
     Only in the main pytest process: xdist's workers start after it and share the manifest.
     """
-    from pipeline_assets.defs.resources import build_warehouse
     from pipeline_assets.defs.transform.project import dbt_project, manifest_is_stale, prepare_dbt
+    from pipeline_assets.defs.warehouse import build_warehouse
     from pipeline_assets.lib.settings import Settings
 
     settings = Settings(os.environ)

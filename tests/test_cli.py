@@ -1,5 +1,8 @@
 """The `pipeline` console script, run as a user runs it: a subprocess with env settings."""
 
+import csv
+import io
+import json
 import os
 import re
 import subprocess
@@ -7,6 +10,7 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 from helpers import fingerprints, query
 from services import pipeline
@@ -221,3 +225,88 @@ def test_quarantine_lists_a_days_rows_with_file_line_and_reason(pipeline_env):
         "customer_id is required\to3,,s01,2024-01-01T10:00:00,100,8,108,",
     ]
     assert "2 quarantined row(s) of 2024-01-01" in listed.stderr
+
+
+# Quarantined rows whose raw lines hold what a terminal or a tool would take for something
+# else: line breaks inside quoted fields, a NUL, a tab, an escape sequence, a backslash.
+HOSTILE_ROWS = {
+    2: 'o1,c1,"s\n01",2024-01-01T10:00:00,100,8,999,',
+    4: 'o2,c1,"s\r\n02",2024-01-01T10:00:00,100,8,999,',
+    6: "o3,c1,s\x0003,2024-01-01T10:00:00,100,8,108,",
+    7: 'o4,c1,"s\t04\x1b[31m\\",2024-01-01T10:00:00,100,8,999,',
+}
+
+
+def test_quarantine_prints_one_escaped_line_per_row_and_hints_only_when_there_are_more(
+    pipeline_env,
+):
+    from helpers import ingest
+
+    header = "order_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total,updated_at"
+    valid = "".join(f"o{n},c1,s01,2024-01-01T10:00:00,100,8,108,\n" for n in range(5, 15))
+    key = "orders/date=2024-01-01/hour=10/a.csv"
+    pipeline_env.write(key, header + "\n" + "\n".join(HOSTILE_ROWS.values()) + "\n" + valid)
+    ingest("orders", "2024-01-01")
+
+    listed = pipeline("quarantine", "--day", "2024-01-01", "--limit", "4", env={})
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert len(lines) == 1 + len(HOSTILE_ROWS)  # the header, then exactly one line per row
+    assert [line.split("\t")[2] for line in lines[1:]] == [str(n) for n in HOSTILE_ROWS]
+    assert [line.split("\t")[5] for line in lines[1:]] == [
+        'o1,c1,"s\\n01",2024-01-01T10:00:00,100,8,999,',
+        'o2,c1,"s\\r\\n02",2024-01-01T10:00:00,100,8,999,',
+        "o3,c1,s\\003,2024-01-01T10:00:00,100,8,108,",
+        'o4,c1,"s\\t04\\x1b[31m\\\\",2024-01-01T10:00:00,100,8,999,',
+    ]
+    assert listed.stderr == "4 quarantined row(s) of 2024-01-01\n"  # exactly 4: no "more"
+    grep = subprocess.run(["grep", "o3,"], input=listed.stdout, capture_output=True, text=True)
+    assert grep.stdout.startswith("orders\t") and "binary" not in grep.stdout + grep.stderr
+
+    fewer = pipeline("quarantine", "--day", "2024-01-01", "--limit", "3", env={})
+    assert len(fewer.stdout.splitlines()) == 1 + 3
+    assert fewer.stderr == "3 quarantined row(s) of 2024-01-01 (the first 3; --limit N for more)\n"
+
+    def machine(fmt: str) -> str:  # the bytes as written (text mode would turn \r\n into \n)
+        args = ["quarantine", "--day", "2024-01-01", "--format", fmt]
+        done = subprocess.run(
+            [sys.executable, "-m", "pipeline_assets.cli", *args], capture_output=True
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.decode()
+
+    rows = list(csv.DictReader(io.StringIO(machine("csv"), newline="")))
+    assert {int(r["line_number"]): r["raw_line"] for r in rows} == HOSTILE_ROWS
+    records = [json.loads(line) for line in machine("jsonl").split("\n") if line]
+    assert {r["line_number"]: r["raw_line"] for r in records} == HOSTILE_ROWS
+    assert {r["reason_code"] for r in records} == {"total_mismatch", "nul_character"}
+
+
+def test_read_only_commands_before_any_load_say_so_and_create_nothing(pipeline_env):
+    """`quarantine`, `verify` and `--help` on a warehouse path nothing was loaded into: a
+    plain error naming the path and `pipeline backfill`, exit 1, no folder, file, lock or
+    traceback file; the same when the file exists but holds no raw tables."""
+    folder = pipeline_env.root / "warehouse"
+    env = {"PIPELINE_DUCKDB_PATH": str(folder / "w.duckdb")}
+    for args in (
+        ("quarantine", "--day", "2024-01-01"),
+        ("verify", "--start", "2024-01-01", "--end", "2024-01-02"),
+    ):
+        done = pipeline(*args, env=env)
+        assert done.returncode == 1 and done.stdout == "", done.stderr
+        assert done.stderr == (
+            f"error: the warehouse holds no data yet (DuckDB file {folder / 'w.duckdb'} does "
+            "not exist): load days into it first with "
+            "`pipeline backfill --start YYYY-MM-DD --end YYYY-MM-DD`\n"
+        )
+    for args in (("--help",), ("quarantine", "--help"), ("verify", "--help")):
+        assert pipeline(*args, env=env).returncode == 0
+    assert not folder.exists() and not (pipeline_env.root / "logs").exists()
+
+    folder.mkdir()
+    duckdb.connect(str(folder / "w.duckdb")).close()  # a file, but nothing ever loaded
+    before = sorted(p.name for p in folder.iterdir())
+    done = pipeline("quarantine", "--day", "2024-01-01", env=env)
+    assert done.returncode == 1
+    assert "has no table raw.quarantine): load days into it first with" in done.stderr
+    assert sorted(p.name for p in folder.iterdir()) == before

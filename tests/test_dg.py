@@ -65,3 +65,15 @@ def test_dg_lists_the_definitions_and_launches_a_partition_range(pipeline_env):
 
 def dg_instance(home: Path) -> DagsterInstance:
     return DagsterInstance.from_config(str(home))
+
+
+@pytest.mark.slow
+def test_dg_check_defs_passes_and_warns_of_nothing():
+    """`dg check defs` under `-W always` (PYTHONWARNINGS): the definitions load, and nothing
+    it imports warns, dagster-dbt's own entry point included (test_structure.py, the rest)."""
+    env = {**os.environ, "PYTHONWARNINGS": "always"}
+    checked = dg("check", "defs", env=env)
+    assert checked.returncode == 0, checked.stderr[-3000:]
+    assert "All definitions loaded successfully." in checked.stdout + checked.stderr
+    out = (checked.stdout + checked.stderr).splitlines()
+    assert [line for line in out if "Warning" in line or "warnings.warn(" in line] == []

@@ -28,6 +28,7 @@ from pipeline_assets.defs.ingest.checks import (
     REQUIRED_COLUMNS,
     ROW_ACCOUNTING,
     evaluate_day,
+    rate_summary,
 )
 from pipeline_assets.defs.ingest.shared import files_key, raw_key
 from pipeline_assets.defs.resources import ValidationResource
@@ -249,6 +250,20 @@ def test_accounting_check_fails_when_the_warehouse_disagrees():
     assert verdicts((2, 1), 1)[ROW_ACCOUNTING] and not verdicts((2, 1), 1)[REQUIRED_COLUMNS]
 
 
+def test_the_quarantine_rate_says_its_rate_counts_and_threshold():
+    """300 of 310 and 300 of 300,000 read differently: the rate, both counts, the threshold."""
+    assert rate_summary(300, 468, 0.05, 0.5) == (
+        "rate 64.1 % (300 of 468 rows) > fail threshold 50 %"
+    )
+    assert rate_summary(300, 4680, 0.05, 0.5) == (
+        "rate 6.41 % (300 of 4680 rows) > warn threshold 5 % (fails above 50 %)"
+    )
+    assert rate_summary(1, 300_000, 0.05, 0.5) == (
+        "rate 0.0003333 % (1 of 300000 rows) <= warn threshold 5 %"
+    )
+    assert rate_summary(0, 0, 0.05, 0.5) == "rate 0 % (0 of 0 rows) <= warn threshold 5 %"
+
+
 # 4. Run manifests tie the copy to the load -------------------------------------------------
 
 
@@ -446,13 +461,22 @@ def test_range_run_records_each_days_own_metadata_and_checks(pipeline_env, monke
     )
     result = ingest("orders", DAY, d2, raise_on_error=False)
     assert not result.success
-    assert "quarantine_rate_below_threshold" in failure_message(result)
+    assert (
+        f"{d2} quarantine_rate_below_threshold: rate 40 % (2 of 5 rows) > fail threshold 20 %; "
+        "2 failing rows: source_key=orders/date=2024-01-02/hour=20/a.csv line_number=2 "
+    ) in failure_message(result)
     checks = day_checks(result)
     assert set(checks) == {(c, d) for c in CHECKS for d in (DAY, d2)}
     failed = {k for k, e in checks.items() if not e.passed}
     assert failed == {(QUARANTINE_RATE, d2)}
     assert checks[(QUARANTINE_RATE, d2)].severity.value == "ERROR"
     assert checks[(QUARANTINE_RATE, d2)].metadata["invalid_rows"].value == 2
+    assert checks[(QUARANTINE_RATE, d2)].metadata["verdict"].value == (
+        "rate 40 % (2 of 5 rows) > fail threshold 20 %"
+    )
+    assert checks[(QUARANTINE_RATE, DAY)].description == (
+        "rate 0 % (0 of 3 rows) <= warn threshold 5 %"
+    )
     assert checks[(QUARANTINE_RATE, DAY)].metadata["invalid_rows"].value == 0
     raw = day_metadata(result, "raw__orders")
     assert (raw[d2]["rows_read"], raw[d2]["rows_loaded"], raw[d2]["rows_quarantined"]) == (5, 3, 2)

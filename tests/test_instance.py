@@ -11,6 +11,7 @@ import yaml
 from services import pipeline
 
 from pipeline_assets.instance import PROCESS_TAG, ensure_instance, merge_settings
+from pipeline_assets.run_coordinator import DaysTaggingRunCoordinator
 
 
 def test_merge_adds_missing_keys_and_keeps_the_users():
@@ -40,7 +41,8 @@ def test_the_first_command_on_a_fresh_home_installs_the_settings(tmp_path, monke
     assert done.returncode == 0, done.stderr
     assert "instance: created" in done.stderr
     with dg.DagsterInstance.get() as instance:  # the instance API, as dagster dev reads it
-        assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+        # Dagster's queue, tagging each run it queues with its days (test_ui, test_recovery)
+        assert type(instance.run_coordinator) is DaysTaggingRunCoordinator
         assert instance.run_coordinator.dequeue_interval_seconds == 1
         queue = instance.get_concurrency_config().run_queue_config
         assert queue.max_concurrent_runs == 4
@@ -133,3 +135,17 @@ def test_the_project_env_file_names_the_instance_and_keeps_the_users_lines(tmp_p
     (tmp_path / ".env").unlink()
     instance_module.write_dotenv({"telemetry": {"enabled": True}})  # the user's choice
     assert "\nDAGSTER_DISABLE_TELEMETRY=" not in (tmp_path / ".env").read_text()
+
+
+def test_an_instance_with_the_old_run_queue_gets_the_coordinator_and_keeps_its_values(tmp_path):
+    """Homes set up before the coordinator hold the project's old `run_queue`, which Dagster
+    refuses beside `run_coordinator`: it moves into the coordinator's config."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("run_queue:\n  dequeue_interval_seconds: 3\n")
+    notes = ensure_instance(home)
+    assert "moved your run_queue into run_coordinator.config" in notes
+    assert "run_queue" not in yaml.safe_load((home / "dagster.yaml").read_text())
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert isinstance(instance.run_coordinator, DaysTaggingRunCoordinator)
+        assert instance.run_coordinator.dequeue_interval_seconds == 3

@@ -186,3 +186,10 @@ def test_a_bad_row_is_seen_fixed_by_a_later_file_and_healed_by_automation(
         assert triggers <= {"backfill", "landing_zone_sensor", "warehouse_automation_sensor"}, (
             triggers
         )
+        # Every run says its days in the runs list, automation's too (the instance's run
+        # coordinator adds what the automation sensor's static tags cannot).
+        tags = [{t["key"]: t["value"] for t in r["tags"]} for r in runs]
+        automation = [t for t in tags if t.get("pipeline/trigger") == "warehouse_automation_sensor"]
+        assert len(automation) >= 2, tags  # the failed build and the healing one(s)
+        days = {f"{yesterday}", f"{first}", f"{first}..{yesterday}"}
+        assert {t.get("pipeline/days") for t in tags} <= days, tags

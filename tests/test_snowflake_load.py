@@ -145,3 +145,20 @@ def test_only_this_process_s_own_files_are_staged(sf, tmp_path):
     for path in [tmp_path / "it's.parquet", Path("relative.parquet"), tmp_path / "a b.parquet"]:
         with pytest.raises(ValueError, match="refusing to stage"):
             sf.stage_parquet(path)
+
+
+def test_a_read_before_any_load_says_the_warehouse_holds_no_data_on_snowflake(sf):
+    """`pipeline quarantine` on Snowflake: no raw table yet is no data yet; after a load the
+    same reader reads."""
+    from pipeline_assets.defs.warehouse import SnowflakeWarehouse
+    from pipeline_assets.lib.connect import WarehouseEmptyError
+
+    warehouse = SnowflakeWarehouse(account="fake", user="fake", password="fake", database="shop")
+    no_data = pytest.raises(WarehouseEmptyError, match=r"Snowflake database shop has no table")
+    with no_data, warehouse.reader():
+        pass
+    validate_and_load(
+        sf, "orders", PK, [(KEY, (HEADER + "o1,c1,,2024-01-01T10:00:00,1,0,9,\n").encode())]
+    )
+    with warehouse.reader() as db:
+        assert db.execute("select count(*) from raw.quarantine") == [(1,)]

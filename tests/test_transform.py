@@ -356,6 +356,7 @@ def test_failed_raw_check_stops_dbt_in_the_same_run(pipeline_env, monkeypatch):
         for line, name in ((3, "x"), (4, "y"))
     ]
     assert rate.description.startswith(
+        "rate 66.67 % (2 of 3 rows) > fail threshold 50 %; "
         "2 failing rows: source_key=customers/date=2024-01-01/c.csv line_number=3 "
     )
     built = {e.asset_key.path[0] for e in result.get_asset_materialization_events()}

@@ -24,6 +24,7 @@ from helpers import fingerprints, query
 from services import GraphQL, dagster_dev, free_port
 
 from pipeline_assets.definitions import build_defs
+from pipeline_assets.instance import ensure_instance
 from pipeline_assets.lib.objectstore import LocalStore
 from pipeline_assets.lib.sample import seed_landing
 from pipeline_assets.runner import run_range
@@ -53,7 +54,7 @@ query Backfill($id: String!) {
           }
         }
       }
-      runs(limit: 100) { runId status }
+      runs(limit: 100) { runId status tags { key value } }
     }
     ... on Error { message }
   }
@@ -112,7 +113,8 @@ query Check($key: AssetKeyInput!, $name: String!) {
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """One `dagster dev -w workspace.yaml` for the module, automation off (runs only on
-    request), on an instance the CLI set up, as `make dev` does; ingestion backfills split
+    request), on an instance with the project's settings, as `make dev` sets up (its run
+    queue, pools and run coordinator); ingestion backfills split
     into one run per day (PIPELINE_INGEST_DAYS_PER_RUN=1), so the daemon's runs take turns
     on the warehouse. The landing zone holds three seeded days."""
     env = PipelineEnv(tmp_path_factory.mktemp("ui"))
@@ -127,12 +129,16 @@ def server(tmp_path_factory):
         "PIPELINE_TARGET": "dev",
         "PIPELINE_AUTOMATION": "off",
         "PIPELINE_INGEST_DAYS_PER_RUN": "1",
+        # Not the documented defaults, so a knob's configured value can be told from them.
+        "PIPELINE_QUARANTINE_WARN_RATE": "0.25",
+        "PIPELINE_QUARANTINE_FAIL_RATE": "0.75",
     }
     seed_landing(LocalStore(env.landing), date(2024, 1, 1), date(2024, 1, 3), 200)
     port = free_port()
     with pytest.MonkeyPatch.context() as patch:
         for name, value in settings.items():
             patch.setenv(name, str(value))
+        ensure_instance(env.dagster_home)  # what `make dev` runs first (`pipeline instance`)
         log = env.root / "dagster-dev.log"
         command = ["dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)]
         with dagster_dev(command, port, dict(os.environ), log) as graphql:
@@ -165,6 +171,8 @@ def test_a_multi_run_backfill_queues_on_the_writer_and_equals_one_run(
     assert backfill["status"] in ("COMPLETED", "COMPLETED_SUCCESS"), backfill
     runs = backfill["runs"]
     assert len(runs) == 3 and {r["status"] for r in runs} == {"SUCCESS"}, runs  # a run a day
+    tagged = [{t["key"]: t["value"] for t in r["tags"]}.get("pipeline/days") for r in runs]
+    assert sorted(tagged) == params["partitionNames"]  # the daemon's runs say their day
     multi = fingerprints(server.duckdb)
 
     for name, path in (("PIPELINE_DUCKDB_PATH", "one.duckdb"), ("PIPELINE_PROCESSING_URI", "one")):
@@ -395,3 +403,70 @@ def execute_check_from_its_page(base_url, tmp_path, asset: str, check: str, grap
         Screenshots(tmp_path / "screenshots", os.environ.get("PIPELINE_SCREENSHOTS"))(
             page, "ui-check-executed"
         )
+
+
+LAUNCH_RUN = """
+mutation Launch($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on RunConfigValidationInvalid { errors { message } }
+    ... on PythonError { message }
+  }
+}
+"""
+RUN_STATUS = """
+query Run($id: ID!) { runOrError(runId: $id) { ... on Run { status tags { key value } } } }
+"""
+RATE_CHECK = """
+query Check($key: AssetKeyInput!) {
+  assetCheckExecutions(assetKey: $key, checkName: "quarantine_rate_below_threshold", limit: 1) {
+    runId
+    evaluation { metadataEntries { label ... on FloatMetadataEntry { floatValue } } }
+  }
+}
+"""
+
+
+@pytest.mark.slow
+def test_one_knob_overridden_in_the_launchpad_applies_to_that_run_alone(server):
+    """The launchpad's run config names one field of `validation`, as YAML: the run takes it,
+    keeps the other configured values, and the next run is back to the configured ones."""
+    graphql = server.graphql
+
+    def launch(run_config_yaml: str) -> dict[str, float]:
+        params = {
+            "selector": {
+                "repositoryLocationName": "pipeline_assets",
+                "repositoryName": "__repository__",
+                "jobName": "ingest_orders_job",
+            },
+            "runConfigData": run_config_yaml,
+            "executionMetadata": {"tags": [{"key": "dagster/partition", "value": "2024-01-03"}]},
+            "mode": "default",
+        }
+        launched = graphql(LAUNCH_RUN, {"params": params})["launchRun"]
+        assert launched["__typename"] == "LaunchRunSuccess", launched
+        run_id = launched["run"]["runId"]
+        deadline = time.monotonic() + BACKFILL_TIMEOUT_S
+        while (run := graphql(RUN_STATUS, {"id": run_id})["runOrError"])["status"] not in (
+            "SUCCESS",
+            "FAILURE",
+            "CANCELED",
+        ):
+            assert time.monotonic() < deadline, server.log.read_text()[-5000:]
+            time.sleep(2)
+        assert run["status"] == "SUCCESS", server.log.read_text()[-5000:]
+        # launched from the UI, tagged with its day by the instance's run coordinator
+        assert {"key": "pipeline/days", "value": "2024-01-03"} in run["tags"]
+        (execution,) = graphql(RATE_CHECK, {"key": {"path": ["raw", "orders"]}})[
+            "assetCheckExecutions"
+        ]
+        assert execution["runId"] == run_id
+        entries = execution["evaluation"]["metadataEntries"]
+        return {e["label"]: e["floatValue"] for e in entries if "floatValue" in e}
+
+    overridden = launch("resources:\n  validation:\n    config:\n      quarantine_fail_rate: 0.9\n")
+    assert (overridden["warn_above"], overridden["fail_above"]) == (0.25, 0.9)
+    again = launch("{}")
+    assert (again["warn_above"], again["fail_above"]) == (0.25, 0.75)

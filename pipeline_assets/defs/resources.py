@@ -1,30 +1,23 @@
 """Settings -> resources: the one place that decides where data lives and how steps run.
 
 What an operator tunes (zones, warehouse, quarantine rates, pod sizes) is a resource field,
-shown on the UI's resource pages. Non-secret values have local defaults so a fresh clone
-runs with no configuration; secrets (Snowflake, Slack) arrive only through `dg.EnvVar`.
+shown on the UI's resource pages, and each can be overridden alone for one run in the
+launchpad (`knobs.configured`). Non-secret values have local defaults so a fresh clone runs
+with no configuration; secrets (Snowflake, Slack) arrive only through `dg.EnvVar`.
 """
 
 import json
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
+from pipeline_assets.defs.knobs import configured
 from pipeline_assets.defs.transform.project import build_dbt_resource, dbt_project
-from pipeline_assets.lib.connect import (
-    SNOWFLAKE_ENV,
-    WarehouseUnavailableError,
-    connect_duckdb,
-    connect_snowflake,
-    exclusive_writer,
-)
+from pipeline_assets.defs.warehouse import build_warehouse
 from pipeline_assets.lib.objectstore import ObjectStore, open_store
 from pipeline_assets.lib.settings import DEFAULTS, Settings, half_memory
-from pipeline_assets.lib.warehouse import Db, SnowflakeDb
 
 
 class ZoneResource(dg.ConfigurableResource):
@@ -114,103 +107,6 @@ class FeaturesPodResource(dg.ConfigurableResource):
         }
 
 
-def _log_wait(message: str) -> None:
-    dg.get_dagster_logger().info(message)
-
-
-class WarehouseResource(dg.ConfigurableResource):
-    """The warehouse, handed out as a short-lived `Db`. One class per engine, below."""
-
-    def db(self) -> AbstractContextManager[Db]:
-        raise NotImplementedError
-
-    @contextmanager
-    def writer_lock(self) -> Iterator[None]:
-        """Hold the warehouse's writer lock while something else writes to it, e.g. dbt."""
-        yield
-
-    def pipes_extras(self) -> dict[str, str]:
-        """What an external process (features_job) needs to read the warehouse."""
-        raise NotImplementedError
-
-    def dbt_env(self) -> dict[str, str]:
-        """What dbt's profile (`dbt/profiles.yml`) reads besides secrets."""
-        return {}
-
-
-class DuckDBWarehouse(WarehouseResource):
-    """A local DuckDB file: one writing process at a time, serialized by an OS file lock."""
-
-    path: str
-    memory_limit: str = DEFAULTS["PIPELINE_DUCKDB_MEMORY_LIMIT"]
-
-    @contextmanager
-    def writer_lock(self) -> Iterator[None]:
-        with _fail_fast(), exclusive_writer(self.path, on_wait=_log_wait):
-            yield
-
-    @contextmanager
-    def db(self) -> Iterator[Db]:
-        """Lock, open, yield and always close: DuckDB allows one writer per file."""
-        # DuckDB's default is 80 % of RAM; a limit makes it spill big windows and sorts.
-        # Half of it: a load step holds a validator with the other half (dbt has it all).
-        with self.writer_lock():
-            with _fail_fast():
-                limit = half_memory(self.memory_limit)
-                conn = connect_duckdb(self.path, {"memory_limit": limit})
-            try:
-                yield Db(conn)
-            finally:
-                conn.close()
-
-    def pipes_extras(self) -> dict[str, str]:
-        return {"engine": "duckdb", "duckdb_path": self.path}
-
-    def dbt_env(self) -> dict[str, str]:
-        return {
-            "PIPELINE_DUCKDB_PATH": self.path,
-            "PIPELINE_DUCKDB_MEMORY_LIMIT": self.memory_limit,
-        }
-
-
-class SnowflakeWarehouse(WarehouseResource):
-    """Snowflake: concurrent writers are fine, transactions isolate them."""
-
-    account: str
-    user: str
-    password: str
-    role: str | None = None
-    warehouse: str | None = None
-    database: str
-
-    @contextmanager
-    def db(self) -> Iterator[Db]:
-        conn = connect_snowflake(
-            self.database,
-            account=self.account,
-            user=self.user,
-            password=self.password,
-            role=self.role,
-            warehouse=self.warehouse,
-        )
-        try:
-            yield SnowflakeDb(conn)
-        finally:
-            conn.close()
-
-    def pipes_extras(self) -> dict[str, str]:
-        return {"engine": "snowflake", "snowflake_database": self.database}
-
-
-@contextmanager
-def _fail_fast() -> Iterator[None]:
-    """A warehouse that cannot be opened for writing fails the step at once, no retries."""
-    try:
-        yield
-    except WarehouseUnavailableError as e:
-        raise dg.Failure(description=str(e), allow_retries=False) from e
-
-
 # What the features pod needs besides the Pipes extras: where S3 and Snowflake are (not
 # who may use them: that is the Kubernetes secret).
 POD_ENV = (
@@ -221,17 +117,6 @@ POD_ENV = (
     "SNOWFLAKE_ROLE",
     "SNOWFLAKE_WAREHOUSE",
 )
-
-
-def build_warehouse(settings: Settings) -> WarehouseResource:
-    """The engine (`PIPELINE_TARGET`): a DuckDB file, or Snowflake with `dg.EnvVar` secrets."""
-    if settings.target == "prod":
-        credentials = {field: dg.EnvVar(name) for field, name in SNOWFLAKE_ENV.items()}
-        return SnowflakeWarehouse(**credentials, database=settings.snowflake_database())
-    return DuckDBWarehouse(
-        path=settings.location("PIPELINE_DUCKDB_PATH"),
-        memory_limit=settings.get("PIPELINE_DUCKDB_MEMORY_LIMIT"),
-    )
 
 
 def build_resources(settings: Settings) -> dict[str, object]:
@@ -245,21 +130,26 @@ def build_resources(settings: Settings) -> dict[str, object]:
         pipes_client = PipesK8sClient()
     slack_token = dg.EnvVar("SLACK_BOT_TOKEN") if settings.is_set("SLACK_BOT_TOKEN") else None
     return {
-        "alerts": AlertsResource(
+        "alerts": configured(
+            AlertsResource,
             ui_url=settings.get("PIPELINE_UI_URL"),
             alerts_file=settings.location("PIPELINE_ALERTS_FILE"),
             slack_channel=settings.get("PIPELINE_SLACK_CHANNEL"),
             slack_token=slack_token,
         ),
-        "validation": ValidationResource(
+        "validation": configured(
+            ValidationResource,
             quarantine_warn_rate=settings.number("PIPELINE_QUARANTINE_WARN_RATE"),
             quarantine_fail_rate=settings.number("PIPELINE_QUARANTINE_FAIL_RATE"),
             duckdb_memory_limit=half_memory(settings.get("PIPELINE_DUCKDB_MEMORY_LIMIT")),
         ),
-        "landing": ZoneResource(uri=settings.location("PIPELINE_LANDING_URI"), s3=s3),
-        "processing": ZoneResource(uri=settings.location("PIPELINE_PROCESSING_URI"), s3=s3),
-        "features": ZoneResource(uri=settings.location("PIPELINE_FEATURES_URI"), s3=s3),
-        "features_pod": FeaturesPodResource(
+        "landing": configured(ZoneResource, uri=settings.location("PIPELINE_LANDING_URI"), s3=s3),
+        "processing": configured(
+            ZoneResource, uri=settings.location("PIPELINE_PROCESSING_URI"), s3=s3
+        ),
+        "features": configured(ZoneResource, uri=settings.location("PIPELINE_FEATURES_URI"), s3=s3),
+        "features_pod": configured(
+            FeaturesPodResource,
             image=settings.get("PIPELINE_FEATURES_IMAGE"),
             namespace=settings.get("PIPELINE_K8S_NAMESPACE"),
             cpu=settings.get("PIPELINE_FEATURES_CPU"),

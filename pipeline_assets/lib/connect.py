@@ -8,7 +8,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import IO, Any
 
 
 class WarehouseLockedError(RuntimeError):
@@ -18,6 +18,17 @@ class WarehouseLockedError(RuntimeError):
 class WarehouseUnavailableError(RuntimeError):
     """The warehouse file cannot be opened for writing for a reason waiting will not fix:
     permissions, a read-only or immutable file, a missing directory."""
+
+
+class WarehouseEmptyError(RuntimeError):
+    """Nothing was ever loaded into the warehouse, so a command that only reads has nothing
+    to read (and must not create the warehouse to find that out)."""
+
+    def __init__(self, where: str):
+        super().__init__(
+            f"the warehouse holds no data yet ({where}): load days into it first with "
+            "`pipeline backfill --start YYYY-MM-DD --end YYYY-MM-DD`"
+        )
 
 
 def connect_duckdb(path: str, config: dict[str, str], read_only: bool = False) -> Any:
@@ -73,21 +84,54 @@ def exclusive_writer(
     except OSError as e:
         raise WarehouseUnavailableError(f"cannot create the writer lock {lock_path}: {e}") from e
     with handle:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise WarehouseLockedError(
-                        f"gave up after {timeout:.0f}s waiting for the writer lock {lock_path}"
-                    ) from None
-                if on_wait:
-                    on_wait(f"waiting for another writer of {database} to finish")
-                    on_wait = None  # say it once
-                time.sleep(0.2)
+        _wait_for_lock(handle, fcntl.LOCK_EX, lock_path, database, timeout, on_wait)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def shared_reader(
+    database: str, timeout: float = 3600.0, on_wait: Callable[[str], None] | None = None
+) -> Iterator[None]:
+    """Read between writers: a shared lock on the writers' lock file, if there is one (a
+    reader never creates it). DuckDB refuses a read-only open while a writer holds the file."""
+    lock_path = f"{database}.writer.lock"
+    try:
+        handle = open(lock_path)  # noqa: SIM115 (closed below, after the lock)
+    except FileNotFoundError:
+        handle = None  # no writer ever ran here
+    if handle is None:
+        yield
+        return
+    with handle:
+        _wait_for_lock(handle, fcntl.LOCK_SH, lock_path, database, timeout, on_wait)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _wait_for_lock(
+    handle: IO[str],
+    mode: int,
+    lock_path: str,
+    database: str,
+    timeout: float,
+    on_wait: Callable[[str], None] | None,
+) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(handle, mode | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise WarehouseLockedError(
+                    f"gave up after {timeout:.0f}s waiting for the writer lock {lock_path}"
+                ) from None
+            if on_wait:
+                on_wait(f"waiting for another writer of {database} to finish")
+                on_wait = None  # say it once
+            time.sleep(0.2)

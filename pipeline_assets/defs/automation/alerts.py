@@ -12,7 +12,7 @@ import dagster as dg
 
 from pipeline_assets.defs.resources import AlertsResource
 from pipeline_assets.report import run_error
-from pipeline_assets.runner import DAYS_TAG, RANGE_END, RANGE_START, days_tag, step_labels
+from pipeline_assets.runner import run_days, step_labels
 
 
 def describe_run(run: dg.DagsterRun) -> str:
@@ -31,17 +31,6 @@ def describe_run(run: dg.DagsterRun) -> str:
     return "asset run"
 
 
-def run_days(run: dg.DagsterRun) -> str | None:
-    tags = run.tags
-    if DAYS_TAG in tags:
-        return tags[DAYS_TAG]
-    if "dagster/partition" in tags:
-        return tags["dagster/partition"]
-    if RANGE_START in tags and RANGE_END in tags:
-        return days_tag(tags[RANGE_START], tags[RANGE_END])
-    return None
-
-
 def alert_record(context: dg.RunFailureSensorContext, alerts: AlertsResource) -> dict:
     """One failed run, said once: what, which days, why (each failed step's cause), where."""
     run = context.dagster_run
@@ -52,7 +41,7 @@ def alert_record(context: dg.RunFailureSensorContext, alerts: AlertsResource) ->
         "run_id": run.run_id,
         "run_url": alerts.run_url(run.run_id),
         "job": describe_run(run),
-        "days": run_days(run),
+        "days": run_days(run.tags),
         "trigger": run.tags.get("pipeline/trigger") or run.tags.get("pipeline/command"),
         "error": run_error(events, labels),
     }

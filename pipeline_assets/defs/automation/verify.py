@@ -9,7 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
-from pipeline_assets.defs.resources import WarehouseResource, ZoneResource
+from pipeline_assets.defs.resources import ZoneResource
+from pipeline_assets.defs.warehouse import WarehouseResource
 from pipeline_assets.verify import render, verify
 
 

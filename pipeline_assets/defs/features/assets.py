@@ -16,7 +16,8 @@ import dagster as dg
 
 from pipeline_assets.defs.automation.conditions import warehouse_condition
 from pipeline_assets.defs.partitions import WAITING, WAITING_TEXT, daily_partitions
-from pipeline_assets.defs.resources import FeaturesPodResource, WarehouseResource, ZoneResource
+from pipeline_assets.defs.resources import FeaturesPodResource, ZoneResource
+from pipeline_assets.defs.warehouse import WarehouseResource
 from pipeline_assets.lib.contract import complete_until
 from pipeline_assets.lib.features import Output, pointer_key, publish
 from pipeline_assets.lib.settings import Settings

@@ -8,6 +8,7 @@ rows, so nothing downstream in the run builds on them.
 """
 
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import dagster as dg
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (
@@ -16,7 +17,8 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 
 from pipeline_assets.defs.automation.conditions import latest_materializations
 from pipeline_assets.defs.ingest.shared import raw_key
-from pipeline_assets.defs.resources import ValidationResource, WarehouseResource
+from pipeline_assets.defs.resources import ValidationResource
+from pipeline_assets.defs.warehouse import WarehouseResource
 from pipeline_assets.lib.dataset import Dataset
 from pipeline_assets.lib.failing_rows import (
     FailingRows,
@@ -48,6 +50,33 @@ def _target(record: dg.EventLogRecord) -> AssetCheckEvaluationTargetMaterializat
     )
 
 
+class Verdict(NamedTuple):
+    """One check's verdict on one day, and what it is about."""
+
+    passed: bool
+    severity: dg.AssetCheckSeverity
+    metadata: dict
+    rows: FailingRows | None  # the rows it names when it does not pass
+    summary: str | None = None  # its numbers, said first in its description
+
+
+def percent(share: float) -> str:
+    """`0.641` -> `64.1 %`; four significant digits, so 1 row of 300,000 is not `0 %`."""
+    return f"{share * 100:.4g} %"
+
+
+def rate_summary(invalid: int, rows_read: int, warn: float, fail: float) -> str:
+    """`rate 64.1 % (300 of 468 rows) > fail threshold 50 %`: the rate, the counts and the
+    threshold it broke (or stayed under), so 300 of 310 is not read as 300 of 300,000."""
+    rate = invalid / rows_read if rows_read else 0.0
+    said = f"rate {percent(rate)} ({invalid} of {rows_read} row{'' if rows_read == 1 else 's'})"
+    if rate > fail:
+        return f"{said} > fail threshold {percent(fail)}"
+    if rate > warn:
+        return f"{said} > warn threshold {percent(warn)} (fails above {percent(fail)})"
+    return f"{said} <= warn threshold {percent(warn)}"
+
+
 def evaluate_day(
     dataset: Dataset,
     metadata: dict,
@@ -56,14 +85,16 @@ def evaluate_day(
     invalid: FailingRows,
     null_rows: FailingRows | None,
     thresholds: ValidationResource,
-) -> dict[str, tuple[bool, dg.AssetCheckSeverity, dict, FailingRows | None]]:
-    """The three verdicts of one day: (passed, severity, metadata, the rows it is about)."""
+) -> dict[str, Verdict]:
+    """The three verdicts of one day."""
     loaded, quarantined = counts
     rows_read = metadata["rows_read"]
     rate = invalid.count / rows_read if rows_read else 0.0
+    warn_above, fail_above = thresholds.quarantine_warn_rate, thresholds.quarantine_fail_rate
+    summary = rate_summary(invalid.count, rows_read, warn_above, fail_above)
     error, warn = dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN
     return {
-        ROW_ACCOUNTING: (
+        ROW_ACCOUNTING: Verdict(
             rows_read == loaded + quarantined,
             error,
             {"rows_read": rows_read, "rows_loaded": loaded, "rows_quarantined": quarantined},
@@ -71,7 +102,7 @@ def evaluate_day(
         ),
         # A file missing a required column already failed the load; this re-checks the
         # loaded rows, so a regression in parsing or loading cannot slip through.
-        REQUIRED_COLUMNS: (
+        REQUIRED_COLUMNS: Verdict(
             nulls == 0,
             error,
             {
@@ -82,38 +113,36 @@ def evaluate_day(
             null_rows,
         ),
         # Above the fail rate the day is more garbage than data: block everything downstream.
-        QUARANTINE_RATE: (
-            rate <= thresholds.quarantine_warn_rate,
-            error if rate > thresholds.quarantine_fail_rate else warn,
+        QUARANTINE_RATE: Verdict(
+            rate <= warn_above,
+            error if rate > fail_above else warn,
             {
+                "verdict": summary,
                 "invalid_rows": invalid.count,
                 "rows_read": rows_read,
                 "rate": round(rate, 6),
-                "warn_above": thresholds.quarantine_warn_rate,
-                "fail_above": thresholds.quarantine_fail_rate,
+                "warn_above": warn_above,
+                "fail_above": fail_above,
                 "reasons": dg.MetadataValue.json(metadata["quarantine_reasons"]),
             },
             invalid,
+            summary,
         ),
     }
 
 
 def evaluation(
-    key: dg.AssetKey,
-    name: str,
-    day: str,
-    verdict: tuple[bool, dg.AssetCheckSeverity, dict, FailingRows | None],
-    record: dg.EventLogRecord,
+    key: dg.AssetKey, name: str, day: str, verdict: Verdict, record: dg.EventLogRecord
 ) -> dg.AssetCheckEvaluation:
-    passed, severity, metadata, rows = verdict
-    description = None
+    passed, severity, metadata, rows, summary = verdict
+    said = [summary] if summary else []
     if not passed and rows is not None and rows.count:
         metadata = {
             **metadata,
             "failing_rows": rows.count,
             "failing_rows_sample": dg.MetadataValue.md(rows.markdown()),
         }
-        description = rows.describe()
+        said.append(rows.describe())
     return dg.AssetCheckEvaluation(
         asset_key=key,
         check_name=name,
@@ -122,7 +151,7 @@ def evaluation(
         blocking=True,
         partition=day,
         metadata=metadata,
-        description=description,
+        description="; ".join(said) or None,
         target_materialization_data=_target(record),
     )
 

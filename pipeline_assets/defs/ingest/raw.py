@@ -19,7 +19,8 @@ from pipeline_assets.defs.ingest.shared import (
     bad_input_fails_without_retry,
     raw_key,
 )
-from pipeline_assets.defs.resources import ValidationResource, WarehouseResource, ZoneResource
+from pipeline_assets.defs.resources import ValidationResource, ZoneResource
+from pipeline_assets.defs.warehouse import WarehouseResource
 from pipeline_assets.lib.contract import ContractError
 from pipeline_assets.lib.dataset import Dataset
 from pipeline_assets.lib.failing_rows import FailingRows, quarantine_samples

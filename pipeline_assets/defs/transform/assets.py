@@ -12,10 +12,10 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
-from pipeline_assets.defs.resources import WarehouseResource
 from pipeline_assets.defs.transform.metadata import with_table_metadata
 from pipeline_assets.defs.transform.project import dbt_environment
 from pipeline_assets.defs.transform.translator import ShopTranslator, dbt_test_label
+from pipeline_assets.defs.warehouse import WarehouseResource
 from pipeline_assets.lib.contract import complete_until
 from pipeline_assets.lib.failing_rows import FailingRows, sample_failing_rows
 

@@ -5,10 +5,10 @@ import dagster as dg
 from pipeline_assets.defs.automation.conditions import warehouse_condition
 from pipeline_assets.defs.automation.freshness import mart_freshness_policy
 from pipeline_assets.defs.partitions import daily_partitions
-from pipeline_assets.defs.resources import build_warehouse
 from pipeline_assets.defs.transform.assets import build_dbt_assets
 from pipeline_assets.defs.transform.project import dbt_project, manifest_is_stale, prepare_dbt
 from pipeline_assets.defs.transform.translator import ShopTranslator, load_manifest
+from pipeline_assets.defs.warehouse import build_warehouse
 from pipeline_assets.lib.settings import Settings
 
 

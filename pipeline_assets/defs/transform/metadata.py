@@ -9,7 +9,7 @@ from typing import Any
 import dagster as dg
 
 from pipeline_assets.defs.partitions import WAITING, WAITING_TEXT
-from pipeline_assets.defs.resources import WarehouseResource
+from pipeline_assets.defs.warehouse import WarehouseResource
 from pipeline_assets.lib.contract import complete_until
 from pipeline_assets.lib.warehouse import ROW_COUNT_OF, Db, row_counts, table_columns
 
