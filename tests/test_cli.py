@@ -213,7 +213,7 @@ def test_quarantine_lists_a_days_rows_with_file_line_and_reason(pipeline_env):
     result = ingest("orders", "2024-01-01")
     (mat,) = result.asset_materializations_for_node("raw__orders")
     sample = mat.metadata["quarantine_sample"].value
-    assert "`pipeline quarantine --day 2024-01-01`" in sample
+    assert "`pipeline quarantine --day 2024-01-01 --dataset orders`" in sample
     assert "| orders/date=2024-01-01/hour=10/a.csv | 3 | total_mismatch |" in sample
     listed = pipeline("quarantine", "--day", "2024-01-01", env={})
     assert listed.returncode == 0, listed.stderr

@@ -158,7 +158,7 @@ def test_a_read_before_any_load_says_the_warehouse_holds_no_data_on_snowflake(sf
     with no_data, warehouse.reader():
         pass
     validate_and_load(
-        sf, "orders", PK, [(KEY, (HEADER + "o1,c1,,2024-01-01T10:00:00,1,0,9,\n").encode())]
+        sf, ORDERS, PK, [(KEY, (HEADER + "o1,c1,,2024-01-01T10:00:00,1,0,9,\n").encode())]
     )
     with warehouse.reader() as db:
         assert db.execute("select count(*) from raw.quarantine") == [(1,)]

@@ -26,8 +26,9 @@ SOURCE_COLUMNS = (
 
 
 def identifying(columns: Sequence[str]) -> list[int]:
-    """The positions of the columns that identify a row: keys, days, then its source."""
-    keys = [i for i, c in enumerate(columns) if c.endswith("_id")]
+    """The positions of the columns that identify a row: its first two keys (its own and the
+    one it refers to, in a fact table's usual order), its days, then its source."""
+    keys = [i for i, c in enumerate(columns) if c.endswith("_id")][:2]
     days = [i for i, c in enumerate(columns) if c.endswith("_date")]
     source = [i for name in SOURCE_COLUMNS for i, c in enumerate(columns) if c == name]
     return keys + days + source
