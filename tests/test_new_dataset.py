@@ -99,7 +99,7 @@ def test_a_dataset_added_by_declaration_runs_end_to_end(tmp_path):
         ["dg", "check", "defs"], cwd=project, env=env, capture_output=True, text=True
     )
     assert check.returncode != 0
-    assert "datasets/payments/defs.yaml:4 - attributes.key: 'payment' is not one of" in (
+    assert "datasets/payments/defs.yaml:5 - attributes.key: 'payment' is not one of" in (
         check.stdout + check.stderr
     )
     declared.write_text(text)

@@ -17,6 +17,7 @@ import os
 import re
 from datetime import datetime, timedelta
 
+from helpers import dataset
 from helpers import sql_validation as validate_partition
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -26,17 +27,8 @@ from pipeline_assets.lib.rules import INVALID_AMOUNT, SUPERSEDED
 PK = "2024-01-01"
 HOUR = datetime(2024, 1, 1, 10)
 FOLDER = "orders/date=2024-01-01/hour=10/"
-COLUMNS = [
-    "order_id",
-    "customer_id",
-    "store_id",
-    "ordered_at",
-    "subtotal",
-    "tax_paid",
-    "order_total",
-    "updated_at",
-]
-REQUIRED = {"order_id", "customer_id", "ordered_at", "subtotal", "tax_paid", "order_total"}
+COLUMNS = dataset("orders").column_names
+REQUIRED = set(dataset("orders").required_columns)
 MAX_CENTS = 10**11
 MAX_CHARS = 1024
 
