@@ -23,6 +23,7 @@ from pipeline_assets.lib.worker import (
     ALIVE,
     DEAD,
     UNKNOWN,
+    UNREADABLE,
     WORKER_TAG,
     Machine,
     Verdict,
@@ -93,6 +94,14 @@ def test_a_reused_pid_does_not_count_as_alive():
     # the lookup is the one the judge uses: a fake machine whose pid started elsewhen
     elsewhen = Machine(HOST, machine.boot, lambda pid: "t999")
     assert judge(machine.worker("r1"), elsewhen).state == DEAD
+
+
+def test_a_process_whose_start_cannot_be_read_is_taken_as_alive():
+    """Another user's process under /proc's hidepid, or macOS's access rules: a guess never
+    fails a run."""
+    machine = Machine.this()
+    unreadable = Machine(HOST, machine.boot, lambda pid: UNREADABLE)
+    assert judge(machine.worker("r1"), unreadable).state == ALIVE
 
 
 def test_another_host_or_no_record_is_unknown_never_dead():

@@ -33,6 +33,9 @@ WORKER_TAG = "pipeline/worker"
 LEGACY_PROCESS_TAG = "pipeline/process"
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 ALIVE, DEAD, UNKNOWN = "alive", "dead", "unknown"
+# A process that exists but whose start this user may not read: taken as the worker (never
+# fail a run on a guess).
+UNREADABLE = "unreadable"
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,8 @@ def _linux_process_start(pid: int) -> str | None:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except (FileNotFoundError, ProcessLookupError):
         return None
+    except PermissionError:
+        return UNREADABLE
     fields = stat.rpartition(")")[2].split()  # after `(comm)`, which may hold spaces
     return None if fields[0] in ("Z", "X") else f"t{fields[19]}"
 
@@ -94,6 +99,8 @@ def _psutil_process_start(pid: int) -> str | None:
         return f"{process.create_time():.2f}"
     except psutil.NoSuchProcess:
         return None
+    except psutil.AccessDenied:
+        return UNREADABLE
 
 
 @dataclass(frozen=True)
@@ -135,6 +142,6 @@ def judge(worker: Worker | None, machine: Machine) -> Verdict:
     started = machine.process_start(worker.pid)
     if started is None:
         return Verdict(DEAD, f"{where} died; its process is gone (killed, or out of memory)")
-    if worker.started is not None and started != worker.started:
+    if worker.started is not None and started not in (worker.started, UNREADABLE):
         return Verdict(DEAD, f"{where} died; pid {worker.pid} is now another process")
     return Verdict(ALIVE, f"{where} is alive")
