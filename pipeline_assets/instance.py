@@ -178,7 +178,8 @@ def fail_dead_runs(instance: dg.DagsterInstance, machine: Machine | None = None)
     statuses = [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
     for run in instance.get_runs(filters=dg.RunsFilter(statuses=statuses)):
         verdict = run_verdict(run, machine)
-        if verdict.state != DEAD:
+        now = instance.get_run_by_id(run.run_id)  # the worker may have ended it, then exited
+        if verdict.state != DEAD or now is None or now.status != run.status:
             continue
         if run.status == dg.DagsterRunStatus.STARTED:
             instance.report_run_failed(run, verdict.reason)

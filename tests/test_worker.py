@@ -185,6 +185,29 @@ def test_the_startup_check_fails_dead_runs_frees_their_slots_and_leaves_the_rest
     )
 
 
+def test_a_run_its_worker_ends_while_it_is_judged_keeps_how_it_ended(tmp_path, monkeypatch):
+    """The worker writes the run's end, then exits, between the check's listing of STARTED
+    runs and its judging: the run keeps the end its worker wrote."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    ensure_instance(home)
+    machine = Machine.this()
+    with dg.DagsterInstance.get() as instance:
+        _add_run(instance, "ending", dg.DagsterRunStatus.STARTED, machine.worker("ending"))
+
+        def ends_then_exits(pid: int) -> None:
+            instance.report_run_canceled(instance.get_run_by_id("ending"), "its own end")
+            return None  # and the process is gone
+
+        assert fail_dead_runs(instance, replace(machine, process_start=ends_then_exits)) == []
+        assert instance.get_run_by_id("ending").status == dg.DagsterRunStatus.CANCELED
+        assert failure_of(instance, "ending") == []
+
+
+def failure_of(instance: dg.DagsterInstance, run_id: str) -> list:
+    return instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records
+
+
 def test_the_launcher_fails_only_runs_whose_worker_is_dead(exited):
     launcher = WorkerCheckingRunLauncher()
     machine = Machine.this()
