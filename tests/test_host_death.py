@@ -262,7 +262,7 @@ def _claims(instance: dg.DagsterInstance, run_id: str) -> list:
 def test_pipeline_backfill_killed_mid_dbt_then_run_again_completes(tmp_path, clean):
     lab = lab_at(tmp_path)
     killed = start_backfill(lab, tmp_path / "killed.log")
-    run = kill_mid_dbt(lab, killed, tmp_path / "killed.log")
+    run, _ = kill_mid_dbt(lab, killed, tmp_path / "killed.log")
 
     again_at = time.time()
     again = pipeline("backfill", "--start", DAYS[0], "--end", DAYS[-1], env=lab.env())
@@ -344,19 +344,21 @@ def start_backfill(lab: Lab, log: Path) -> subprocess.Popen:
         )
 
 
-def kill_mid_dbt(lab: Lab, backfill: subprocess.Popen, log: Path) -> dg.DagsterRun:
-    """SIGKILL the command and its dbt once dbt runs; the run it leaves STARTED, slot held."""
+def kill_mid_dbt(lab: Lab, backfill: subprocess.Popen, log: Path) -> tuple[dg.DagsterRun, float]:
+    """SIGKILL the command and its dbt once dbt runs: the run it leaves STARTED, slot held,
+    and when it was killed."""
     try:
         wait_for("dbt running", lambda: dbt_running(backfill.pid), log)
         with lab.instance() as instance:
             run = the_run(instance, **{"pipeline/command": "backfill"})
             assert _claims(instance, run.run_id)  # the dbt step holds the writer slot
+        killed_at = time.time()
         kill_group(backfill)
     finally:
         backfill.kill()  # (if the test failed before its kill)
         backfill.wait(timeout=60)
     assert backfill.returncode == -signal.SIGKILL
-    return run
+    return run, killed_at
 
 
 @pytest.mark.slow
@@ -367,8 +369,7 @@ def test_a_killed_cli_run_is_failed_by_a_live_dagster_dev_and_the_ui_relaunch_co
     """No command runs after the kill: the daemon's run monitoring asks the launcher, which
     finds the worker dead; Dagster frees the slot; the UI's relaunch of the range runs."""
     backfill = start_backfill(live, live.root / "killed-backfill.log")
-    run = kill_mid_dbt(live, backfill, live.root / "killed-backfill.log")
-    killed_at = time.time()
+    run, killed_at = kill_mid_dbt(live, backfill, live.root / "killed-backfill.log")
     with live.instance() as instance:
         failed_at, message = wait_for(
             "the dead run failed", lambda: failure_of(instance, run.run_id), live.log, 60
