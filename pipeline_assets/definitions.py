@@ -15,6 +15,7 @@ import dagster as dg
 
 from pipeline_assets.components.landing_dataset import declared_datasets
 from pipeline_assets.defs.automation import definitions as automation
+from pipeline_assets.defs.executor import in_process_with_worker_tag
 from pipeline_assets.defs.features import definitions as features
 from pipeline_assets.defs.resources import build_resources
 from pipeline_assets.defs.transform import definitions as transform
@@ -22,14 +23,15 @@ from pipeline_assets.lib.settings import Settings
 
 
 def executor(settings: Settings) -> dg.ExecutorDefinition:
-    """Local: every step of a run in the run's own process. DuckDB takes one writer per file,
+    """Local: every step of a run in the run's own process, which records itself so that a
+    later process can tell it died (`defs/executor.py`). DuckDB takes one writer per file,
     so steps could not run in parallel anyway, and a process per step costs seconds each.
-    Kubernetes: a pod per step."""
+    Kubernetes: a pod per step (the K8sRunLauncher checks its run workers itself)."""
     if settings.on_kubernetes:
         from dagster_k8s import k8s_job_executor
 
         return k8s_job_executor.configured({"max_concurrent": 8})
-    return dg.in_process_executor
+    return in_process_with_worker_tag
 
 
 def build_defs(env: Mapping[str, str] | None = None) -> dg.Definitions:

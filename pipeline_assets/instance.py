@@ -2,9 +2,11 @@
 
 Whichever command creates `DAGSTER_HOME` first, the instance gets the project's settings
 (`pipeline_assets/dagster.yaml`: run queue limits, the run coordinator that tags runs with
-their days, the warehouse-writer pool, run retries, run monitoring, telemetry off). An
-existing `dagster.yaml` is merged, never ignored: keys it lacks are added, keys it sets are
-kept, and both are reported.
+their days, the warehouse-writer pool, run retries, run monitoring with the launcher that
+checks run workers, telemetry off). An existing `dagster.yaml` is merged, never ignored: keys
+it lacks are added, keys it sets are kept, and both are reported. Then the start-up check:
+runs whose worker died (a killed command, a killed or rebooted `dagster dev`) are failed and
+their pool slots freed (`fail_dead_runs`).
 
 In a source checkout the same command also writes the project's `.env` (kept if present,
 missing keys added), which `dg` and `dagster dev` read from the project root: the default
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import fcntl
 import os
-import socket
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from importlib.resources import files
@@ -29,10 +31,14 @@ from typing import Any
 import dagster as dg
 import yaml
 
+from pipeline_assets.launcher import run_verdict
 from pipeline_assets.lib.settings import DEFAULTS
+from pipeline_assets.lib.worker import DEAD, WORKER_TAG, Machine
 
-# On every run the CLI starts, `<host>/<pid>`: a later command can tell its process is gone.
-PROCESS_TAG = "pipeline/process"
+# Dagster's own tags: a run's maximum number of automatic retries, its maximum runtime.
+MAX_RETRIES_TAG = "dagster/max_retries"
+MAX_RUNTIME_TAG = "dagster/max_runtime"
+ENDED = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
 
 
 def project_settings() -> dict[str, Any]:
@@ -102,7 +108,7 @@ def ensure_instance(home: Path) -> list[str]:
             instance.get_runs(limit=1)
             instance.all_instigator_state()
             instance.get_latest_materialization_event(dg.AssetKey("_init"))
-            notes += [f"marked failed: {r}" for r in fail_dead_runs(instance)]
+            notes += fail_dead_runs(instance)
     if user is None:
         notes = [f"created {config} with the project's settings"]
     return notes + write_dotenv(merged)
@@ -164,34 +170,60 @@ DOTENV_HEADER = """\
 """
 
 
-def run_tags() -> dict[str, str]:
-    """The tag that ties a CLI run to this process."""
-    return {PROCESS_TAG: f"{socket.gethostname()}/{os.getpid()}"}
+def run_tags(run_id: str) -> dict[str, str]:
+    """The tags of a CLI run (`execute_in_process`, in this process): its worker, recorded at
+    creation. No daemon retry (it cannot re-execute an in-process run: the command is run
+    again) and no maximum runtime (its worker is known from the start, and the backstop
+    could not stop a process it did not launch: it would only mark a live run failed)."""
+    return {
+        WORKER_TAG: Machine.this().worker(run_id).tag(),
+        MAX_RETRIES_TAG: "0",
+        MAX_RUNTIME_TAG: "0",
+    }
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def fail_dead_runs(instance: dg.DagsterInstance, machine: Machine | None = None) -> list[str]:
+    """Fail the STARTED runs whose recorded worker is dead, cancel the CANCELING ones, and
+    free their pool slots and those of runs that ended holding some; say what was done.
 
-
-def fail_dead_runs(instance: dg.DagsterInstance) -> list[str]:
-    """Mark failed, and free the pool slots of, CLI runs whose process died (SIGKILL, OOM).
-
-    With no daemon watching in-process runs, a killed run would stay STARTED and keep its
-    `warehouse_writer` slot forever, blocking every later writer.
+    After a host death (SIGKILL, OOM, a reboot) nothing else would: the dead run would stay
+    STARTED, holding its `warehouse_writer` slot and its place in the queue, so a relaunch of
+    its days would wait forever. A run whose worker is alive, however slow, or cannot be
+    judged here (another host, not recorded yet), is left alone.
     """
-    host = socket.gethostname()
-    dead = []
-    started = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
-    for run in started:
-        run_host, _, pid = run.tags.get(PROCESS_TAG, "").rpartition("/")
-        if run_host == host and pid.isdigit() and not _alive(int(pid)):
-            instance.report_run_failed(run, f"its process {pid} on {host} is gone")
-            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
-            dead.append(run.run_id)
-    return dead
+    machine = machine or Machine.this()
+    notes = []
+    statuses = [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=statuses)):
+        verdict = run_verdict(run, machine)
+        now = instance.get_run_by_id(run.run_id)  # the worker may have ended it, then exited
+        if verdict.state != DEAD or now is None or now.status != run.status:
+            continue
+        if run.status == dg.DagsterRunStatus.STARTED:
+            instance.report_run_failed(run, verdict.reason)
+            notes.append(f"marked failed: {run.run_id} ({verdict.reason})")
+        else:
+            instance.report_run_canceled(run, verdict.reason)
+            notes.append(f"marked canceled: {run.run_id} ({verdict.reason})")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+    return notes + free_slots_of_ended_runs(instance)
+
+
+def free_slots_of_ended_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Free the pool slots still held by runs that ended (terminated from the UI, failed by
+    run monitoring) more than `free_slots_after_run_end_seconds` ago: what the monitoring
+    daemon does, done at once for a command that runs without one."""
+    storage = instance.event_log_storage
+    holders = (
+        storage.get_concurrency_run_ids() if storage.supports_global_concurrency_limits else []
+    )
+    if not holders:
+        return []
+    grace = instance.run_monitoring_settings.get("free_slots_after_run_end_seconds", 0)
+    ended = instance.get_run_records(filters=dg.RunsFilter(run_ids=list(holders), statuses=ENDED))
+    notes = []
+    for record in ended:
+        if record.end_time is not None and record.end_time + grace < time.time():
+            storage.free_concurrency_slots_for_run(record.dagster_run.run_id)
+            notes.append(f"freed the pool slots of ended run {record.dagster_run.run_id}")
+    return notes

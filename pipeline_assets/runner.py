@@ -9,6 +9,7 @@ day to end: the rule automation and a UI backfill follow too (`lib/contract.comp
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -75,20 +76,23 @@ def run_range(
 ) -> dg.ExecuteInProcessResult:
     """One Dagster run materializing `selection`, and their checks, for [first, last].
 
-    The run records its asset selection and its days, so the UI's runs list shows both.
+    The run records its asset selection and its days, so the UI's runs list shows both, and
+    this process as its worker, so that a later command can tell if it died.
     """
     for key in (first, last):  # Dagster reads "2024-01-01-10:00" as a day at UTC-10:00,
         parse_daily_key(key)  # i.e. 2024-01-02: refuse anything but YYYY-MM-DD first
     job = repository(defs).get_implicit_job_def_for_assets(selection)
+    run_id = str(uuid.uuid4())
     return job.execute_in_process(
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         instance=instance,
         asset_selection=selection,
+        run_id=run_id,
         tags={
             RANGE_START: first,
             RANGE_END: last,
             DAYS_TAG: days_tag(first, last),
-            **run_tags(),
+            **run_tags(run_id),
             **(tags or {}),
         },
         raise_on_error=False,

@@ -90,6 +90,7 @@ def pytest_configure(config):
 # out last leaves the other worker idle at the end.
 LONG_FILES = (  # by their measured total, longest first
     "test_ui.py",
+    "test_host_death.py",  # 5m22s alone (test_faults.py: 4m12s, same machine)
     "test_faults.py",
     "test_cli.py",
     "test_recovery.py",

@@ -148,6 +148,19 @@ def fingerprints(path, tables=None, schema: str = "raw") -> dict[str, list[tuple
         }
 
 
+def warehouse_state(path: Path) -> dict[str, list[tuple]]:
+    """Fingerprint of every table in the file (none if there is no file): names and content."""
+    if not path.exists():
+        return {}
+    with duckdb.connect(str(path), read_only=True) as conn:
+        db = Db(conn)
+        tables = db.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_type = 'BASE TABLE' order by 1, 2"
+        )
+        return {f"{s}.{t}": db.fingerprint(db.table(s, t), None) for s, t in tables}
+
+
 def query(path, sql: str, params=None) -> list[tuple]:
     with duckdb.connect(str(path), read_only=True) as conn:
         return conn.execute(sql, params).fetchall()

@@ -44,8 +44,9 @@ def pipeline(
 
 
 class GraphQL:
-    def __init__(self, url: str):
+    def __init__(self, url: str, process: subprocess.Popen | None = None):
         self.url = url
+        self.process = process  # the server answering it, when a test started one
 
     def __call__(self, document: str, variables: dict | None = None) -> dict:
         body = json.dumps({"query": document, "variables": variables or {}}).encode()
@@ -76,7 +77,8 @@ def dagster_dev(
 ) -> Iterator[GraphQL]:
     """`command` (`dagster dev ...` or `make dev PORT=...`) serving on `port`, started from
     the checkout in its own process group: its GraphQL API once it answers; the whole group
-    is stopped on the way out. Its backfill daemon ticks every 3 s, not 30 (tests/daemonpace).
+    is stopped on the way out (unless a test killed it first: `graphql.process` is the
+    group's leader). Its backfill daemon ticks every 3 s, not 30 (tests/daemonpace).
     """
     env = {
         **env,
@@ -94,7 +96,7 @@ def dagster_dev(
             start_new_session=True,
             preexec_fn=_default_sigint,
         )
-    graphql = GraphQL(f"http://127.0.0.1:{port}/graphql")
+    graphql = GraphQL(f"http://127.0.0.1:{port}/graphql", server)
     try:
         deadline = time.monotonic() + timeout
         while not graphql.answers():
@@ -103,12 +105,20 @@ def dagster_dev(
             time.sleep(1)
         yield graphql
     finally:
+        stop_group(server)
+
+
+def stop_group(server: subprocess.Popen) -> None:
+    """SIGTERM the server's process group, SIGKILL whatever is left after a minute; a group
+    already gone is fine."""
+    try:
         os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=30)
+        server.wait(timeout=60)
+    except ProcessLookupError:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=30)
 
 
 class TelemetryStandIn:

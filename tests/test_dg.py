@@ -2,6 +2,7 @@
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from datetime import date
@@ -14,6 +15,7 @@ from helpers import query
 from pipeline_assets.instance import dotenv_values
 from pipeline_assets.lib.objectstore import LocalStore
 from pipeline_assets.lib.sample import seed_landing
+from pipeline_assets.lib.worker import WORKER_TAG, Worker
 
 REPO = Path(__file__).parents[1]
 
@@ -61,6 +63,10 @@ def test_dg_lists_the_definitions_and_launches_a_partition_range(pipeline_env):
     with dg_instance(pipeline_env.dagster_home) as instance:
         (run,) = instance.get_runs()
         assert run.is_success and run.tags["dagster/asset_partition_range_end"] == "2024-01-02"
+    # dg's own process ran it, and recorded itself as the run's worker (defs/executor.py)
+    worker = Worker.parse(run.tags[WORKER_TAG])
+    assert (worker.host, worker.run_id) == (socket.gethostname(), run.run_id)
+    assert worker.pid != os.getpid() and worker.boot and worker.started
 
 
 def dg_instance(home: Path) -> DagsterInstance:

@@ -39,13 +39,13 @@ from faultkit.sitecustomize import (
     POINTS,
     VALIDATION,
 )
+from helpers import warehouse_state
 from services import pipeline
 
 from pipeline_assets.lib.features import latest
 from pipeline_assets.lib.manifest import MANIFEST_PREFIX, Manifest, manifest_key, read_files
 from pipeline_assets.lib.objectstore import LocalStore
 from pipeline_assets.lib.sample import seed_landing
-from pipeline_assets.lib.warehouse import Db
 
 DAY = "2024-01-01"
 DBT_PROJECT = Path(__file__).resolve().parents[1] / "dbt"
@@ -112,19 +112,6 @@ class Lab:
     def reset_warehouse(self) -> None:
         shutil.rmtree(self.warehouse.parent, ignore_errors=True)
         self.warehouse.parent.mkdir(parents=True)
-
-
-def warehouse_state(path: Path) -> dict[str, list[tuple]]:
-    """Fingerprint of every table in the file (none if there is no file): names and content."""
-    if not path.exists():
-        return {}
-    with duckdb.connect(str(path), read_only=True) as conn:
-        db = Db(conn)
-        tables = db.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_type = 'BASE TABLE' order by 1, 2"
-        )
-        return {f"{s}.{t}": db.fingerprint(db.table(s, t), None) for s, t in tables}
 
 
 def relations(path: Path) -> set[tuple[str, str, str]]:

@@ -10,7 +10,8 @@ import dagster as dg
 import yaml
 from services import pipeline
 
-from pipeline_assets.instance import PROCESS_TAG, ensure_instance, merge_settings
+from pipeline_assets.instance import ensure_instance, merge_settings
+from pipeline_assets.lib.worker import LEGACY_PROCESS_TAG
 from pipeline_assets.run_coordinator import DaysTaggingRunCoordinator
 
 
@@ -59,6 +60,11 @@ def test_the_first_command_on_a_fresh_home_installs_the_settings(tmp_path, monke
         assert (pools.pool_granularity.value, pools.default_pool_limit) == ("op", 1)
         assert instance.run_retries_enabled and instance.run_retries_max_retries == 2
         assert instance.run_monitoring_enabled
+        assert type(instance.run_launcher).__name__ == "WorkerCheckingRunLauncher"
+        assert instance.run_launcher.supports_check_run_worker_health
+        assert instance.run_monitoring_poll_interval_seconds == 10
+        assert instance.run_monitoring_max_runtime_seconds == 6 * 3600
+        assert instance.run_monitoring_settings["free_slots_after_run_end_seconds"] == 5
     assert pipeline("instance").stderr == ""  # nothing left to add: silent
 
 
@@ -77,13 +83,15 @@ def test_an_existing_file_is_merged_and_what_it_keeps_is_said(tmp_path, monkeypa
 
 
 def test_a_cli_run_whose_process_died_is_failed_and_frees_its_slot(tmp_path, monkeypatch):
+    """A run tagged as CLI runs were before workers recorded their boot (`<host>/<pid>`):
+    still judged by its pid (tests/test_worker.py has the current tag)."""
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
     ensure_instance(tmp_path / "home")
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     with dg.DagsterInstance.get() as instance:
-        tags = {PROCESS_TAG: f"{socket.gethostname()}/{gone.pid}"}
-        alive = {PROCESS_TAG: f"{socket.gethostname()}/{os.getpid()}"}
+        tags = {LEGACY_PROCESS_TAG: f"{socket.gethostname()}/{gone.pid}"}
+        alive = {LEGACY_PROCESS_TAG: f"{socket.gethostname()}/{os.getpid()}"}
         for run_id, run_tags in (("dead-run", tags), ("live-run", alive)):
             instance.add_run(
                 dg.DagsterRun(

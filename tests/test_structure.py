@@ -1,6 +1,6 @@
 """The package's shape: no import cycles (imports inside functions included), dependencies
-that point down (lib <- runner, report, console, verify, instance <- defs <- definitions <-
-cli), the environment read only by the entry points and never at import, small modules, and
+that point down (lib <- runner, report, console, verify, instance, launcher <- defs <-
+definitions <- cli), the environment read only by the entry points and never at import, small modules, and
 no test scaffolding in what ships."""
 
 import ast
@@ -16,6 +16,7 @@ LAYERS = (
     ("pipeline_assets.lib",),
     (
         "pipeline_assets.instance",
+        "pipeline_assets.launcher",
         "pipeline_assets.console",
         "pipeline_assets.report",
         "pipeline_assets.runner",

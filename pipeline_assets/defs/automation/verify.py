@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
+from pipeline_assets.defs.executor import in_process_with_worker_tag
 from pipeline_assets.defs.resources import ZoneResource
 from pipeline_assets.defs.warehouse import WarehouseResource
 from pipeline_assets.verify import render, verify
@@ -69,7 +70,7 @@ def verify_idempotency(
 
 @dg.job(
     description="Prove that re-running recent days changes nothing (see `pipeline verify`).",
-    executor_def=dg.in_process_executor,
+    executor_def=in_process_with_worker_tag,
 )
 def verify_job() -> None:
     verify_idempotency()
