@@ -1,0 +1,90 @@
+"""Many objects at once: bounded concurrency with results in input order.
+
+A day can hold thousands of small files; one request after another costs each file a round
+trip (about 6 ms on moto's server, tens of ms on S3). These helpers keep up to `workers`
+requests in flight (an S3 client's connection pool), hand results back in the order of the
+input whatever order they finish in, and on the first error (in input order) cancel what has
+not started and raise it: the error names its key, as a serial loop's would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TypeVar
+
+from pipeline_assets.lib.objectstore import ObjectInfo, ObjectStore, S3Store
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def map_ordered(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
+    """`map(fn, items)` on up to `workers` threads, yielding in input order. At most
+    2 × `workers` results are held at once, so a consumer of big results bounds memory."""
+    if workers <= 1:
+        yield from map(fn, items)
+        return
+    pending: deque[Future[R]] = deque()
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="transfer")
+    try:
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        # An error, or a consumer that stopped early: start nothing more, wait for the
+        # requests already running (their threads cannot be interrupted), then close.
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=True)
+
+
+def read_many(
+    store: ObjectStore, keys: Iterable[str], workers: int | None = None
+) -> Iterator[tuple[str, bytes]]:
+    """(key, content) of each key, in the order given, read `workers` at a time (default:
+    the store's own). A missing key raises `MissingSourceError` naming it."""
+    return map_ordered(lambda key: (key, store.read(key)), keys, workers or store.workers)
+
+
+@dataclass(frozen=True)
+class Copied:
+    """One object as copied: its key, the size and sha256 of the bytes the copy holds, and
+    the source's ETag for exactly that version."""
+
+    key: str
+    size: int
+    sha256: str
+    etag: str
+
+
+def copy_many(
+    source: ObjectStore, dest: ObjectStore, objects: Sequence[ObjectInfo]
+) -> list[Copied]:
+    """Copy each listed object from `source` to `dest` under the same key, in listing order.
+    Within one S3 endpoint the copy is made by S3 itself (no bytes pass through here, S3
+    computes the sha256); otherwise each object is read once and written once."""
+    workers = min(source.workers, dest.workers)
+    if isinstance(source, S3Store) and isinstance(dest, S3Store) and dest.same_endpoint(source):
+        return list(map_ordered(lambda o: _server_side(source, dest, o), objects, workers))
+    return list(map_ordered(lambda o: _through_memory(source, dest, o.key), objects, workers))
+
+
+def _through_memory(source: ObjectStore, dest: ObjectStore, key: str) -> Copied:
+    data, etag = source.fetch(key)  # a file deleted since the listing: MissingSourceError
+    dest.write(key, data)
+    return Copied(key, len(data), hashlib.sha256(data).hexdigest(), etag)
+
+
+def _server_side(source: S3Store, dest: S3Store, obj: ObjectInfo) -> Copied:
+    """S3's copy of exactly the listed version; one re-landed since the listing is read here."""
+    sha256 = dest.copy_from(source, obj.key, obj.etag)
+    if sha256 is None:
+        return _through_memory(source, dest, obj.key)
+    return Copied(obj.key, obj.size, sha256, obj.etag)
