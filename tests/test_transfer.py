@@ -73,7 +73,7 @@ def test_the_s3_client_pool_sizes_the_stores_concurrency(bucket):
     store = s3(bucket, "zone", pool=24)
     assert store.client.meta.config.max_pool_connections == 24 and store.workers == 24
     assert PooledS3Resource().get_client().meta.config.max_pool_connections == 16
-    assert LocalStore("/tmp").workers >= 2
+    assert LocalStore("/tmp").workers == 1  # a local copy is CPU-bound: threads contend
 
 
 @pytest.mark.slow

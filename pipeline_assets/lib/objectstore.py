@@ -19,9 +19,9 @@ from typing import Any, Protocol
 
 from pipeline_assets.lib.contract import ContractError, check_key_is_safe
 
-# Local reads and writes release the GIL only in their system calls: a few threads overlap
-# them; more only contend (measured in docs/benchmarks.md).
-LOCAL_WORKERS = 4
+# A local copy is CPU-bound in Python (the page cache serves the bytes): threads only
+# contend for the GIL. One at a time measured fastest (docs/benchmarks.md).
+LOCAL_WORKERS = 1
 
 
 class MissingZoneError(NotADirectoryError):
@@ -83,9 +83,8 @@ class LocalStore:
     def __init__(self, root: str | Path):
         self.root = Path(root).resolve()
         self.uri = str(self.root)
-        self._folders: dict[str, Path] = {}  # key's folder -> its checked path
-        self._made: set[Path] = set()
-        self._lock = threading.Lock()
+        self._folders: dict[str, str] = {}  # a key's folder -> its checked path
+        self._made: set[str] = set()  # folders this store created (or found)
 
     def _inside(self, key: str, path: Path) -> Path:
         if path != self.root and self.root not in path.parents:
@@ -93,17 +92,20 @@ class LocalStore:
             raise ContractError(f"key {key!r} resolves outside {self.root}")
         return path
 
-    def _path(self, key: str) -> Path:
-        """The key's path, its folder checked to stay inside the root (the file itself may
-        still be a link: `_open` refuses to follow one out)."""
+    def _folder(self, key: str) -> tuple[str, str]:
+        """(the key's folder, checked to stay inside the root, and its file name). The file
+        itself may still be a link: `_open` refuses to follow one out."""
         check_key_is_safe(key)
         folder, _, name = key.rpartition("/")
         parent = self._folders.get(folder)
         if parent is None:
-            parent = self._inside(key, (self.root / folder).resolve())
-            with self._lock:
-                self._folders[folder] = parent
-        return parent / name
+            parent = str(self._inside(key, (self.root / folder).resolve()))
+            self._folders[folder] = parent
+        return parent, name
+
+    def _path(self, key: str) -> str:
+        parent, name = self._folder(key)
+        return f"{parent}/{name}"
 
     def _checked(self, key: str) -> Path:
         """The key's path fully resolved (a link included), inside the root."""
@@ -164,17 +166,17 @@ class LocalStore:
     def write(self, key: str, data: bytes) -> None:
         """To a temporary name no other writer uses at the same time (this process and
         thread's), then `os.replace`."""
-        path = self._path(key)
-        if path.parent not in self._made:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._made.add(path.parent)
-        tmp = path.with_name(f".tmp-{os.getpid()}-{threading.get_ident()}")
+        parent, name = self._folder(key)
+        if parent not in self._made:
+            os.makedirs(parent, exist_ok=True)
+            self._made.add(parent)
+        tmp = f"{parent}/.tmp-{os.getpid()}-{threading.get_ident()}"
         try:
             with open(tmp, "wb") as f:
                 f.write(data)
-            os.replace(tmp, path)
+            os.replace(tmp, f"{parent}/{name}")
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            Path(tmp).unlink(missing_ok=True)
             raise
 
     def exists(self, key: str) -> bool:
@@ -182,7 +184,7 @@ class LocalStore:
 
     def delete(self, key: str) -> None:
         """Remove one object (a no-op if it is gone); empty folders are left."""
-        self._path(key).unlink(missing_ok=True)
+        Path(self._path(key)).unlink(missing_ok=True)
 
     def close(self) -> None:
         """Nothing to release; here so that every store closes the same way."""
