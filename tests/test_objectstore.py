@@ -199,3 +199,35 @@ def test_a_local_read_through_a_link_out_of_the_root_is_refused(tmp_path):
     (root / "orders" / "out.csv").unlink()
     assert store.read("orders/in.csv") == b"inside"  # a link that stays inside is a file
     assert [o.key for o in store.list("orders/")] == ["orders/in.csv", "orders/inside.csv"]
+
+
+def test_a_big_s3_prefix_is_listed_folder_by_folder_and_misses_nothing(s3_env, monkeypatch):
+    """More than one page under a prefix: its next level, then each folder at once. Pages of
+    5 keys here (moto's setting), so a few dozen objects cross every path: loose objects,
+    folders, a folder inside a folder, a flat prefix of many pages."""
+    monkeypatch.setenv("MOTO_S3_DEFAULT_MAX_KEYS", "5")
+    client = s3_env()
+    bucket = f"b-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=bucket)
+    store = S3Store(f"s3://{bucket}/zone", client)
+    day = "orders/date=2024-01-01/"
+    keys = [f"{day}hour={h:02d}/part-{i:02d}.csv" for h in range(4) for i in range(h * 4)]
+    keys += [f"{day}loose-{i}.csv" for i in range(7)] + [f"{day}hour=02/sub/deep.csv"]
+    flat = [f"flat/part-{i:02d}.csv" for i in range(23)]
+    for n, key in enumerate([*keys, *flat, "orders/date=2024-01-02/hour=00/x.csv"]):
+        store.write(key, b"x" * n)
+
+    def paginated(prefix: str) -> list:
+        pages = client.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=f"zone/{prefix}"
+        )
+        return sorted(
+            (o["Key"][5:], o["Size"], o["ETag"].strip('"'))
+            for p in pages
+            for o in p.get("Contents", [])
+        )
+
+    for prefix, expected in ((day, keys), ("flat/", flat), ("orders/date=2024-01-03/", [])):
+        listed = store.list(prefix)
+        assert [o.key for o in listed] == sorted(expected)
+        assert [(o.key, o.size, o.etag) for o in listed] == paginated(prefix)

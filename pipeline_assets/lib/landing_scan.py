@@ -1,7 +1,7 @@
 """Find new, changed and deleted landing objects without listing the whole landing zone.
 
-Pure code for the landing-zone sensor: list only the date prefixes inside a lookback window,
-several at once, and compare each day's digest of its files (keys, ETags and sizes, from the
+Pure code for the landing-zone sensor: list only the date prefixes inside a lookback window
+(a big one folder by folder, many at once: `S3Store.list`), and compare each day's digest of its files (keys, ETags and sizes, from the
 listing alone: no file is read) with the cursor. A day whose digest changed runs again: a
 new, re-landed or deleted file (a retraction, so its rows leave the warehouse). What changed
 is described against the day's latest copy.
@@ -16,7 +16,6 @@ from datetime import date, timedelta
 from pipeline_assets.lib.dataset import Dataset
 from pipeline_assets.lib.manifest import Manifest
 from pipeline_assets.lib.objectstore import ObjectStore
-from pipeline_assets.lib.transfer import map_ordered
 
 
 @dataclass(frozen=True)
@@ -99,14 +98,14 @@ def scan(
     are forgotten.
     """
     seen, seq = _load_cursor(cursor)
-    days = [(dataset, day) for dataset, day in days if exists(day)]
-    listings = map_ordered(lambda d: store.list(d[0].partition_prefix(d[1])), days, store.workers)
     listed: dict[tuple[str, str], dict[str, str]] = {}
-    for (dataset, partition_key), objects in zip(days, listings, strict=True):
+    for dataset, partition_key in days:
+        if not exists(partition_key):
+            continue
         # not a landing file: the copy reports it as ignored
         listed[(dataset.name, partition_key)] = {
             obj.key: obj.fingerprint
-            for obj in objects
+            for obj in store.list(dataset.partition_prefix(partition_key))
             if dataset.partition_of_key(obj.key) == partition_key
         }
     digests, changes = {}, []

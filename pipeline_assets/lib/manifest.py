@@ -26,7 +26,8 @@ from pipeline_assets.lib.objectstore import (
     ObjectStore,
     fingerprint,
 )
-from pipeline_assets.lib.transfer import copy_many, map_ordered
+from pipeline_assets.lib.parallel import map_ordered
+from pipeline_assets.lib.transfer import copy_many
 
 MANIFEST_PREFIX = "_manifests"
 # A copy of a day writes `_copying/<dataset>/date=D.json` before its first file and deletes it

@@ -8,68 +8,37 @@ content, so its cost is one listing whatever the files hold.
 
 from __future__ import annotations
 
-import base64
 import errno
-import hashlib
 import os
 import threading
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
 
 from pipeline_assets.lib.contract import ContractError, check_key_is_safe
+from pipeline_assets.lib.objects import (
+    MissingSourceError,
+    MissingZoneError,
+    ObjectInfo,
+    ObjectStore,
+    fingerprint,
+    local_etag,
+)
+from pipeline_assets.lib.s3store import S3Store
+
+__all__ = [
+    "LocalStore",
+    "MissingSourceError",
+    "MissingZoneError",
+    "ObjectInfo",
+    "ObjectStore",
+    "S3Store",
+    "fingerprint",
+    "local_etag",
+    "open_store",
+]
 
 # A local copy is CPU-bound in Python (the page cache serves the bytes): threads only
 # contend for the GIL. One at a time measured fastest (docs/benchmarks.md).
 LOCAL_WORKERS = 1
-
-
-class MissingZoneError(NotADirectoryError):
-    """A local zone's root folder is missing: a wrong path or an unmounted volume, never a
-    quiet day. Listing it as empty would retract every file of the day."""
-
-    def __init__(self, root: Path):
-        super().__init__(errno.ENOENT, "no such zone folder (check its *_URI setting)", str(root))
-
-
-class MissingSourceError(FileNotFoundError):
-    """A key that was listed or recorded is not in the store (any more)."""
-
-
-@dataclass(frozen=True)
-class ObjectInfo:
-    key: str
-    size: int
-    # S3's ETag; for a local file "<size>-<mtime_ns>" from its stat, which a rewrite changes
-    # (the quick check rsync uses): listing a local zone never opens a file.
-    etag: str
-
-    @property
-    def fingerprint(self) -> str:
-        return fingerprint(self.etag, self.size)
-
-
-def fingerprint(etag: str, size: int) -> str:
-    """What says a landing object changed: its ETag and its size (a local ETag is its size
-    and mtime_ns). The sensor and the schedules compare a listing with a manifest by it."""
-    return f"{etag}/{size}"
-
-
-def local_etag(stat: os.stat_result) -> str:
-    return f"{stat.st_size}-{stat.st_mtime_ns}"
-
-
-class ObjectStore(Protocol):
-    uri: str
-    workers: int  # how many requests may run at once (an S3 client's connection pool)
-
-    def list(self, prefix: str) -> list[ObjectInfo]: ...
-    def read(self, key: str) -> bytes: ...
-    def fetch(self, key: str) -> tuple[bytes, str]: ...
-    def write(self, key: str, data: bytes) -> None: ...
-    def exists(self, key: str) -> bool: ...
-    def delete(self, key: str) -> None: ...
-    def close(self) -> None: ...
 
 
 class LocalStore:
@@ -192,94 +161,6 @@ class LocalStore:
 
 def _size_etag(stat: os.stat_result) -> tuple[int, str]:
     return stat.st_size, local_etag(stat)
-
-
-class S3Store:
-    """An `s3://bucket/prefix` location accessed through a boto3 S3 client; as many requests
-    at once as the client's connection pool holds."""
-
-    def __init__(self, uri: str, client: Any):
-        bucket, _, prefix = uri.removeprefix("s3://").partition("/")
-        if not bucket:
-            raise ValueError(f"S3 URI {uri!r} has no bucket")
-        self.uri = uri.rstrip("/")
-        self.bucket = bucket
-        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
-        self.client = client
-        self.workers = max(1, client.meta.config.max_pool_connections)
-
-    def _key(self, key: str) -> str:
-        return self.prefix + check_key_is_safe(key)
-
-    def list(self, prefix: str) -> list[ObjectInfo]:
-        out = []
-        paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + prefix):
-            for obj in page.get("Contents", []):
-                key = obj["Key"][len(self.prefix) :]
-                out.append(ObjectInfo(key, obj["Size"], obj["ETag"].strip('"')))
-        return sorted(out, key=lambda o: o.key)
-
-    def fetch(self, key: str) -> tuple[bytes, str]:
-        """The content and the ETag of exactly the version read."""
-        try:
-            got = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
-        except self.client.exceptions.NoSuchKey:
-            raise MissingSourceError(f"source key not found: {self.uri}/{key}") from None
-        return got["Body"].read(), got["ETag"].strip('"')
-
-    def read(self, key: str) -> bytes:
-        return self.fetch(key)[0]
-
-    def write(self, key: str, data: bytes) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
-
-    def copy_from(self, source: S3Store, key: str, etag: str) -> str | None:
-        """S3's own copy of exactly this version of `source`'s key (no bytes pass through
-        here): the copy's sha256, computed by S3, or None when the source changed since it
-        was listed (nothing was copied). A missing source raises `MissingSourceError`."""
-        try:
-            result = self.client.copy_object(
-                Bucket=self.bucket,
-                Key=self._key(key),
-                CopySource={"Bucket": source.bucket, "Key": source._key(key)},
-                CopySourceIfMatch=f'"{etag}"',
-                ChecksumAlgorithm="SHA256",
-            )["CopyObjectResult"]
-        except self.client.exceptions.ClientError as e:
-            code = e.response.get("Error", {}).get("Code")
-            if code in ("NoSuchKey", "404", "NotFound"):
-                raise MissingSourceError(f"source key not found: {source.uri}/{key}") from None
-            if code == "PreconditionFailed":  # re-landed since the listing
-                return None
-            raise
-        checksum = result.get("ChecksumSHA256") or ""
-        if not checksum or "-" in checksum:  # none, or a multipart checksum of checksums
-            return hashlib.sha256(self.read(key)).hexdigest()
-        return base64.b64decode(checksum).hex()
-
-    def same_endpoint(self, other: object) -> bool:
-        """Whether S3 can copy between the two by itself (one endpoint and region)."""
-        if not isinstance(other, S3Store):
-            return False
-        a, b = self.client.meta, other.client.meta
-        return (a.endpoint_url, a.region_name) == (b.endpoint_url, b.region_name)
-
-    def exists(self, key: str) -> bool:
-        try:
-            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
-        except self.client.exceptions.ClientError as e:
-            if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return False
-            raise
-        return True
-
-    def delete(self, key: str) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
-
-    def close(self) -> None:
-        """Closes the client's connections."""
-        self.client.close()
 
 
 def open_store(uri: str, s3_client_factory=None) -> ObjectStore:

@@ -1,48 +1,23 @@
 """Many objects at once: bounded concurrency with results in input order.
 
 A day can hold thousands of small files; one request after another costs each file a round
-trip (about 6 ms on moto's server, tens of ms on S3). These helpers keep up to `workers`
-requests in flight (an S3 client's connection pool), hand results back in the order of the
-input whatever order they finish in, and on the first error (in input order) cancel what has
-not started and raise it: the error names its key, as a serial loop's would.
+trip (about 6 ms on moto's server, tens of ms on S3). These helpers keep up to the store's
+`workers` requests in flight (an S3 client's connection pool; a local folder: one, as a
+local copy is CPU-bound), hand results back in the order of the input whatever order they
+finish in, and on the first error (in input order) start nothing more and raise it: the
+error names its key, as a serial loop's would (`lib/parallel.map_ordered`).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
 
 from pipeline_assets.lib.objectstore import ObjectInfo, ObjectStore, S3Store
+from pipeline_assets.lib.parallel import map_ordered
 
-T = TypeVar("T")
-R = TypeVar("R")
-
-
-def map_ordered(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
-    """`map(fn, items)` on up to `workers` threads, yielding in input order. At most
-    2 × `workers` results are held at once, so a consumer of big results bounds memory."""
-    if workers <= 1:
-        yield from map(fn, items)
-        return
-    pending: deque[Future[R]] = deque()
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="transfer")
-    try:
-        for item in items:
-            pending.append(pool.submit(fn, item))
-            if len(pending) >= 2 * workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-    finally:
-        # An error, or a consumer that stopped early: start nothing more, wait for the
-        # requests already running (their threads cannot be interrupted), then close.
-        for future in pending:
-            future.cancel()
-        pool.shutdown(wait=True)
+__all__ = ["Copied", "copy_many", "map_ordered", "read_many"]
 
 
 def read_many(
