@@ -201,10 +201,9 @@ def test_a_local_read_through_a_link_out_of_the_root_is_refused(tmp_path):
     assert [o.key for o in store.list("orders/")] == ["orders/in.csv", "orders/inside.csv"]
 
 
-def test_a_big_s3_prefix_is_listed_folder_by_folder_and_misses_nothing(s3_env, monkeypatch):
-    """More than one page under a prefix: its next level, then each folder at once. Pages of
-    5 keys here (moto's setting), so a few dozen objects cross every path: loose objects,
-    folders, a folder inside a folder, a flat prefix of many pages."""
+def test_a_prefix_of_many_s3_pages_is_listed_whole(s3_env, monkeypatch):
+    """Pages of 5 keys here (moto's setting), so a few dozen objects make many pages: loose
+    objects, folders, a folder inside a folder, a flat prefix; nothing missed or repeated."""
     monkeypatch.setenv("MOTO_S3_DEFAULT_MAX_KEYS", "5")
     client = s3_env()
     bucket = f"b-{uuid.uuid4().hex[:12]}"

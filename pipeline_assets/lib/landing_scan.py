@@ -1,7 +1,7 @@
 """Find new, changed and deleted landing objects without listing the whole landing zone.
 
-Pure code for the landing-zone sensor: list only the date prefixes inside a lookback window
-(a big one folder by folder, many at once: `S3Store.list`), and compare each day's digest of its files (keys, ETags and sizes, from the
+Pure code for the landing-zone sensor: list only the date prefixes inside a lookback window,
+and compare each day's digest of its files (keys, ETags and sizes, from the
 listing alone: no file is read) with the cursor. A day whose digest changed runs again: a
 new, re-landed or deleted file (a retraction, so its rows leave the warehouse). What changed
 is described against the day's latest copy.
