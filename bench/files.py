@@ -11,6 +11,7 @@ sensor's default lookback covers them. Every layout's mart must equal the defaul
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 import sys
@@ -130,7 +131,8 @@ def run_axis(
                     extra = {**moto.env, "PIPELINE_PROCESSING_URI": f"s3://{processing_bucket}"}
                 else:
                     folder = bench.workdir / "landing" / f"files-{layout}-{days}x{orders}"
-                    folder.mkdir(parents=True, exist_ok=True)
+                    shutil.rmtree(folder, ignore_errors=True)  # only these days in the lookback
+                    folder.mkdir(parents=True)
                     landing, store, extra = str(folder), LocalStore(folder), {}
                 print(f"files {kind} {layout}:", flush=True)
                 result.order_files_per_day = seed_layout(store, start, days, orders, layout)
@@ -167,7 +169,7 @@ def run_case(bench: Any, result: FilesResult, start: date, env: dict[str, str]) 
     name = f"files-{result.store}-{result.layout}"
     bench.fresh_run_dir()
     cmd = bench.worker("a", "--start", str(start), "--days", str(result.days))
-    m, result.inside = bench.measure(name, cmd, Path(env["PIPELINE_LANDING_URI"]), env)
+    m, result.inside = bench.measure(name, cmd, bench.workdir, env)  # env: the zones
     result.seconds, result.peak_rss_mb = m.seconds, m.peak_rss_mb
     if not m.ok:
         result.status = f"failed (see {m.log})"
@@ -176,7 +178,7 @@ def run_case(bench: Any, result: FilesResult, start: date, env: dict[str, str]) 
     parquet = bench.workdir / "results" / f"{name}.parquet"
     export_summary(bench.run_dir / "warehouse.duckdb", "marts", parquet)
     result.summary = str(parquet)
-    m, result.sensor = bench.measure(f"{name}-sensor", bench.worker("sensor"), Path("."), env)
+    m, result.sensor = bench.measure(f"{name}-sensor", bench.worker("sensor"), bench.workdir, env)
     if not m.ok:
         result.sensor = {"status": f"failed (see {m.log})"}
         print(tail(m.log), file=sys.stderr)
