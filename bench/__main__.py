@@ -24,10 +24,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--sizes",
-        nargs="+",
+        nargs="*",
         default=[f"{d}x{n}" for n in (1000, 20000) for d in (7, 30, 90, 365)],
         metavar="DAYSxORDERS",
-        help="sizes as days x orders per day (default: 7 30 90 365 days x 1000 20000)",
+        help="sizes as days x orders per day (default: 7 30 90 365 days x 1000 20000; "
+        "none: only the other parts)",
+    )
+    parser.add_argument(
+        "--files-per-day",
+        nargs="*",
+        default=[],
+        metavar="N",
+        help="the small-files axis: the same rows as `default` (42 order files a day) and as "
+        "about N files a day, e.g. default 1440 14400 (default: not run)",
+    )
+    parser.add_argument(
+        "--files-size",
+        default="3x20000",
+        metavar="DAYSxORDERS",
+        help="the small-files axis' rows: days before today x orders per day (default 3x20000)",
+    )
+    parser.add_argument(
+        "--files-stores",
+        nargs="+",
+        choices=["local", "s3"],
+        default=["local", "s3"],
+        help="where the small-files axis' zones are: a folder, S3 on moto's server (default both)",
     )
     parser.add_argument(
         "--cases", nargs="+", choices=CASES, help="cases to run (default: all; quick: A B1 C)"

@@ -13,6 +13,8 @@ from typing import Any
 
 import psutil
 
+from bench.files_report import files_table, files_targets
+
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 STYLE = {"A": ("A: this project", "C0"), "B1": ("B1: Dagster run per day", "C3")}
 STYLE |= {"B2": ("B2: plain dbt loop per day", "C1"), "C": ("C: one DuckDB script", "C2")}
@@ -274,7 +276,9 @@ def latency_lines(latency: dict | None) -> list[str]:
     ]
 
 
-def render(results: Sequence[Any], latency: dict | None, meta: dict) -> str:
+def render(
+    results: Sequence[Any], latency: dict | None, meta: dict, files: Sequence[Any] = ()
+) -> str:
     v = meta["versions"]
     load = ", ".join(f"{x:.1f}" for x in meta["load_average_start"])
     load_end = ", ".join(f"{x:.1f}" for x in meta.get("load_average_end", ()))
@@ -294,6 +298,7 @@ def render(results: Sequence[Any], latency: dict | None, meta: dict) -> str:
         "### Against the targets",
         "",
         *headline(results, latency),
+        *files_targets(files),
         "",
         "### Where A's time goes, per day",
         "",
@@ -310,15 +315,18 @@ def render(results: Sequence[Any], latency: dict | None, meta: dict) -> str:
         "### Incremental latency and no-op re-run",
         "",
         *latency_lines(latency),
+        *(["", "### Many small files", "", *files_table(files)] if files else []),
         END,
     ]
     return "\n".join(lines)
 
 
-def write_outputs(out: Path, results: Sequence[Any], latency: dict | None, meta: dict) -> str:
+def write_outputs(
+    out: Path, results: Sequence[Any], latency: dict | None, meta: dict, files: Sequence[Any] = ()
+) -> str:
     """Write benchmarks.md (generated part only) and benchmarks.png; return the generated text."""
     out.mkdir(parents=True, exist_ok=True)
-    text = render(results, latency, meta)
+    text = render(results, latency, meta, files)
     md = out / "benchmarks.md"
     old = md.read_text() if md.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
     if START in old and END in old:

@@ -115,10 +115,14 @@ class Bench:
     def worker(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "bench.worker", *args]
 
-    def measure(self, name: str, cmd: list[str], landing: Path) -> tuple[Measurement, dict]:
+    def measure(
+        self, name: str, cmd: list[str], landing: Path, extra: dict[str, str] | None = None
+    ) -> tuple[Measurement, dict]:
+        """Run one case's worker measured; `extra` overrides its environment (S3 zones)."""
         remaining = self.remaining()
         timeout = None if remaining is None else max(remaining, 0) + GRACE_SECONDS
-        m = run_measured(cmd, self.env(landing), self.workdir / "logs" / f"{name}.log", timeout)
+        env = {**self.env(landing), **(extra or {})}
+        m = run_measured(cmd, env, self.workdir / "logs" / f"{name}.log", timeout)
         inside: dict[str, Any] = {}
         for line in m.log.read_text(errors="replace").splitlines():
             if line.startswith(RESULT_PREFIX):
@@ -316,7 +320,7 @@ def describe(r: CaseResult) -> str:
 
 def main(args: Any) -> int:
     """Run the benchmark described by the parsed `python -m bench` arguments."""
-    sizes = [parse_size(s) for s in (["2x1000"] if args.quick else args.sizes)]
+    sizes = [parse_size(s) for s in (["2x1000"] if args.quick else args.sizes)]  # may be none
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="pipeline-bench-")).resolve()
     out = Path(args.out or (workdir if args.quick else PROJECT_ROOT / "docs")).resolve()
     b_days = args.b_days if args.b_days is not None else (1 if args.quick else 7)
@@ -348,13 +352,26 @@ def main(args: Any) -> int:
         order = [c for c in CASES[i % len(CASES) :] + CASES[: i % len(CASES)] if c in cases]
         print(f"{size.label}: order {' '.join(order)}", flush=True)
         bench.run_size(size, order)
+    files = []
+    if args.files_per_day:  # the small-files axis: same rows, more files, local and S3
+        from bench.files import run_axis
+
+        axis = parse_size(args.files_size)
+        files = run_axis(
+            bench, args.files_per_day, args.files_stores, axis.days, axis.orders_per_day
+        )
     meta["load_average_end"] = os.getloadavg()
     meta["elapsed_minutes"] = (time.monotonic() - started) / 60
     bench.save()
-    summary = write_outputs(out, bench.results, latency, meta)
+    summary = write_outputs(out, bench.results, latency, meta, files)
     print(summary)
     a_vs_c = [r.equal for r in bench.results if r.case == "A" and r.equal is not None]
-    failed = [r for r in bench.results if r.status.startswith(("failed", "timed out"))]
+    failed = [r for r in [*bench.results, *files] if r.status.startswith(("failed", "timed out"))]
+    if any(r.equal is False for r in files):
+        print(
+            "error: a small-files layout's mart differs from the default layout's", file=sys.stderr
+        )
+        return 1
     if args.quick and not a_vs_c:
         print("error: --quick must compare A with C, and did not", file=sys.stderr)
         return 1

@@ -58,7 +58,7 @@ def prepare(target_path: Path) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.worker")
     parser.add_argument(
-        "case", choices=["prepare", "a", "b1", "b2", "c", "latency", "ui", "daemon"]
+        "case", choices=["prepare", "a", "b1", "b2", "c", "latency", "ui", "daemon", "sensor"]
     )
     parser.add_argument("--start", type=date.fromisoformat)
     parser.add_argument("--days", type=int, default=1)
@@ -76,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
             return 1
     elif args.case == "c":
         result = case_c(args.landing, args.out)
+    elif args.case == "sensor":  # after A, on its instance: the small-files axis
+        from bench.files import sensor_ticks
+
+        result = sensor_ticks()
     elif args.case == "latency":
         from bench.latency import latency_and_noop
 

@@ -78,7 +78,8 @@ class BackfillReport:
     checks_passed: int = 0
     checks_failed: list[str] = field(default_factory=list)
     empty_days: dict[str, list[str]] = field(default_factory=dict)  # dataset -> days
-    ignored_keys: list[tuple[str, str]] = field(default_factory=list)  # (key, why)
+    ignored_keys: list[tuple[str, str]] = field(default_factory=list)  # (key, why): a sample
+    ignored_more: list[str] = field(default_factory=list)  # the rest of a day's, by manifest
     warehouse_ran: bool = False
     seconds: float = 0.0
     runs: list[str] = field(default_factory=list)
@@ -116,7 +117,7 @@ class BackfillReport:
             for dataset, days in sorted(self.empty_days.items())
         ]
         out += [f"warning: ignored landing key {key}: {why}" for key, why in self.ignored_keys]
-        return out
+        return out + self.ignored_more
 
     def lines(self) -> list[str]:
         per_dataset = ", ".join(
@@ -192,9 +193,13 @@ class BackfillReport:
                 dataset = self.copy_assets[mat.asset_key]
                 if meta["files"] == 0:
                     self.empty_days.setdefault(dataset, []).append(mat.partition)
-                self.ignored_keys += [
-                    (key, why) for key, why in (meta.get("ignored_keys") or {}).items()
-                ]
+                sample = meta.get("ignored_keys") or {}  # the copy shows a few; all: manifest
+                self.ignored_keys += list(sample.items())
+                if (more := meta.get("ignored", len(sample)) - len(sample)) > 0:
+                    self.ignored_more.append(
+                        f"warning: {more} more ignored landing keys of {dataset} on "
+                        f"{mat.partition}, every one in {meta.get('manifest')}"
+                    )
         self.rows_loaded += loaded
         self.rows_quarantined += quarantined
         passed = sum(c.passed for c in checks)

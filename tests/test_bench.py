@@ -240,3 +240,45 @@ def test_report_renders_every_kind_of_row(tmp_path):
     again = write_outputs(tmp_path, results, None, meta)  # only the generated part changes
     assert (tmp_path / "benchmarks.md").read_text().count("<!-- bench:start -->") == 1
     assert "Not measured in this run." in again
+
+
+def test_the_small_files_axis_reports_ratios_targets_and_the_equal_marts():
+    """The axis' rows: each layout against the same store's default one, with its targets."""
+    from bench.files import FilesResult
+    from bench.files_report import files_table, files_targets
+
+    def result(store: str, layout: str, seconds: float, tick: float, equal: bool | None):
+        r = FilesResult(store, layout, 3, 20000, order_files_per_day=42.0, seconds=seconds)
+        r.peak_rss_mb, r.equal = 600.0, equal
+        r.inside = {"work_by_function": {"snapshot": seconds / 10, "read_files": 1.5}}
+        r.sensor = {"first_tick_seconds": tick * 2, "tick_seconds": tick, "copy_event_bytes": 2900}
+        r.sensor["instance_mb"] = 2.5
+        return r
+
+    results = [
+        result("local", "default", 20.0, 0.05, None),
+        result("local", "14400", 26.0, 0.5, True),
+        result("s3", "default", 15.0, 0.5, None),
+        result("s3", "1440", 18.0, 1.2, True),
+        result("s3", "14400", 33.0, 9.0, False),
+    ]
+    table = "\n".join(files_table(results))
+    assert (
+        "| s3 | 42 | 18.0 | 1.20 | 600 | 1.80 | 1.50 | 2.40 / 1.20 | 2,900 | 2.5 | = default |"
+        in table
+    )
+    assert "| s3 | 42 | 33.0 | 2.20 |" in table and "| DIFFERS |" in table
+    targets = "\n".join(files_targets(results))
+    assert (
+        "| s3: 1,440 files a day vs the default 42, same rows | ≤ 1.3 | **1.20** (18.0 s / 15.0 s) |"
+        in targets
+    )
+    assert "| local: 14,400 files a day vs the default 42, same rows | ≤ 1.5 | **1.30**" in targets
+    assert (
+        "| a sensor tick at 14,400 files a day × the default lookback (s3) | ≤ 2 s | **9.00 s**"
+        in targets
+    )
+    assert (
+        "| one copy event's metadata at 14,400 files a day (local) | ≤ 10,000 B | **2,900 B** |"
+        in targets
+    )

@@ -18,6 +18,7 @@ The files live on /dev/shm when there is one: SIGKILL kills a process, not the m
 the page cache survives exactly as on disk, and Dagster's SQLite run storage skips fsync.
 """
 
+import json
 import os
 import shutil
 import signal
@@ -43,7 +44,14 @@ from helpers import warehouse_state
 from services import pipeline
 
 from pipeline_assets.lib.features import latest
-from pipeline_assets.lib.manifest import MANIFEST_PREFIX, Manifest, manifest_key, read_files
+from pipeline_assets.lib.manifest import (
+    COPYING_PREFIX,
+    MANIFEST_PREFIX,
+    Manifest,
+    copying_key,
+    manifest_key,
+    read_files,
+)
 from pipeline_assets.lib.objectstore import LocalStore
 from pipeline_assets.lib.sample import seed_landing
 
@@ -125,16 +133,23 @@ def relations(path: Path) -> set[tuple[str, str, str]]:
 
 def assert_no_half_written_files(landing: Path, processing: Path) -> dict[str, set[str]]:
     """Every object a reader can see in the processing zone is whole: a landing file (or a
-    retracted one not yet removed) byte for byte, or a manifest whose files match it.
+    retracted one not yet removed) byte for byte, a manifest whose files match it, or the
+    marker of a copy that has not finished (whole JSON, for a day of a dataset).
 
-    Returns the data keys per dataset and the datasets that have a manifest.
+    Returns the data keys per dataset, the datasets that have a manifest and those whose
+    copy left its marker.
     """
     store = LocalStore(processing)
     visible = store.list("") if processing.exists() else []
     retracted = dict(RETRACTED.values())
-    out: dict[str, set[str]] = {"orders": set(), "customers": set(), "manifests": set()}
+    out: dict[str, set[str]] = {k: set() for k in ("orders", "customers", "manifests", "copying")}
     for obj in visible:
         assert not Path(obj.key).name.startswith(".tmp-")
+        if obj.key.startswith(f"{COPYING_PREFIX}/"):
+            dataset = obj.key.split("/")[1]
+            assert obj.key == copying_key(dataset, DAY) and json.loads(store.read(obj.key))
+            out["copying"].add(dataset)
+            continue
         if obj.key.startswith(f"{MANIFEST_PREFIX}/"):
             manifest = Manifest.from_bytes(store.read(obj.key))
             assert obj.key == manifest_key(manifest.dataset, manifest.partition)
@@ -217,10 +232,10 @@ def test_sigkill_then_rerun_equals_a_clean_run(lab, point):
         copied = landing_keys(lab.landing, first)
         if point == AFTER_COPY:  # files copied; retraction not yet removed, no manifest yet
             assert seen[first] == copied | {RETRACTED[first][0]}
-            assert seen["manifests"] == set()
+            assert seen["manifests"] == set() and seen["copying"] == {first}
         else:  # the retraction removed and the manifest written, nothing loaded
             assert seen[first] == copied
-            assert seen["manifests"] == {first}
+            assert seen["manifests"] == {first} and seen["copying"] == set()
     if point == VALIDATION:
         assert before == {}  # the raw load never started
     # Readers of the features still see what they saw before (the reference run's output),
@@ -240,7 +255,7 @@ def test_sigkill_then_rerun_equals_a_clean_run(lab, point):
     seen = assert_no_half_written_files(lab.landing, case / "processing")
     for dataset in ("orders", "customers"):  # retractions removed, every landing file copied
         assert seen[dataset] == landing_keys(lab.landing, dataset)
-    assert seen["manifests"] == {"orders", "customers"}
+    assert seen["manifests"] == {"orders", "customers"} and seen["copying"] == set()
     assert not list((case / "processing").rglob(".tmp-*"))
     features = latest(LocalStore(case / "features"), DAY)
     assert features.sha256 == latest(LocalStore(lab.reference / "features"), DAY).sha256

@@ -223,7 +223,9 @@ def test_object_keys_in_the_store_and_the_landing_zone(guard):
         DAY,
         run_config={"ops": {"processing__order_files": {"config": {"keys": escapes}}}},
     )
-    assert day_metadata(result, "processing__order_files")[DAY]["keys"] == [HOUR + "good.csv"]
+    assert day_metadata(result, "processing__order_files")[DAY]["keys_sample"] == [
+        HOUR + "good.csv"
+    ]
     processing = sorted(
         p.relative_to(guard.env.processing).as_posix()
         for p in guard.env.processing.rglob("*")
@@ -264,7 +266,7 @@ def test_object_keys_in_the_store_and_the_landing_zone(guard):
     sources = query(guard.env.duckdb, "select _source_key from raw.orders")
     assert sorted(k for (k,) in sources) == sorted([HOUR + "good.csv", *names])
     copy = day_metadata(result, "processing__order_files")[DAY]
-    assert sorted(copy["keys"]) == sorted([HOUR + "good.csv", *names])
+    assert sorted(copy["keys_sample"]) == sorted([HOUR + "good.csv", *names])
     assert sorted(copy["ignored_keys"]) == sorted(outside)
     manifest = read_manifest(LocalStore(guard.env.processing), "orders", DAY)
     assert sorted(manifest.ignored) == sorted(outside)

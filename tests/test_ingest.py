@@ -332,7 +332,7 @@ def test_quiet_day_is_an_empty_partition_with_an_empty_manifest(pipeline_env):
         True,
     )
     copy = day_metadata(result, "processing__order_files")["2024-01-02"]
-    assert (copy["files"], copy["keys"], copy["retracted"]) == (0, [], [])
+    assert (copy["files"], copy["keys_sample"], copy["retracted"]) == (0, [], 0)
     meta = day_metadata(result, "raw__orders")["2024-01-02"]
     assert (meta["files"], meta["rows_read"], meta["rows_loaded"], meta["dagster/row_count"]) == (
         0,
@@ -389,8 +389,8 @@ def test_retracted_landing_file_disappears_from_the_day(pipeline_env):
     assert quarantine_rows(pipeline_env) == [(DAY, H10 + "part-000.csv", 3, "total_mismatch")]
     assert not (pipeline_env.processing / retracted).exists()
     copy = day_metadata(result, "processing__order_files")[DAY]
-    assert copy["retracted"] == [retracted]
-    assert copy["keys"] == [H10 + "part-000.csv"]
+    assert (copy["retracted"], copy["retracted_sample"]) == (1, [retracted])
+    assert copy["keys_sample"] == [H10 + "part-000.csv"]
     manifest = json.loads((pipeline_env.processing / manifest_key("orders", DAY)).read_text())
     assert [f["key"] for f in manifest["files"]] == [H10 + "part-000.csv"]
     assert orders_rows(pipeline_env, "2024-01-02") == day_two
@@ -398,7 +398,7 @@ def test_retracted_landing_file_disappears_from_the_day(pipeline_env):
     # retracting the last file leaves an empty day, not the old rows
     (pipeline_env.landing / H10 / "part-000.csv").unlink()
     result = ingest("orders", DAY)
-    assert day_metadata(result, "processing__order_files")[DAY]["retracted"] == [
+    assert day_metadata(result, "processing__order_files")[DAY]["retracted_sample"] == [
         H10 + "part-000.csv"
     ]
     assert orders_rows(pipeline_env, DAY) == [] and quarantine_rows(pipeline_env) == []
@@ -437,9 +437,12 @@ def test_range_run_records_each_days_own_metadata_and_checks(pipeline_env, monke
     assert set(copy) == {DAY, d2}
     for day, files in ((DAY, day1), (d2, day2)):
         assert copy[day]["files"] == 2
-        assert copy[day]["keys"] == sorted(files)
-        assert set(copy[day]["sha256"]) == set(files)
+        assert copy[day]["keys_sample"] == sorted(files)
         assert copy[day]["bytes"] == sum(len(b) for b in files.values())
+        where = pipeline_env.processing / manifest_key("orders", day)
+        assert copy[day]["manifest"] == str(where)  # every key and sha256 is in there
+        assert copy[day]["manifest_sha256"] == hashlib.sha256(where.read_bytes()).hexdigest()
+        assert [f["key"] for f in json.loads(where.read_bytes())["files"]] == sorted(files)
     assert copy[DAY]["inputs_sha256"] != copy[d2]["inputs_sha256"]
     checks = day_checks(result)
     assert checks[(ROW_ACCOUNTING, DAY)].metadata["rows_read"].value == 3
@@ -517,7 +520,7 @@ def test_hostile_file_names_are_loaded_as_data(pipeline_env):
         ("o'0", names[0]),
         ("o'1", names[1]),
     ]
-    assert day_metadata(result, "processing__order_files")[DAY]["keys"] == sorted(names)
+    assert day_metadata(result, "processing__order_files")[DAY]["keys_sample"] == sorted(names)
     assert not (pipeline_env.root / "pwned").exists()
 
 
@@ -528,15 +531,15 @@ def test_transient_read_failures_are_retried_to_the_same_result(pipeline_env, mo
     pipeline_env.duckdb.unlink()
     shutil.rmtree(pipeline_env.processing)
 
-    real_read, failures = LocalStore.read, []
+    real_fetch, failures = LocalStore.fetch, []
 
-    def flaky_read(self, key):
+    def flaky_fetch(self, key):  # every local read goes through fetch
         if len(failures) < 2:  # the object store hiccups twice, then recovers
             failures.append(key)
             raise ConnectionResetError(f"injected transient failure reading {key}")
-        return real_read(self, key)
+        return real_fetch(self, key)
 
-    monkeypatch.setattr(LocalStore, "read", flaky_read)
+    monkeypatch.setattr(LocalStore, "fetch", flaky_fetch)
     result = ingest("orders", DAY)
     assert len(failures) == 2 and restarts(result) == 2
     assert fingerprints(pipeline_env.duckdb) == clean
@@ -547,15 +550,15 @@ def test_permission_error_fails_at_once_naming_the_path(pipeline_env, monkeypatc
     ingest("orders", DAY)
     before = fingerprints(pipeline_env.duckdb)
     pipeline_env.write(H11 + "locked.csv", csv(order("o2", "2024-01-01T11:00:00")))
-    real_read, calls = LocalStore.read, []
+    real_fetch, calls = LocalStore.fetch, []
 
-    def denied(self, key):
+    def denied(self, key):  # every local read goes through fetch
         if key.endswith("locked.csv"):
             calls.append(key)
             raise PermissionError(13, "Permission denied", str(self.root / key))
-        return real_read(self, key)
+        return real_fetch(self, key)
 
-    monkeypatch.setattr(LocalStore, "read", denied)
+    monkeypatch.setattr(LocalStore, "fetch", denied)
     result = ingest("orders", DAY, raise_on_error=False)
 
     assert not result.success
@@ -605,14 +608,18 @@ def test_s3_landing_and_processing_load_the_same_rows_and_honour_retractions(
             "sha256": v,
             "etag": hashlib.md5(files[k].encode()).hexdigest(),
         }
-        for k, v in day_metadata(result, "processing__order_files")[DAY]["sha256"].items()
+        for k, v in sorted((k, hashlib.sha256(b.encode()).hexdigest()) for k, b in files.items())
     ]
+    copy = day_metadata(result, "processing__order_files")[DAY]
+    assert copy["manifest"] == f"s3://{processing}/{mkey}"
     stored = {o["Key"] for o in client.list_objects_v2(Bucket=processing)["Contents"]}
     assert {H10 + "a.csv", H11 + "b.csv", mkey} <= stored
 
     client.delete_object(Bucket=landing, Key=f"in/{H11}b.csv")
     result = ingest("orders", DAY)
-    assert day_metadata(result, "processing__order_files")[DAY]["retracted"] == [H11 + "b.csv"]
+    assert day_metadata(result, "processing__order_files")[DAY]["retracted_sample"] == [
+        H11 + "b.csv"
+    ]
     stored = {o["Key"] for o in client.list_objects_v2(Bucket=processing)["Contents"]}
     assert H11 + "b.csv" not in stored and H10 + "a.csv" in stored
     assert orders_rows(pipeline_env) == [("o1", "c1", 108, H10 + "a.csv", DAY)]

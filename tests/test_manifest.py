@@ -18,12 +18,13 @@ from pipeline_assets.lib.manifest import (
     Manifest,
     ManifestEntry,
     ManifestError,
+    copying_key,
     manifest_key,
     read_files,
     read_manifest,
     snapshot,
 )
-from pipeline_assets.lib.objectstore import LocalStore, MissingSourceError, S3Store
+from pipeline_assets.lib.objectstore import LocalStore, MissingSourceError, S3Store, local_etag
 
 ORDERS, CUSTOMERS = dataset("orders"), dataset("customers")
 
@@ -128,7 +129,7 @@ def test_the_manifest_records_key_size_sha256_and_is_written_last_at_its_key(ful
             hour_key(hour),
             len(data),
             hashlib.sha256(data).hexdigest(),
-            hashlib.md5(data).hexdigest(),  # the listing's ETag (a local file's MD5)
+            local_etag((full_day.landing_root / hour_key(hour)).stat()),  # size, mtime_ns
         )
     key = manifest_key("orders", DAY)
     assert key == "_manifests/orders/date=2024-01-01.json"
@@ -140,7 +141,7 @@ def test_the_manifest_records_key_size_sha256_and_is_written_last_at_its_key(ful
         "key": hour_key(0),
         "size": len(order_file(0, "o0")),
         "sha256": hashlib.sha256(order_file(0, "o0")).hexdigest(),
-        "etag": hashlib.md5(order_file(0, "o0")).hexdigest(),
+        "etag": local_etag((full_day.landing_root / hour_key(0)).stat()),
     }
     # The digest names the exact inputs: one changed byte anywhere changes it.
     lines = "".join(f"{f.key}\t{f.sha256}\n" for f in manifest.files)
@@ -322,10 +323,10 @@ class VanishingStore(LocalStore):
         super().__init__(root)
         self.vanishing = vanishing
 
-    def read(self, key: str) -> bytes:
+    def fetch(self, key: str) -> tuple[bytes, str]:
         if key == self.vanishing:
             (self.root / key).unlink(missing_ok=True)
-        return super().read(key)
+        return super().fetch(key)
 
 
 def test_a_copy_that_fails_midway_leaves_no_manifest_that_matches_a_mix(full_day):
@@ -386,3 +387,64 @@ def test_snapshot_retraction_and_checksums_on_s3(s3_env):
         read_manifest(processing, "customers", DAY)
     del landing_before[hour_key(11)]  # the only landing change is the producer's own delete
     assert {o.key: landing.read(o.key) for o in landing.list("")} == landing_before
+
+
+class ListingSpy(LocalStore):
+    """A processing zone that records the prefixes it is asked to list."""
+
+    def __init__(self, root: Path):
+        super().__init__(root)
+        self.listed: list[str] = []
+
+    def list(self, prefix: str):
+        self.listed.append(prefix)
+        return super().list(prefix)
+
+
+def test_retractions_come_from_the_previous_manifest_not_a_listing(full_day, tmp_path):
+    processing = ListingSpy(tmp_path / "processing")
+    snapshot(full_day.landing, processing, ORDERS, DAY, DURING_THE_DAY)
+    assert processing.listed == [f"orders/date={DAY}/"]  # no manifest yet: what is there says
+    processing.listed.clear()
+    for hour in (4, 9):
+        (full_day.landing_root / hour_key(hour)).unlink()
+
+    manifest, removed = snapshot(full_day.landing, processing, ORDERS, DAY, AFTER_THE_DAY)
+
+    assert processing.listed == []  # the previous manifest said what was there
+    assert removed == [hour_key(4), hour_key(9)] == list(manifest.retracted)
+    assert read_manifest(processing, "orders", DAY).retracted == (hour_key(4), hour_key(9))
+    assert sorted(full_day.processing_files(f"orders/date={DAY}/")) == [
+        f.key for f in manifest.files
+    ]
+    assert not processing.exists(copying_key("orders", DAY))  # deleted after the manifest
+
+
+def test_a_copy_that_did_not_finish_leaves_no_file_behind_for_ever(full_day):
+    """A failed copy may leave files no manifest names; if their landing file goes before
+    the retry, the retry still removes them: the unfinished copy's marker makes it list."""
+    snapshot(full_day.landing, full_day.processing, ORDERS, DAY, DURING_THE_DAY)
+    late = hour_key(2, "late.csv")
+    full_day.land(late, order_file(2, "late"))  # copied by the attempt that fails
+    flaky = VanishingStore(full_day.landing_root, hour_key(20))
+    with pytest.raises(MissingSourceError):
+        snapshot(flaky, full_day.processing, ORDERS, DAY, AFTER_THE_DAY)
+    assert full_day.processing.exists(late) and full_day.processing.exists(
+        copying_key("orders", DAY)
+    )
+    (full_day.landing_root / late).unlink()  # the producer takes it back before the retry
+
+    manifest, removed = snapshot(full_day.landing, full_day.processing, ORDERS, DAY, AFTER_THE_DAY)
+
+    assert removed == [hour_key(2, "late.csv"), hour_key(20)]
+    assert sorted(full_day.processing_files(f"orders/date={DAY}/")) == [
+        f.key for f in manifest.files
+    ]
+    assert not full_day.processing.exists(copying_key("orders", DAY))
+
+
+def test_a_manifest_written_before_retractions_were_recorded_still_reads(full_day):
+    manifest, _ = snapshot(full_day.landing, full_day.processing, ORDERS, DAY, AFTER_THE_DAY)
+    old = json.loads(manifest.to_bytes())
+    del old["retracted"]
+    assert Manifest.from_bytes(json.dumps(old).encode()) == manifest

@@ -44,6 +44,7 @@ SECRET_FILE_NAMES = re.compile(r"(^|/)(\.env(\..*)?|id_(rsa|dsa|ecdsa|ed25519)|.
 # (file, exact value) -> why it is not a secret. Keep this list short and specific.
 ALLOWED: dict[tuple[str, str], str] = {
     ("tests/conftest.py", "testing"): "moto's documented fake AWS credentials",
+    ("bench/files.py", "testing"): "moto's documented fake AWS credentials (the bench's S3)",
     ("tests/fakesnow_dbt.py", "fake"): "fakesnow accepts any password; nothing connects",
     ("tests/test_snowflake_dbt.py", "x"): "dbt parse needs the variable set, never uses it",
     ("tests/test_alerts.py", "xox" + "b-test"): "the Slack client is mocked in that test",

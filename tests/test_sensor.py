@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import dagster as dg
 import pytest
 from helpers import dataset, ingest, resources, settings
+from spies import opened_under, record_s3_requests
 
 from pipeline_assets.components.landing_dataset import declared_datasets
 from pipeline_assets.defs.automation.definitions import landing_sensor
@@ -144,3 +145,28 @@ def test_a_first_tick_after_a_backfill_requests_nothing(pipeline_env):
 
     pipeline_env.write(hour_key, HEADER + f"o1,c2,s01,{day}T05:00:00,100,8,108,\n")
     assert requested(tick(None)) == {("ingest_orders_job", f"{day}")}
+
+
+def test_a_tick_reads_no_landing_file_only_the_listing(landing, pipeline_env, monkeypatch):
+    """A day of many files: the tick's cost is a listing. Locally no landing file is opened
+    (size and mtime_ns from one stat each); on S3 only ListObjectsV2 reaches the landing
+    zone. A file changed at the same size is still seen (S3: its ETag; locally: its mtime)."""
+    day = (datetime.now(UTC) - timedelta(days=1)).date()
+    keys = [f"orders/date={day}/hour={i % 24:02d}/part-{i:04d}.csv" for i in range(300)]
+    for i, key in enumerate(keys):
+        landing(key, HEADER + f"o{i:04d},c1,s01,{day}T{i % 24:02d}:30:00,100,8,108,\n")
+    sent = record_s3_requests(monkeypatch)
+    cursor = tick(None).cursor
+
+    with opened_under(pipeline_env.landing) as opened:
+        assert tick(cursor).run_requests == []
+        same_size = HEADER + f"o9999,c1,s01,{day}T07:30:00,100,8,108,\n"
+        landing(keys[7], same_size)  # re-landed, same size, other content
+        changed = tick(cursor)
+
+    on_s3 = hasattr(landing, "delete")
+    assert opened == ([] if on_s3 else [keys[7]])  # locally: only the test's own write
+    assert requested(changed) == {("ingest_orders_job", f"{day}")}
+    assert changed.run_requests[0].tags["pipeline/change"] == "300 new, 0 changed, 0 removed"
+    landing_ops = {op for op, _, where in sent if where.startswith("zone/")}
+    assert landing_ops == ({"ListObjectsV2"} if on_s3 else set())

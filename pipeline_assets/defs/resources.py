@@ -10,14 +10,43 @@ import json
 from pathlib import Path
 from typing import Any
 
+import boto3
 import dagster as dg
+from botocore.config import Config
 from dagster_aws.s3 import S3Resource
+from dagster_aws.s3.utils import disable_signing
 
 from pipeline_assets.defs.knobs import configured
 from pipeline_assets.defs.transform.project import build_dbt_resource, dbt_project
 from pipeline_assets.defs.warehouse import build_warehouse
 from pipeline_assets.lib.objectstore import ObjectStore, open_store
 from pipeline_assets.lib.settings import DEFAULTS, Settings, half_memory
+
+
+class PooledS3Resource(S3Resource):
+    """dagster-aws's S3 client with a connection pool as big as the requests a zone runs at
+    once (copies, reads, listings: one thread per connection). botocore's default is 10."""
+
+    max_pool_connections: int = 16
+
+    def get_client(self) -> Any:
+        """The client `S3Resource.get_client` makes, with the pool size in its config."""
+        session = boto3.session.Session(profile_name=self.profile_name)
+        retries = {"max_attempts": self.max_attempts, "mode": "standard"}
+        client = session.client(
+            "s3",
+            region_name=self.region_name,
+            use_ssl=self.use_ssl,
+            verify=self.verify,
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id=self.aws_access_key_id,
+            aws_secret_access_key=self.aws_secret_access_key,
+            aws_session_token=self.aws_session_token,
+            config=Config(retries=retries, max_pool_connections=self.max_pool_connections),
+        )
+        if self.use_unsigned_session:
+            client.meta.events.register("choose-signer.s3.*", disable_signing)
+        return client
 
 
 class ZoneResource(dg.ConfigurableResource):
@@ -122,7 +151,7 @@ POD_ENV = (
 def build_resources(settings: Settings) -> dict[str, object]:
     """Every resource of the code location: the engine (`PIPELINE_TARGET`) picks the
     warehouse, where steps run (`PIPELINE_RUNS_ON`) picks the Pipes client."""
-    s3 = S3Resource()
+    s3 = PooledS3Resource()
     pipes_client: dg.PipesClient = dg.PipesSubprocessClient()
     if settings.on_kubernetes:
         from dagster_k8s import PipesK8sClient  # 0.3 s of imports only a cluster needs

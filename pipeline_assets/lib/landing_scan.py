@@ -1,9 +1,10 @@
 """Find new, changed and deleted landing objects without listing the whole landing zone.
 
 Pure code for the landing-zone sensor: list only the date prefixes inside a lookback window,
-and compare each day's digest of its files (keys and ETags/checksums) with the cursor. A day
-whose digest changed runs again: a new, re-landed or deleted file (a retraction, so its
-rows leave the warehouse). What changed is described against the day's latest copy.
+and compare each day's digest of its files (keys, ETags and sizes, from the
+listing alone: no file is read) with the cursor. A day whose digest changed runs again: a
+new, re-landed or deleted file (a retraction, so its rows leave the warehouse). What changed
+is described against the day's latest copy.
 """
 
 import hashlib
@@ -43,7 +44,7 @@ def window_days(
 
 
 def day_digest(objects: Iterable[tuple[str, str]]) -> str:
-    """12 hex digits naming a day's exact files: its sorted (key, ETag) pairs."""
+    """12 hex digits naming a day's exact files: its sorted (key, fingerprint) pairs."""
     state = json.dumps(sorted(objects))
     return hashlib.sha256(state.encode()).hexdigest()[:12]
 
@@ -54,10 +55,10 @@ def day_of(dataset: str, partition_key: str) -> str:
 
 def cursor_from_manifests(manifests: Iterable[Manifest]) -> str:
     """A first cursor that already knows what was ingested: each day of the latest
-    manifests, by the ETags their copy listed. A sensor starting on a warehouse that is up
-    to date (after a backfill, say) then requests nothing."""
+    manifests, by the fingerprints of the versions their copy took. A sensor starting on a
+    warehouse that is up to date (after a backfill, say) then requests nothing."""
     days = {
-        day_of(m.dataset, m.partition): day_digest((f.key, f.etag) for f in m.files)
+        day_of(m.dataset, m.partition): day_digest((f.key, f.fingerprint) for f in m.files)
         for m in manifests
         if m.files and all(f.etag for f in m.files)
     }
@@ -89,8 +90,8 @@ def scan(
     """Changes since `cursor`, and the new cursor: one digest per day inside the window
     (a few hundred bytes, whatever the number of files), and a sequence number that makes
     every change's run key unique (a day that goes back to an earlier state must still run
-    again). `copied(dataset, day)` is what the day's latest copy took ({key: ETag}), which
-    the change is described against.
+    again). `copied(dataset, day)` is what the day's latest copy took ({key: fingerprint}),
+    which the change is described against.
 
     Days that do not exist yet (`exists` is false: a clock ahead of ours) stay out of the
     cursor, so a later scan reports them once their day exists; days that left the window
@@ -101,11 +102,12 @@ def scan(
     for dataset, partition_key in days:
         if not exists(partition_key):
             continue
-        files = listed.setdefault((dataset.name, partition_key), {})
-        for obj in store.list(dataset.partition_prefix(partition_key)):
-            # not a landing file: the copy reports it as ignored
-            if dataset.partition_of_key(obj.key) == partition_key:
-                files[obj.key] = obj.etag
+        # not a landing file: the copy reports it as ignored
+        listed[(dataset.name, partition_key)] = {
+            obj.key: obj.fingerprint
+            for obj in store.list(dataset.partition_prefix(partition_key))
+            if dataset.partition_of_key(obj.key) == partition_key
+        }
     digests, changes = {}, []
     for (dataset, partition_key), files in sorted(listed.items()):
         name = day_of(dataset, partition_key)

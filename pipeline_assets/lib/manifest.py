@@ -1,17 +1,19 @@
 """Run manifests: exactly what a partition's copy put into the processing zone.
 
-The copy lists one day's landing files, copies each into the processing zone under the same
-key, deletes the day's processing files that are no longer in the landing zone (retracted
-or renamed), and writes the manifest last: key, size and sha256 of every file, and when the
-landing zone was listed. The load reads exactly the manifest's files and verifies each
-checksum. A file missing or changed since the copy, or a missing manifest, fails the load
-naming the key; only a manifest that lists no file is a quiet (empty) day.
+The copy lists one day's landing files (metadata only), copies each into the processing zone
+under the same key, many at a time, deletes the day's processing files that are no longer in
+the landing zone (retracted or renamed: taken from the previous manifest, not from a listing
+of the processing zone), and writes the manifest last: key, size, sha256 and listed ETag of
+every file, and when the landing zone was listed. The load reads exactly the manifest's files
+and verifies each checksum. A file missing or changed since the copy, or a missing manifest,
+fails the load naming the key; only a manifest that lists no file is a quiet (empty) day.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
@@ -22,9 +24,16 @@ from pipeline_assets.lib.objectstore import (
     MissingZoneError,
     ObjectInfo,
     ObjectStore,
+    fingerprint,
 )
+from pipeline_assets.lib.parallel import map_ordered
+from pipeline_assets.lib.transfer import copy_many
 
 MANIFEST_PREFIX = "_manifests"
+# A copy of a day writes `_copying/<dataset>/date=D.json` before its first file and deletes it
+# after the manifest: found by the next copy, it says that one did not finish, so files it
+# copied may be in no manifest, and the next copy takes its retractions from a listing.
+COPYING_PREFIX = "_copying"
 # Materialization metadata of the ingestion assets: their manifest listed the day after it
 # ended, so no hour of it can still be on its way. The warehouse models wait for it.
 LANDING_COMPLETE = "landing_complete"
@@ -39,7 +48,12 @@ class ManifestEntry:
     key: str
     size: int
     sha256: str
-    etag: str = ""  # the landing listing's ETag (MD5 for local files): what the sensor compares
+    etag: str = ""  # the landing ETag of the version copied (local: size and mtime_ns)
+
+    @property
+    def fingerprint(self) -> str:
+        """What the sensor and the schedules compare with a landing listing."""
+        return fingerprint(self.etag, self.size)
 
 
 @dataclass(frozen=True)
@@ -52,6 +66,7 @@ class Manifest:
     complete: bool  # listed after the day ended: no hour of it can still be on its way
     files: tuple[ManifestEntry, ...]
     ignored: tuple[str, ...]  # keys under the day's folder that break the landing contract
+    retracted: tuple[str, ...] = ()  # processing files this copy removed (landing file gone)
 
     def to_bytes(self) -> bytes:
         return json.dumps(asdict(self), indent=1, sort_keys=True).encode()
@@ -60,7 +75,8 @@ class Manifest:
     def from_bytes(cls, data: bytes) -> Manifest:
         raw = json.loads(data)
         files = tuple(ManifestEntry(**f) for f in raw.pop("files"))
-        return cls(files=files, ignored=tuple(raw.pop("ignored")), **raw)
+        retracted = tuple(raw.pop("retracted", ()))  # manifests before it was recorded
+        return cls(files=files, ignored=tuple(raw.pop("ignored")), retracted=retracted, **raw)
 
     def digest(self) -> str:
         """One sha256 over the keys and their checksums: names the partition's exact inputs."""
@@ -70,6 +86,10 @@ class Manifest:
 
 def manifest_key(dataset: str, partition_key: str) -> str:
     return f"{MANIFEST_PREFIX}/{dataset}/date={parse_daily_key(partition_key):%Y-%m-%d}.json"
+
+
+def copying_key(dataset: str, partition_key: str) -> str:
+    return f"{COPYING_PREFIX}/{dataset}/date={parse_daily_key(partition_key):%Y-%m-%d}.json"
 
 
 def list_day(
@@ -85,18 +105,29 @@ def list_day(
     return objects, ignored
 
 
-def remove_retracted(
-    processing: ObjectStore, dataset: Dataset, partition_key: str, landed: set[str]
-) -> list[str]:
-    """Delete the day's processing files whose landing file is gone (a retraction): only
-    once every landed file is copied, right before the manifest that no longer lists them."""
+def previous_keys(processing: ObjectStore, dataset: Dataset, partition_key: str) -> set[str]:
+    """The day's files a previous copy may have left in the processing zone: its manifest's,
+    or, with no manifest or after a copy that did not finish, a listing (metadata only)."""
+    unfinished = processing.exists(copying_key(dataset.name, partition_key))
+    if not unfinished:
+        try:
+            return {f.key for f in read_manifest(processing, dataset.name, partition_key).files}
+        except ManifestError:
+            pass  # never copied, or copied before manifests: what is there says
     try:
-        in_processing = processing.list(dataset.partition_prefix(partition_key))
+        return {obj.key for obj in processing.list(dataset.partition_prefix(partition_key))}
     except MissingZoneError:  # nothing was ever copied: nothing to retract
-        return []
-    removed = [obj.key for obj in in_processing if obj.key not in landed]
-    for key in removed:
-        processing.delete(key)
+        return set()
+
+
+def remove_retracted(
+    processing: ObjectStore, previous: Iterable[str], landed: set[str]
+) -> list[str]:
+    """Delete the previous copy's files whose landing file is gone (a retraction): only
+    once every landed file is copied, right before the manifest that no longer lists them."""
+    removed = sorted(set(previous) - landed)
+    for _ in map_ordered(processing.delete, removed, processing.workers):
+        pass
     return removed
 
 
@@ -112,13 +143,12 @@ def snapshot(
     # Naive UTC; an aware `now` in another zone is converted, not just stripped of its zone.
     listed_at = now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now
     objects, ignored = list_day(landing, dataset, partition_key)
-    keys = [obj.key for obj in objects]
-    files = []
-    for obj in objects:
-        data = landing.read(obj.key)  # a file deleted since the listing: retried, re-listed
-        processing.write(obj.key, data)
-        files.append(ManifestEntry(obj.key, len(data), hashlib.sha256(data).hexdigest(), obj.etag))
-    removed = remove_retracted(processing, dataset, partition_key, set(keys))
+    previous = previous_keys(processing, dataset, partition_key)
+    marker = copying_key(dataset.name, partition_key)
+    processing.write(marker, json.dumps({"listed_at": listed_at.isoformat()}).encode())
+    # A file deleted since the listing fails the copy (retried, re-listed), naming its key.
+    files = [ManifestEntry(**asdict(c)) for c in copy_many(landing, processing, objects)]
+    removed = remove_retracted(processing, previous, {obj.key for obj in objects})
     manifest = Manifest(
         dataset=dataset.name,
         partition=partition_key,
@@ -126,8 +156,10 @@ def snapshot(
         complete=listed_at >= day_window(partition_key)[1],
         files=tuple(files),
         ignored=tuple(ignored),
+        retracted=tuple(removed),
     )
     processing.write(manifest_key(dataset.name, partition_key), manifest.to_bytes())
+    processing.delete(marker)
     return manifest, removed
 
 
@@ -157,15 +189,15 @@ def landing_state(
     landing: ObjectStore, processing: ObjectStore, dataset: Dataset, partition_key: str
 ) -> tuple[bool, bool]:
     """(whether the day has anything to ingest at all, whether its landing files differ from
-    what its latest manifest copied), by key and listed ETag. A day with no files that was
+    what its latest manifest copied), by key, ETag and size. A day with no files that was
     never ingested has nothing: a run of it would load an empty day for nobody."""
-    listed = {obj.key: obj.etag for obj in list_day(landing, dataset, partition_key)[0]}
+    listed = {obj.key: obj.fingerprint for obj in list_day(landing, dataset, partition_key)[0]}
     try:
         manifest: Manifest | None = read_manifest(processing, dataset.name, partition_key)
     except ManifestError:
         manifest = None
     anything = bool(listed) or manifest is not None
-    copied = {f.key: f.etag for f in manifest.files} if manifest else None
+    copied = {f.key: f.fingerprint for f in manifest.files} if manifest else None
     return anything, anything and listed != copied
 
 

@@ -1,65 +1,84 @@
 """One small object-store interface over a local folder and S3.
 
 Every write is atomic: S3 PUTs are; local writes go through a temporary file and
-`os.replace`. Reading a key that is not there raises `MissingSourceError` naming it.
+`os.replace`. Reading a key that is not there raises `MissingSourceError` naming it. A
+listing reads metadata only (S3's ETag and size; a local file's size and mtime_ns), never
+content, so its cost is one listing whatever the files hold.
 """
 
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
-import tempfile
-from dataclasses import dataclass
+import threading
 from pathlib import Path
-from typing import Any, Protocol
 
 from pipeline_assets.lib.contract import ContractError, check_key_is_safe
+from pipeline_assets.lib.objects import (
+    MissingSourceError,
+    MissingZoneError,
+    ObjectInfo,
+    ObjectStore,
+    fingerprint,
+    local_etag,
+)
+from pipeline_assets.lib.s3store import S3Store
 
+__all__ = [
+    "LocalStore",
+    "MissingSourceError",
+    "MissingZoneError",
+    "ObjectInfo",
+    "ObjectStore",
+    "S3Store",
+    "fingerprint",
+    "local_etag",
+    "open_store",
+]
 
-class MissingZoneError(NotADirectoryError):
-    """A local zone's root folder is missing: a wrong path or an unmounted volume, never a
-    quiet day. Listing it as empty would retract every file of the day."""
-
-    def __init__(self, root: Path):
-        super().__init__(errno.ENOENT, "no such zone folder (check its *_URI setting)", str(root))
-
-
-class MissingSourceError(FileNotFoundError):
-    """A key that was listed or recorded is not in the store (any more)."""
-
-
-@dataclass(frozen=True)
-class ObjectInfo:
-    key: str
-    size: int
-    etag: str  # S3's ETag; for a local file the MD5 of its content (S3's single-part ETag)
-
-
-class ObjectStore(Protocol):
-    uri: str
-
-    def list(self, prefix: str) -> list[ObjectInfo]: ...
-    def read(self, key: str) -> bytes: ...
-    def write(self, key: str, data: bytes) -> None: ...
-    def exists(self, key: str) -> bool: ...
-    def delete(self, key: str) -> None: ...
+# A local copy is CPU-bound in Python (the page cache serves the bytes): threads only
+# contend for the GIL. One at a time measured fastest (docs/benchmarks.md).
+LOCAL_WORKERS = 1
 
 
 class LocalStore:
-    """A folder used as an object store; keys never escape the root."""
+    """A folder used as an object store; keys never escape the root.
+
+    Each folder a key lives in is resolved (and, to write, created) once per store, not once
+    per object: a day of many small files costs one `resolve` per hour folder."""
+
+    workers = LOCAL_WORKERS
 
     def __init__(self, root: str | Path):
         self.root = Path(root).resolve()
         self.uri = str(self.root)
+        self._folders: dict[str, str] = {}  # a key's folder -> its checked path
+        self._made: set[str] = set()  # folders this store created (or found)
 
-    def _path(self, key: str) -> Path:
-        check_key_is_safe(key)
-        path = (self.root / key).resolve()
-        if self.root not in path.parents:
+    def _inside(self, key: str, path: Path) -> Path:
+        if path != self.root and self.root not in path.parents:
             # A symlink out of the root is bad input, not a hiccup: fail without retries.
             raise ContractError(f"key {key!r} resolves outside {self.root}")
         return path
+
+    def _folder(self, key: str) -> tuple[str, str]:
+        """(the key's folder, checked to stay inside the root, and its file name). The file
+        itself may still be a link: `_open` refuses to follow one out."""
+        check_key_is_safe(key)
+        folder, _, name = key.rpartition("/")
+        parent = self._folders.get(folder)
+        if parent is None:
+            parent = str(self._inside(key, (self.root / folder).resolve()))
+            self._folders[folder] = parent
+        return parent, name
+
+    def _path(self, key: str) -> str:
+        parent, name = self._folder(key)
+        return f"{parent}/{name}"
+
+    def _checked(self, key: str) -> Path:
+        """The key's path fully resolved (a link included), inside the root."""
+        return self._inside(key, (self.root / check_key_is_safe(key)).resolve())
 
     def list(self, prefix: str) -> list[ObjectInfo]:
         if not self.root.is_dir():
@@ -67,87 +86,81 @@ class LocalStore:
         base = self.root / prefix if prefix else self.root
         if not base.is_dir():
             return []
-        out = []
-        for path in base.rglob("*"):
-            if path.is_file() and not path.name.startswith(".tmp-"):
-                key = path.relative_to(self.root).as_posix()
-                if self.root not in path.resolve().parents:  # never read through a link out
-                    raise ContractError(f"key {key!r} resolves outside {self.root}")
-                data = path.read_bytes()
-                out.append(ObjectInfo(key, len(data), hashlib.md5(data).hexdigest()))
+        self._inside(prefix, base.resolve())  # the prefix's own folders may be links
+        out: list[ObjectInfo] = []
+        self._scan(base, base.relative_to(self.root).as_posix(), out)
         return sorted(out, key=lambda o: o.key)
 
-    def read(self, key: str) -> bytes:
+    def _scan(self, folder: Path, relative: str, out: list[ObjectInfo]) -> None:
+        """Files under `folder` by one `scandir` per folder and one `stat` per file; links to
+        folders are not followed, a link to a file only if it stays inside the root."""
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                key = f"{relative}/{entry.name}" if relative != "." else entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    self._scan(Path(entry.path), key, out)
+                elif entry.name.startswith(".tmp-"):
+                    continue  # a write in progress
+                elif entry.is_symlink():
+                    if entry.is_file():  # a link to a file: never read through one out
+                        out.append(ObjectInfo(key, *_size_etag(self._checked(key).stat())))
+                elif entry.is_file(follow_symlinks=False):
+                    out.append(ObjectInfo(key, *_size_etag(entry.stat(follow_symlinks=False))))
+
+    def _open(self, key: str) -> int:
         path = self._path(key)
         try:
-            return path.read_bytes()
+            return os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            raise MissingSourceError(f"source key not found: {self.uri}/{key}") from None
+        except OSError as e:
+            if e.errno != errno.ELOOP:
+                raise
+        # The file is a link: read through it only if it stays inside the root.
+        try:
+            return os.open(self._checked(key), os.O_RDONLY)
         except FileNotFoundError:
             raise MissingSourceError(f"source key not found: {self.uri}/{key}") from None
 
+    def fetch(self, key: str) -> tuple[bytes, str]:
+        """The content and the ETag of exactly the version read (its stat after reading)."""
+        fd = self._open(key)
+        with open(fd, "rb") as f:
+            data = f.read()
+            return data, local_etag(os.fstat(fd))
+
+    def read(self, key: str) -> bytes:
+        return self.fetch(key)[0]
+
     def write(self, key: str, data: bytes) -> None:
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+        """To a temporary name no other writer uses at the same time (this process and
+        thread's), then `os.replace`."""
+        parent, name = self._folder(key)
+        if parent not in self._made:
+            os.makedirs(parent, exist_ok=True)
+            self._made.add(parent)
+        tmp = f"{parent}/.tmp-{os.getpid()}-{threading.get_ident()}"
         try:
-            with os.fdopen(fd, "wb") as f:
+            with open(tmp, "wb") as f:
                 f.write(data)
-            os.replace(tmp, path)
+            os.replace(tmp, f"{parent}/{name}")
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
 
     def exists(self, key: str) -> bool:
-        return self._path(key).is_file()
+        return self._checked(key).is_file()
 
     def delete(self, key: str) -> None:
         """Remove one object (a no-op if it is gone); empty folders are left."""
-        self._path(key).unlink(missing_ok=True)
+        Path(self._path(key)).unlink(missing_ok=True)
+
+    def close(self) -> None:
+        """Nothing to release; here so that every store closes the same way."""
 
 
-class S3Store:
-    """An `s3://bucket/prefix` location accessed through a boto3 S3 client."""
-
-    def __init__(self, uri: str, client: Any):
-        bucket, _, prefix = uri.removeprefix("s3://").partition("/")
-        if not bucket:
-            raise ValueError(f"S3 URI {uri!r} has no bucket")
-        self.uri = uri.rstrip("/")
-        self.bucket = bucket
-        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
-        self.client = client
-
-    def _key(self, key: str) -> str:
-        return self.prefix + check_key_is_safe(key)
-
-    def list(self, prefix: str) -> list[ObjectInfo]:
-        out = []
-        paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + prefix):
-            for obj in page.get("Contents", []):
-                key = obj["Key"][len(self.prefix) :]
-                out.append(ObjectInfo(key, obj["Size"], obj["ETag"].strip('"')))
-        return sorted(out, key=lambda o: o.key)
-
-    def read(self, key: str) -> bytes:
-        try:
-            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
-        except self.client.exceptions.NoSuchKey:
-            raise MissingSourceError(f"source key not found: {self.uri}/{key}") from None
-
-    def write(self, key: str, data: bytes) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
-
-    def exists(self, key: str) -> bool:
-        try:
-            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
-        except self.client.exceptions.ClientError as e:
-            if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return False
-            raise
-        return True
-
-    def delete(self, key: str) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+def _size_etag(stat: os.stat_result) -> tuple[int, str]:
+    return stat.st_size, local_etag(stat)
 
 
 def open_store(uri: str, s3_client_factory=None) -> ObjectStore:

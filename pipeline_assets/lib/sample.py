@@ -4,7 +4,9 @@ Sample files of the two datasets the project ships with, orders and customers (a
 in `defs/datasets/`); a dataset a team declares later gets no sample data from here. Realistic
 enough to exercise the contract: quiet night hours (no folder at all), a small share of bad
 rows, corrections re-landed as a later file in the same hour folder, and a daily customers
-file covering every customer who ordered that day.
+file covering every customer who ordered that day. `files_per_day` spreads the same rows over
+about that many order files, as a producer that writes a file every minute or every few MB
+does (Kinesis Firehose, Kafka Connect's S3 sink); by default an hour's orders are one file.
 """
 
 from __future__ import annotations
@@ -88,8 +90,20 @@ def _spoil(rng: random.Random, row: list[str]) -> list[str]:
     return row
 
 
-def day_files(day: date, orders_per_day: int, seed: int) -> dict[str, bytes]:
-    """All landing files of one day, keyed by object key."""
+def _split(rows: list[list[str]], parts: int) -> list[list[list[str]]]:
+    """`rows` in order, cut into `parts` consecutive chunks as even as can be (none empty)."""
+    parts = max(1, min(parts, len(rows)))
+    cuts = [len(rows) * i // parts for i in range(parts + 1)]
+    return [rows[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
+
+
+def day_files(
+    day: date, orders_per_day: int, seed: int, files_per_day: int | None = None
+) -> dict[str, bytes]:
+    """All landing files of one day, keyed by object key. With `files_per_day`, each hour's
+    orders are cut into files (`part-000-NNNNN.csv`) in proportion to the hour's share of
+    the day: the same rows, so the same marts, in about that many files (plus the hours'
+    corrections files)."""
     rng = random.Random(f"{seed}-{day.isoformat()}")
     pool = max(20, orders_per_day // 3)
     header = ORDER_COLUMNS
@@ -112,7 +126,11 @@ def day_files(day: date, orders_per_day: int, seed: int) -> dict[str, bytes]:
                 customers.add(row[1])
             rows.append(row)
         prefix = f"orders/date={day:%Y-%m-%d}/hour={hour:02d}/"
-        files[prefix + "part-000.csv"] = _csv_bytes(header, rows)
+        if files_per_day is None:
+            files[prefix + "part-000.csv"] = _csv_bytes(header, rows)
+        else:  # the rows' order across the hour's files is the one file's order
+            for j, chunk in enumerate(_split(rows, round(files_per_day * n / orders_per_day))):
+                files[prefix + f"part-000-{j:05d}.csv"] = _csv_bytes(header, chunk)
         corrections = []
         for row in rows:
             if rng.random() < CORRECTION_RATE and row[1] and row[3] != "not-a-time":
@@ -153,15 +171,16 @@ def seed_landing(
     seed: int = 42,
     progress: Callable[[date, int], None] | None = None,
     now: datetime | None = None,
+    files_per_day: int | None = None,
 ) -> SeedStats:
     """Write sample files for the inclusive range, up to `now` (naive UTC, default the
-    clock); unchanged files are not rewritten."""
+    clock); unchanged files are not rewritten. `files_per_day`: see `day_files`."""
     now = now or datetime.now(UTC).replace(tzinfo=None)
     stats = SeedStats()
     day = start
     done = 0
     while day <= end:
-        files = day_files(day, orders_per_day, seed)
+        files = day_files(day, orders_per_day, seed, files_per_day)
         for key, data in ((k, v) for k, v in files.items() if landed_by(k, now)):
             if store.exists(key) and store.read(key) == data:
                 stats.files_unchanged += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import closing
 from typing import TYPE_CHECKING
 
 import dagster as dg
@@ -40,8 +41,8 @@ def build_landing_sensor(
         minimum_interval_seconds=interval,
         default_status=status,
         description=f"Lists the landing zone's date prefixes of the last {lookback_days} days "
-        f"({names}) and re-runs each day whose files are new, changed (ETag/checksum) or "
-        "deleted.",
+        f"({names}) and re-runs each day whose files are new, changed (ETag and size; a local "
+        "file's size and mtime) or deleted.",
     )
     def landing_zone_sensor(
         context: dg.SensorEvaluationContext, landing: ZoneResource, processing: ZoneResource
@@ -65,18 +66,19 @@ def landing_changes(
     today = parse_daily_key(partitions.get_last_partition_key())
     jobs = {dataset.name: job for dataset, job in ingests}
     days = window_days([d for d, _ in ingests], today, lookback_days, partitions.start.date())
-    store = processing.store()
-    cursor = context.cursor
-    if cursor is None:  # first tick: start from what the manifests say was ingested
-        cursor = cursor_from_manifests(latest_manifests(store, [(d.name, p) for d, p in days]))
+    with closing(processing.store()) as store, closing(landing.store()) as source:
+        cursor = context.cursor
+        if cursor is None:  # first tick: start from what the manifests say was ingested
+            days_of = [(d.name, p) for d, p in days]
+            cursor = cursor_from_manifests(latest_manifests(store, days_of))
 
-    def copied(dataset: str, day: str) -> dict[str, str] | None:
-        try:
-            return {f.key: f.etag for f in read_manifest(store, dataset, day).files}
-        except ManifestError:
-            return None  # never ingested
+        def copied(dataset: str, day: str) -> dict[str, str] | None:
+            try:
+                return {f.key: f.fingerprint for f in read_manifest(store, dataset, day).files}
+            except ManifestError:
+                return None  # never ingested
 
-    changes, cursor = scan(landing.store(), days, cursor, partitions.has_partition_key, copied)
+        changes, cursor = scan(source, days, cursor, partitions.has_partition_key, copied)
     requests = [
         dg.RunRequest(
             run_key=change.run_key,

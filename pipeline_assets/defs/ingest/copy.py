@@ -1,10 +1,16 @@
 """The copy: one day's landing files mirrored into the processing zone, with a manifest.
 
-The manifest (keys, sizes, sha256, the listed ETags) records exactly what was copied; the
+The manifest (keys, sizes, sha256, the landing ETags) records exactly what was copied; the
 load reads exactly that. A landing file that is gone is removed from the processing zone
 (a retraction), and a key outside the contract is named with the reason it is ignored.
+
+The materialization says how much, and where the manifest is, in a size that does not grow
+with the day's files: counts, bytes, the manifest's digest and location, and at most
+`KEY_SAMPLE` keys of each kind. Every key is in the manifest.
 """
 
+import hashlib
+from contextlib import closing
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -18,24 +24,49 @@ from pipeline_assets.defs.ingest.shared import (
 )
 from pipeline_assets.defs.resources import ZoneResource
 from pipeline_assets.lib.dataset import Dataset
-from pipeline_assets.lib.manifest import LANDING_COMPLETE, Manifest, snapshot
+from pipeline_assets.lib.manifest import LANDING_COMPLETE, Manifest, manifest_key, snapshot
+
+KEY_SAMPLE = 10  # keys of each kind a copy's metadata shows, in key order
 
 
-def copy_metadata(dataset: Dataset, manifest: Manifest, removed: list[str]) -> dict:
-    """One day's copy as its materialization shows it."""
+def manifest_location(uri: str) -> dg.MetadataValue:
+    """A link to the manifest: an S3 URI, or a local path."""
+    return dg.MetadataValue.url(uri) if uri.startswith("s3://") else dg.MetadataValue.path(uri)
+
+
+def copy_metadata(dataset: Dataset, manifest: Manifest, processing_uri: str) -> dict:
+    """One day's copy as its materialization shows it, whatever its number of files."""
+    key = manifest_key(manifest.dataset, manifest.partition)
     return {
         "files": len(manifest.files),
         "bytes": sum(f.size for f in manifest.files),
-        "keys": dg.MetadataValue.json([f.key for f in manifest.files]),
-        "sha256": dg.MetadataValue.json({f.key: f.sha256 for f in manifest.files}),
+        "manifest": manifest_location(f"{processing_uri}/{key}"),
+        "manifest_sha256": hashlib.sha256(manifest.to_bytes()).hexdigest(),
         "inputs_sha256": manifest.digest(),
-        "retracted": dg.MetadataValue.json(removed),
+        "keys_sample": dg.MetadataValue.json([f.key for f in manifest.files[:KEY_SAMPLE]]),
+        "retracted": len(manifest.retracted),
+        "retracted_sample": dg.MetadataValue.json(list(manifest.retracted[:KEY_SAMPLE])),
+        "ignored": len(manifest.ignored),
         "ignored_keys": dg.MetadataValue.json(
-            {key: dataset.why_outside_contract(key) for key in manifest.ignored}
+            {key: dataset.why_outside_contract(key) for key in manifest.ignored[:KEY_SAMPLE]}
         ),
         "listed_at": manifest.listed_at,
         LANDING_COMPLETE: manifest.complete,
     }
+
+
+def log_copy(context: dg.AssetExecutionContext, pk: str, metadata: dict) -> None:
+    """The day's ignored and retracted keys in the run's log, at most a sample of each."""
+    location = metadata["manifest"].value
+    for key, why in metadata["ignored_keys"].value.items():
+        context.log.warning(f"{pk}: ignored landing key {key}: {why}")
+    if (more := metadata["ignored"] - len(metadata["ignored_keys"].value)) > 0:
+        context.log.warning(f"{pk}: {more} more ignored landing keys, every one in {location}")
+    if metadata["retracted"]:
+        sample = metadata["retracted_sample"].value
+        more = metadata["retracted"] - len(sample)
+        also = f" and {more} more (every one in {location})" if more else ""
+        context.log.info(f"{pk}: removed retracted files {sample}{also}")
 
 
 def build_copy_asset(
@@ -57,16 +88,13 @@ def build_copy_asset(
     def copy_asset(
         context: dg.AssetExecutionContext, landing: ZoneResource, processing: ZoneResource
     ) -> dg.MaterializeResult:
-        source, dest = landing.store(), processing.store()
-        for pk in context.partition_keys:
-            with bad_input_fails_without_retry():
-                manifest, removed = snapshot(source, dest, dataset, pk, datetime.now(UTC))
-            metadata = copy_metadata(dataset, manifest, removed)
-            for key, why in metadata["ignored_keys"].value.items():
-                context.log.warning(f"{pk}: ignored landing key {key}: {why}")
-            if removed:
-                context.log.info(f"{pk}: removed retracted files {removed}")
-            context.add_asset_metadata(metadata, partition_key=pk)
+        with closing(landing.store()) as source, closing(processing.store()) as dest:
+            for pk in context.partition_keys:
+                with bad_input_fails_without_retry():
+                    manifest, _ = snapshot(source, dest, dataset, pk, datetime.now(UTC))
+                metadata = copy_metadata(dataset, manifest, dest.uri)
+                log_copy(context, pk, metadata)
+                context.add_asset_metadata(metadata, partition_key=pk)
         return dg.MaterializeResult()
 
     return copy_asset

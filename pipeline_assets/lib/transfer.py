@@ -1,0 +1,65 @@
+"""Many objects at once: bounded concurrency with results in input order.
+
+A day can hold thousands of small files; one request after another costs each file a round
+trip (about 6 ms on moto's server, tens of ms on S3). These helpers keep up to the store's
+`workers` requests in flight (an S3 client's connection pool; a local folder: one, as a
+local copy is CPU-bound), hand results back in the order of the input whatever order they
+finish in, and on the first error (in input order) start nothing more and raise it: the
+error names its key, as a serial loop's would (`lib/parallel.map_ordered`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from pipeline_assets.lib.objectstore import ObjectInfo, ObjectStore, S3Store
+from pipeline_assets.lib.parallel import map_ordered
+
+__all__ = ["Copied", "copy_many", "map_ordered", "read_many"]
+
+
+def read_many(
+    store: ObjectStore, keys: Iterable[str], workers: int | None = None
+) -> Iterator[tuple[str, bytes]]:
+    """(key, content) of each key, in the order given, read `workers` at a time (default:
+    the store's own). A missing key raises `MissingSourceError` naming it."""
+    return map_ordered(lambda key: (key, store.read(key)), keys, workers or store.workers)
+
+
+@dataclass(frozen=True)
+class Copied:
+    """One object as copied: its key, the size and sha256 of the bytes the copy holds, and
+    the source's ETag for exactly that version."""
+
+    key: str
+    size: int
+    sha256: str
+    etag: str
+
+
+def copy_many(
+    source: ObjectStore, dest: ObjectStore, objects: Sequence[ObjectInfo]
+) -> list[Copied]:
+    """Copy each listed object from `source` to `dest` under the same key, in listing order.
+    Within one S3 endpoint the copy is made by S3 itself (no bytes pass through here, S3
+    computes the sha256); otherwise each object is read once and written once."""
+    workers = min(source.workers, dest.workers)
+    if isinstance(source, S3Store) and isinstance(dest, S3Store) and dest.same_endpoint(source):
+        return list(map_ordered(lambda o: _server_side(source, dest, o), objects, workers))
+    return list(map_ordered(lambda o: _through_memory(source, dest, o.key), objects, workers))
+
+
+def _through_memory(source: ObjectStore, dest: ObjectStore, key: str) -> Copied:
+    data, etag = source.fetch(key)  # a file deleted since the listing: MissingSourceError
+    dest.write(key, data)
+    return Copied(key, len(data), hashlib.sha256(data).hexdigest(), etag)
+
+
+def _server_side(source: S3Store, dest: S3Store, obj: ObjectInfo) -> Copied:
+    """S3's copy of exactly the listed version; one re-landed since the listing is read here."""
+    sha256 = dest.copy_from(source, obj.key, obj.etag)
+    if sha256 is None:
+        return _through_memory(source, dest, obj.key)
+    return Copied(obj.key, obj.size, sha256, obj.etag)
