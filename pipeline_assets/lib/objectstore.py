@@ -2,6 +2,8 @@
 
 Every write is atomic: S3 PUTs are; local writes go through a temporary file and
 `os.replace`. Reading a key that is not there raises `MissingSourceError` naming it.
+`read_chunks` streams an object, so a reader never holds a big file whole; `max_concurrency`
+is how many reads a thread pool may have in flight (S3: the client's connection pool).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import errno
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,6 +28,9 @@ class MissingZoneError(NotADirectoryError):
         super().__init__(errno.ENOENT, "no such zone folder (check its *_URI setting)", str(root))
 
 
+CHUNK_BYTES = 1 << 20  # a streamed read's piece: big enough that per-chunk costs vanish
+
+
 class MissingSourceError(FileNotFoundError):
     """A key that was listed or recorded is not in the store (any more)."""
 
@@ -38,9 +44,11 @@ class ObjectInfo:
 
 class ObjectStore(Protocol):
     uri: str
+    max_concurrency: int
 
     def list(self, prefix: str) -> list[ObjectInfo]: ...
     def read(self, key: str) -> bytes: ...
+    def read_chunks(self, key: str, size: int = CHUNK_BYTES) -> Iterator[bytes]: ...
     def write(self, key: str, data: bytes) -> None: ...
     def exists(self, key: str) -> bool: ...
     def delete(self, key: str) -> None: ...
@@ -48,6 +56,8 @@ class ObjectStore(Protocol):
 
 class LocalStore:
     """A folder used as an object store; keys never escape the root."""
+
+    max_concurrency = 4  # a local disk gains little from more
 
     def __init__(self, root: str | Path):
         self.root = Path(root).resolve()
@@ -84,6 +94,15 @@ class LocalStore:
         except FileNotFoundError:
             raise MissingSourceError(f"source key not found: {self.uri}/{key}") from None
 
+    def read_chunks(self, key: str, size: int = CHUNK_BYTES) -> Iterator[bytes]:
+        """The object's bytes, `size` at a time (the last chunk shorter)."""
+        try:
+            with open(self._path(key), "rb") as f:
+                while chunk := f.read(size):
+                    yield chunk
+        except FileNotFoundError:
+            raise MissingSourceError(f"source key not found: {self.uri}/{key}") from None
+
     def write(self, key: str, data: bytes) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -115,6 +134,8 @@ class S3Store:
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self.client = client
+        # More reads in flight than the client has connections would only queue for one.
+        self.max_concurrency = int(client.meta.config.max_pool_connections or 10)
 
     def _key(self, key: str) -> str:
         return self.prefix + check_key_is_safe(key)
@@ -133,6 +154,15 @@ class S3Store:
             return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
         except self.client.exceptions.NoSuchKey:
             raise MissingSourceError(f"source key not found: {self.uri}/{key}") from None
+
+    def read_chunks(self, key: str, size: int = CHUNK_BYTES) -> Iterator[bytes]:
+        """The object's bytes as its GET streams them, `size` at a time."""
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"]
+        except self.client.exceptions.NoSuchKey:
+            raise MissingSourceError(f"source key not found: {self.uri}/{key}") from None
+        with body:
+            yield from body.iter_chunks(size)
 
     def write(self, key: str, data: bytes) -> None:
         self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
