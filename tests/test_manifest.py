@@ -7,6 +7,7 @@ checking that the landing zone is byte-for-byte (and mtime-for-mtime) what it wa
 
 import hashlib
 import json
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -255,6 +256,55 @@ def test_read_files_returns_exactly_the_manifests_files(full_day):
     result = sql_validation("orders", DAY, files)
     assert sorted(r[0] for r in result.accepted) == sorted(f"o{h}" for h in range(24))
     assert not result.quarantined
+
+
+def test_a_big_file_is_streamed_and_checked_as_it_is_read(full_day):
+    """Above `stream_above` bytes a file is not held whole: its chunks come as the store
+    streams them, hashed on the way, and the end of the stream raises if they differ from
+    what the copy wrote (the validator then fails the day, having loaded nothing of it)."""
+    manifest, _ = snapshot(full_day.landing, full_day.processing, ORDERS, DAY, AFTER_THE_DAY)
+    big = min(entry.size for entry in manifest.files) - 1  # every file is above this
+    files = read_files(full_day.processing, manifest, stream_above=big)
+    assert [k for k, _ in files] == [hour_key(h) for h in range(24)]
+    assert all(not isinstance(content, bytes) for _, content in files)
+    assert [b"".join(content) for _, content in files] == [
+        order_file(h, f"o{h}") for h in range(24)
+    ]
+
+    full_day.processing.write(hour_key(8), order_file(8, "o9"))  # the same size, changed
+    streamed = dict(read_files(full_day.processing, manifest, stream_above=big))[hour_key(8)]
+    first = next(streamed)  # nothing is known to be wrong until the end
+    assert first == order_file(8, "o9")
+    with pytest.raises(ManifestError, match=r"hour=08/part.csv: changed since the copy"):
+        list(streamed)
+    full_day.processing.delete(hour_key(9))
+    streamed = dict(read_files(full_day.processing, manifest, stream_above=big))[hour_key(9)]
+    with pytest.raises(ManifestError, match=r"hour=09/part.csv: .*missing from the processing"):
+        next(streamed)
+
+
+class WaitingStore(LocalStore):
+    """A processing zone whose reads each wait until `max_concurrency` of them are in flight:
+    read one at a time, the first read would wait forever (the barrier's timeout fails it)."""
+
+    max_concurrency = 4
+
+    def __init__(self, root: Path):
+        super().__init__(root)
+        self.barrier = threading.Barrier(self.max_concurrency, timeout=30)
+
+    def read_chunks(self, key: str, size: int = 1 << 20):
+        if hour_key(4) <= key < hour_key(8):  # later files may come first: order is kept
+            self.barrier.wait()
+        yield from super().read_chunks(key, size)
+
+
+def test_small_files_are_read_as_many_at_a_time_as_the_store_allows_in_the_manifests_order(
+    full_day,
+):
+    manifest, _ = snapshot(full_day.landing, full_day.processing, ORDERS, DAY, AFTER_THE_DAY)
+    store = WaitingStore(full_day.processing.root)
+    assert read_files(store, manifest) == [(hour_key(h), order_file(h, f"o{h}")) for h in range(24)]
 
 
 @pytest.mark.parametrize("dataset", ["orders", "customers"])
