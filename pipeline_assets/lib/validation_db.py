@@ -1,11 +1,12 @@
-"""The validator's DuckDB: a local in-memory session, its tables and its SQL steps.
+"""The validator's DuckDB: a local session, its tables and its SQL steps.
 
 The contract's macros and constants are set up once per session (`lib/sql/validate_macros.sql`,
 session variables from `lib/rules.py`). A pass over some days starts empty tables: `files`
 (what the SQL needs of each file) and `checked` (every data row judged). Each batch of text
 pieces arrives from memory as the `pieces` table (Arrow) and goes through the row-level steps
 (`validate_records.sql`, `validate_quoted_records.sql`, `validate_fields.sql`, the dataset's
-`checked` query), appended to `checked`, which DuckDB spills to disk beyond its memory limit.
+`checked` query), appended to `checked`, a table in the session's own database file, which
+DuckDB reads back from disk beyond its memory limit.
 The dedup (`validate_dedup.sql`) runs once per pass, and each day's outputs are two Parquet
 files (`validate_outputs.sql`).
 """
@@ -66,7 +67,13 @@ class ValidationDb:
     def __init__(self, memory_limit: str) -> None:
         self._spill = tempfile.TemporaryDirectory(prefix="pipeline-validate-spill-")
         config = {"memory_limit": memory_limit, "temp_directory": self._spill.name}
-        self._conn = duckdb.connect(":memory:", config=config)
+        # A database file, not `:memory:`: `checked` can be many times the memory limit, and
+        # the blocks of an in-memory table that spilled are not given back to a big dedup
+        # (it ran out of memory at 15M keys); a table in a file is. The rest stays temporary.
+        # It is scratch, removed at close: nothing in it needs to survive a crash.
+        path = Path(self._spill.name) / "validation.duckdb"
+        self._conn = duckdb.connect(str(path), config={**config, "fsync_mode": "NONE"})
+        self._conn.execute("pragma disable_checkpoint_on_shutdown")
         self._dataset: Dataset | None = None
         self._checked = ""
         self.set(
@@ -108,7 +115,7 @@ class ValidationDb:
         self._checked = checked_sql(dataset)
         self._register([])
         self.run("validate_records.sql", "validate_fields.sql")
-        self._conn.execute("create or replace temp table checked as " + self._checked)
+        self._conn.execute("create or replace table checked as " + self._checked)
 
     def add_files(self, files: list[SourceFile]) -> None:
         """What the SQL needs to know of each file: its day, key, its header's width and
