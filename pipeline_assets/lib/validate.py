@@ -148,7 +148,9 @@ class Validator:
         if not valid_days:
             return [], error
         self._db.dedup()
-        return [self._write_day(dataset, day, workdir) for day in valid_days], error
+        validated = [self._write_day(dataset, day, workdir) for day in valid_days]
+        self._db.finish()
+        return validated, error
 
     def _read(self, dataset: Dataset, day: str, key: str, content: Content) -> None:
         """One file into the pending pieces, validating them whenever a batch is full."""

@@ -161,6 +161,12 @@ class ValidationDb:
     def dedup(self) -> None:
         self.run("validate_dedup.sql")
 
+    def finish(self) -> None:
+        """Free the pass's rows once its days are written: the loads come next, beside."""
+        self._conn.execute("drop view if exists outcomes")
+        self._conn.execute("drop table if exists superseded")
+        self._conn.execute("drop table if exists checked")  # the next pass makes a new one
+
     def write_day(
         self, day: str, first: int, last: int, accepted: Path, quarantined: Path
     ) -> tuple[dict[int, tuple[int, int]], dict[str, int]]:
