@@ -24,10 +24,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--sizes",
-        nargs="+",
+        nargs="*",
         default=[f"{d}x{n}" for n in (1000, 20000) for d in (7, 30, 90, 365)],
         metavar="DAYSxORDERS",
-        help="sizes as days x orders per day (default: 7 30 90 365 days x 1000 20000)",
+        help="sizes as days x orders per day (default: 7 30 90 365 days x 1000 20000; none: "
+        "only the big-file case)",
+    )
+    parser.add_argument(
+        "--big-file-mb",
+        nargs="+",
+        type=float,
+        metavar="MIB",
+        help="also load one day whose orders are one hour file of this many MiB, for each "
+        "size given (e.g. 150 1024): wall time, peak RSS, accounting; its own block in "
+        "benchmarks.md",
     )
     parser.add_argument(
         "--cases", nargs="+", choices=CASES, help="cases to run (default: all; quick: A B1 C)"

@@ -111,7 +111,7 @@ def render(results: list[dict], meta: dict) -> str:
     for r in results:
         check = "" if "loaded" not in r else ("yes" if r["accounted"] else "**NO**")
         lines.append(
-            f"| {r['megabytes']:g} MiB | {r['rows']:,} | {r['status']} | {r['seconds']:.1f} "
+            f"| {r['bytes'] / 2**20:,.0f} MiB | {r['rows']:,} | {r['status']} | {r['seconds']:.1f} "
             f"| {r['peak_rss_mb']:.0f} | {r.get('loaded', 0):,} | {r.get('quarantined', 0):,} "
             f"| {check} |"
         )
