@@ -420,6 +420,8 @@ def test_snapshot_retraction_and_checksums_on_s3(s3_env):
         [*(f"processing/zone/{k}" for k in files), "processing/zone/" + manifest_key("orders", DAY)]
     )
     assert read_files(processing, read_manifest(processing, "orders", DAY)) == sorted(files.items())
+    streamed = read_files(processing, read_manifest(processing, "orders", DAY), stream_above=0)
+    assert [(key, b"".join(chunks)) for key, chunks in streamed] == sorted(files.items())
 
     landing.delete(hour_key(11))  # retracted
     manifest, removed = snapshot(landing, processing, ORDERS, DAY, AFTER_THE_DAY)

@@ -5,8 +5,8 @@ that end where a CSV record ends, each with the physical line it starts on; Pyth
 header (`lib/file_checks.py`). A local DuckDB takes the pieces from memory (an Arrow table: no
 file is copied to disk), a batch of about `piece_chars` characters at a time, splits them
 into CSV records, applies the contract's rules (`lib/rules.py`, `lib/sql/validate_*.sql`) and
-appends the judged rows to `checked`, which DuckDB spills to disk beyond its memory limit: a
-file of any size is validated in bounded memory. At the end of a pass each day is
+appends the judged rows to `checked`, a table in its scratch database file (read back from
+disk beyond its memory limit): a file of any size is validated in bounded memory. At the end of a pass each day is
 deduplicated on its own and written to two Parquet files, the accepted rows and the
 quarantined ones, which the warehouse loads day by day (`raw_load.py`). No row passes through
 Python, and the days of a pass share each batch's statements. Every data line read ends in

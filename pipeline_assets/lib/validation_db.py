@@ -6,9 +6,8 @@ session variables from `lib/rules.py`). A pass over some days starts empty table
 pieces arrives from memory as the `pieces` table (Arrow) and goes through the row-level steps
 (`validate_records.sql`, `validate_quoted_records.sql`, `validate_fields.sql`, the dataset's
 `checked` query), appended to `checked`, a table in the session's own database file, which
-DuckDB reads back from disk beyond its memory limit.
-The dedup (`validate_dedup.sql`) runs once per pass, and each day's outputs are two Parquet
-files (`validate_outputs.sql`).
+DuckDB reads back from disk beyond its memory limit. The dedup (`validate_dedup.sql`) runs
+once per pass, and each day's outputs are two Parquet files (`validate_outputs.sql`).
 """
 
 from __future__ import annotations
