@@ -52,6 +52,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the small-files axis' zones are: a folder, S3 on moto's server (default both)",
     )
     parser.add_argument(
+        "--big-file-mb",
+        nargs="+",
+        type=float,
+        metavar="MIB",
+        help="also load one day whose orders are one hour file of this many MiB, for each "
+        "size given (e.g. 150 1024): wall time, peak RSS, accounting; its own block in "
+        "benchmarks.md",
+    )
+    parser.add_argument(
         "--cases", nargs="+", choices=CASES, help="cases to run (default: all; quick: A B1 C)"
     )
     parser.add_argument(

@@ -4,7 +4,7 @@ the SQL validation's outputs back for comparison with the oracle."""
 import functools
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -16,7 +16,7 @@ from pipeline_assets.components.landing_dataset import LandingDataset, declared_
 from pipeline_assets.defs.resources import build_resources
 from pipeline_assets.lib.dataset import Dataset
 from pipeline_assets.lib.settings import Settings
-from pipeline_assets.lib.validate import Validator
+from pipeline_assets.lib.validate import PIECE_CHARS, Validator
 from pipeline_assets.lib.warehouse import Db, table_columns
 
 # A deployment's environment with dummy credentials (nothing connects): Snowflake, and steps
@@ -167,17 +167,35 @@ def query(path, sql: str, params=None) -> list[tuple]:
 
 
 @functools.cache
-def validator() -> Validator:
-    """One validation session for the whole test process, as a run uses one for its days:
-    each day validated replaces the session's tables, so leftovers would show."""
-    return Validator()
+def validator(piece_chars: int = PIECE_CHARS) -> Validator:
+    """One validation session (per piece size) for the whole test process, as a run uses one
+    for its days: each day validated replaces the session's tables, so leftovers would show."""
+    return Validator(piece_chars=piece_chars)
 
 
-def sql_validation(name: str, partition_key: str, files: list[tuple[str, bytes]]):
+def chunked(data: bytes, size: int) -> Iterator[bytes]:
+    """`data` as a stream of `size`-byte chunks, as a store's `read_chunks` gives it."""
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+def sql_validation(
+    name: str,
+    partition_key: str,
+    files: list[tuple[str, bytes]],
+    piece_chars: int = PIECE_CHARS,
+    chunk_bytes: int | None = None,
+):
     """The shipped validation (DuckDB SQL) of one day, its Parquet outputs read back in the
-    oracle's shape (`tests/oracle_validator.py`), so that tests judge both the same way."""
+    oracle's shape (`tests/oracle_validator.py`), so that tests judge both the same way.
+    `piece_chars` and `chunk_bytes` cut the files into that many characters per validated
+    piece and bytes per chunk read (the default: each file whole, in one piece)."""
+    if chunk_bytes is not None:
+        files = [(key, chunked(data, chunk_bytes)) for key, data in files]
     with tempfile.TemporaryDirectory() as workdir:
-        validated = validator().validate(dataset(name), partition_key, files, Path(workdir))
+        validated = validator(piece_chars).validate(
+            dataset(name), partition_key, files, Path(workdir)
+        )
         with duckdb.connect() as conn:
             names = ", ".join(f'"{c}"' for c in dataset(name).column_names)
             accepted = conn.execute(

@@ -14,6 +14,7 @@ at all raises `FileRejected` naming the file, line and problem.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import functools
 import io
@@ -150,9 +151,12 @@ def _read_records(key: str, data: bytes):
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
+        # utf-8-sig counts from after a byte-order mark: the offset is the byte's in the file
+        at = e.start + (3 if data.startswith(codecs.BOM_UTF8) else 0)
+        before = data[:at]
+        line = before.count(b"\n") + before.count(b"\r") - before.count(b"\r\n") + 1
         raise FileRejected(
-            f"{key}: line {line}: not valid UTF-8 (byte 0x{data[e.start]:02x} at offset {e.start})"
+            f"{key}: line {line}: not valid UTF-8 (byte 0x{data[at]:02x} at offset {at})"
         ) from None
     if not text.strip():
         raise FileRejected(f"{key}: line 1: empty file, a header row is required")

@@ -282,3 +282,36 @@ def test_the_small_files_axis_reports_ratios_targets_and_the_equal_marts():
         "| one copy event's metadata at 14,400 files a day (local) | ≤ 10,000 B | **2,900 B** |"
         in targets
     )
+
+
+def test_the_big_file_is_deterministic_and_every_row_valid(tmp_path):
+    """The big-file case's data: the same arguments give the same bytes, at least the size
+    asked for, every line a valid order of its hour (the oracle accepts all), with or without
+    quoted fields holding line ends."""
+    import oracle_validator
+
+    from bench.bigfile import write_big_hour
+
+    for quoted_every in (0, 7):
+        first = write_big_hour(tmp_path / "a", date(2024, 1, 1), 0.5, quoted_every=quoted_every)
+        again = write_big_hour(tmp_path / "b", date(2024, 1, 1), 0.5, quoted_every=quoted_every)
+        data = (tmp_path / "a" / first.key).read_bytes()
+        assert first == again and data == (tmp_path / "b" / again.key).read_bytes()
+        assert first.size == len(data) >= 2**19
+        result = oracle_validator.validate_partition("orders", "2024-01-01", [(first.key, data)])
+        assert len(result.accepted) == first.rows and not result.quarantined
+
+
+def test_the_big_file_block_is_replaced_alone(tmp_path):
+    from bench.bigfile import END, START, write_section
+
+    md = tmp_path / "benchmarks.md"
+    md.write_text(f"# Benchmarks\n\nhand-written\n\n{START}\nold\n{END}\n\nmore by hand\n")
+    meta = {"command": "python -m bench --sizes --big-file-mb 1", "started": "now", "cores": 2}
+    result = {"megabytes": 1.0, "bytes": 2**20, "rows": 15000, "status": "ok", "seconds": 9.5}
+    result.update(peak_rss_mb=600.0, loaded=14990, quarantined=10, accounted=True)
+    write_section(md, [result], meta)
+    text = md.read_text()
+    assert text.startswith("# Benchmarks\n\nhand-written\n\n" + START)
+    assert text.endswith(END + "\n\nmore by hand\n") and "old" not in text
+    assert "| 1 MiB | 15,000 | ok | 9.5 | 600 | 14,990 | 10 | yes |" in text

@@ -310,3 +310,47 @@ def test_read_only_commands_before_any_load_say_so_and_create_nothing(pipeline_e
     assert done.returncode == 1
     assert "has no table raw.quarantine): load days into it first with" in done.stderr
     assert sorted(p.name for p in folder.iterdir()) == before
+
+
+@pytest.mark.slow
+def test_big_hour_files_load_with_the_default_settings(pipeline_env):
+    """A 40 MB hour file (several of the validator's pieces at their default size), holding
+    records with quoted line ends, a bad row and a duplicate at its end, then the next day a
+    20 MB file whose unreadable line is in a later piece: `pipeline backfill` of both with
+    the default settings loads the first day with read = loaded + quarantined and the exact
+    lines, and fails the second naming its file and line, nothing of it loaded."""
+    from datetime import date
+
+    from bench.bigfile import write_big_hour
+
+    big = write_big_hour(pipeline_env.landing, date(2024, 1, 1), 40, quoted_every=1000)
+    path = pipeline_env.landing / big.key
+    lines = path.read_bytes().count(b"\n")  # physical lines: every line end is \n
+    first_id = path.read_text().split("\n", 2)[1].split(",", 1)[0]
+    with open(path, "a") as f:
+        f.write("o-bad,c00001,s01,2024-01-01T12:00:00,100,8,109,\n")  # line lines + 1
+        f.write(f"{first_id},c00002,s01,2024-01-01T12:00:00,100,8,108,\n")  # supersedes line 2
+    bad_day = write_big_hour(pipeline_env.landing, date(2024, 1, 2), 20)
+    bad_path = pipeline_env.landing / bad_day.key
+    bad_line = bad_path.read_bytes().count(b"\n") + 1
+    with open(bad_path, "a") as f:
+        f.write('o-x,"c1"x,s01,2024-01-02T12:00:00,1,0,1,\n')
+
+    result = pipeline("backfill", "--start", "2024-01-01", "--end", "2024-01-02")
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    message = f"{bad_day.key}: line {bad_line}: unreadable CSV (',' expected after '\"')"
+    assert message in result.stdout, result.stdout
+    (loaded,) = query(
+        pipeline_env.duckdb, "select count(*) from raw.orders where _partition = ?", ["2024-01-01"]
+    )[0]
+    quarantined = query(
+        pipeline_env.duckdb,
+        "select line_number, reason_code from raw.quarantine where dataset = 'orders' "
+        "order by line_number",
+    )
+    assert quarantined == [(2, "superseded_duplicate"), (lines + 1, "total_mismatch")]
+    assert loaded + len(quarantined) == big.rows + 2  # read = loaded + quarantined
+    assert query(
+        pipeline_env.duckdb, "select count(*) from raw.orders where _partition = '2024-01-02'"
+    ) == [(0,)]

@@ -7,6 +7,7 @@ checking that the landing zone is byte-for-byte (and mtime-for-mtime) what it wa
 
 import hashlib
 import json
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -258,6 +259,55 @@ def test_read_files_returns_exactly_the_manifests_files(full_day):
     assert not result.quarantined
 
 
+def test_a_big_file_is_streamed_and_checked_as_it_is_read(full_day):
+    """Above `stream_above` bytes a file is not held whole: its chunks come as the store
+    streams them, hashed on the way, and the end of the stream raises if they differ from
+    what the copy wrote (the validator then fails the day, having loaded nothing of it)."""
+    manifest, _ = snapshot(full_day.landing, full_day.processing, ORDERS, DAY, AFTER_THE_DAY)
+    big = min(entry.size for entry in manifest.files) - 1  # every file is above this
+    files = read_files(full_day.processing, manifest, stream_above=big)
+    assert [k for k, _ in files] == [hour_key(h) for h in range(24)]
+    assert all(not isinstance(content, bytes) for _, content in files)
+    assert [b"".join(content) for _, content in files] == [
+        order_file(h, f"o{h}") for h in range(24)
+    ]
+
+    full_day.processing.write(hour_key(8), order_file(8, "o9"))  # the same size, changed
+    streamed = dict(read_files(full_day.processing, manifest, stream_above=big))[hour_key(8)]
+    first = next(streamed)  # nothing is known to be wrong until the end
+    assert first == order_file(8, "o9")
+    with pytest.raises(ManifestError, match=r"hour=08/part.csv: changed since the copy"):
+        list(streamed)
+    full_day.processing.delete(hour_key(9))
+    streamed = dict(read_files(full_day.processing, manifest, stream_above=big))[hour_key(9)]
+    with pytest.raises(ManifestError, match=r"hour=09/part.csv: .*missing from the processing"):
+        next(streamed)
+
+
+class WaitingStore(LocalStore):
+    """A processing zone whose reads each wait until `workers` of them are in flight:
+    read one at a time, the first read would wait forever (the barrier's timeout fails it)."""
+
+    workers = 4
+
+    def __init__(self, root: Path):
+        super().__init__(root)
+        self.barrier = threading.Barrier(self.workers, timeout=30)
+
+    def read_chunks(self, key: str, size: int = 1 << 20):
+        if hour_key(4) <= key < hour_key(8):  # later files may come first: order is kept
+            self.barrier.wait()
+        yield from super().read_chunks(key, size)
+
+
+def test_small_files_are_read_as_many_at_a_time_as_the_store_allows_in_the_manifests_order(
+    full_day,
+):
+    manifest, _ = snapshot(full_day.landing, full_day.processing, ORDERS, DAY, AFTER_THE_DAY)
+    store = WaitingStore(full_day.processing.root)
+    assert read_files(store, manifest) == [(hour_key(h), order_file(h, f"o{h}")) for h in range(24)]
+
+
 @pytest.mark.parametrize("dataset", ["orders", "customers"])
 def test_read_manifest_fails_naming_the_manifest_key_when_missing(zones, dataset):
     # Files in the processing zone are no substitute for the manifest.
@@ -371,6 +421,8 @@ def test_snapshot_retraction_and_checksums_on_s3(s3_env):
         [*(f"processing/zone/{k}" for k in files), "processing/zone/" + manifest_key("orders", DAY)]
     )
     assert read_files(processing, read_manifest(processing, "orders", DAY)) == sorted(files.items())
+    streamed = read_files(processing, read_manifest(processing, "orders", DAY), stream_above=0)
+    assert [(key, b"".join(chunks)) for key, chunks in streamed] == sorted(files.items())
 
     landing.delete(hour_key(11))  # retracted
     manifest, removed = snapshot(landing, processing, ORDERS, DAY, AFTER_THE_DAY)

@@ -71,6 +71,16 @@ def test_missing_key_fails_naming_the_key(store):
     assert not store.exists(KEY)
 
 
+def test_read_chunks_streams_the_object_in_pieces_of_the_size(store):
+    data = bytes(range(256)) * 41  # 10,496 bytes: not a multiple of the chunk size
+    store.write(KEY, data)
+    chunks = list(store.read_chunks(KEY, 1000))
+    assert b"".join(chunks) == data
+    assert all(len(c) <= 1000 for c in chunks) and len(chunks) >= 11
+    with pytest.raises(MissingSourceError, match="source key not found: .*hour=06/part-000.csv"):
+        next(store.read_chunks(OTHER))
+
+
 def test_listing_an_absent_prefix_is_empty(store):
     assert store.list("orders/date=2030-01-01/") == []
 

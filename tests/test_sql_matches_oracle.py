@@ -13,8 +13,15 @@ lines (key, line, raw line, reason code), count the same per file, and fail the 
 with the same message. Reason details must match too wherever the SQL's is printable (it
 does not spell out control characters as `repr` does).
 
+The SQL validation also reads each day as a big file is read: in chunks of a drawn number of
+bytes and in pieces of a drawn number of characters (down to one record a piece, every
+multi-byte character and `\r\n` cut between chunks somewhere, quoted line ends on both sides
+of a candidate cut), and must still give exactly the oracle's outcome.
+
 Fixed seed (`derandomize=True`, no example database): every run tests the same examples.
 """
+
+import functools
 
 import oracle_validator
 from helpers import dataset, sql_validation
@@ -23,7 +30,7 @@ from hypothesis import strategies as st
 
 from pipeline_assets.lib.contract import ContractError
 from pipeline_assets.lib.rules import MAX_CENTS, MAX_VALUE_CHARS
-from pipeline_assets.lib.validate import FileRejected
+from pipeline_assets.lib.validate import PIECE_CHARS, FileRejected
 
 PK = "2024-01-01"
 FIXED_SEED = settings(
@@ -317,9 +324,17 @@ def outcome(validate, dataset: str, files: list[tuple[str, bytes]]):
     }
 
 
-def assert_same(dataset: str, files: list[tuple[str, bytes]]) -> dict:
+# (characters per piece, bytes per chunk): whole files, then ever smaller pieces and chunks
+CUTS = [(PIECE_CHARS, None), (1, 1), (7, 2), (30, 5), (100, 3), (400, 64)]
+cuts = st.sampled_from(CUTS)
+
+
+def assert_same(
+    dataset: str, files: list[tuple[str, bytes]], cut: tuple[int, int | None] = CUTS[0]
+) -> dict:
     expected = outcome(oracle_validator.validate_partition, dataset, files)
-    got = outcome(sql_validation, dataset, files)
+    sql = functools.partial(sql_validation, piece_chars=cut[0], chunk_bytes=cut[1])
+    got = outcome(sql, dataset, files)
     if "failed" in expected or "failed" in got:
         assert got == expected
         return got
@@ -351,9 +366,9 @@ def test_the_sql_and_the_oracle_agree_on_random_days():
     seen: dict[str, int] = {}
 
     @settings(FIXED_SEED, max_examples=200)
-    @given(days())
-    def agree(day):
-        got = assert_same(*day)
+    @given(days(), cuts)
+    def agree(day, cut):
+        got = assert_same(*day, cut)
         unquoted = not any(b'"' in data for _, data in day[1])
         seen["days without a quote"] = seen.get("days without a quote", 0) + unquoted
         for _, _, _, reason in got.get("quarantined", []):
@@ -383,9 +398,10 @@ def test_the_sql_and_the_oracle_read_any_text_alike():
     seen = {"failed": 0, "read": 0}
 
     @settings(FIXED_SEED, max_examples=300)
-    @given(st.sampled_from(HEADERS), punctuation)
-    def agree(header, body):
-        got = assert_same("customers", [(f"customers/date={PK}/a.csv", (header + body).encode())])
+    @given(st.sampled_from(HEADERS), punctuation, cuts)
+    def agree(header, body, cut):
+        files = [(f"customers/date={PK}/a.csv", (header + body).encode())]
+        got = assert_same("customers", files, cut)
         seen["failed" if "failed" in got else "read"] += 1
 
     agree()

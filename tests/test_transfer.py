@@ -3,6 +3,7 @@ against a local folder and moto's S3 server."""
 
 import hashlib
 import threading
+import tracemalloc
 import uuid
 
 import pytest
@@ -10,6 +11,7 @@ from spies import record_s3_requests
 
 from pipeline_assets.defs.resources import PooledS3Resource
 from pipeline_assets.lib.objectstore import LocalStore, MissingSourceError, S3Store
+from pipeline_assets.lib import transfer
 from pipeline_assets.lib.transfer import Copied, copy_many, map_ordered, read_many
 
 
@@ -124,8 +126,41 @@ def test_a_copy_across_backends_reads_each_file_once_and_writes_it_once(
         assert c.sha256 == hashlib.sha256(data).hexdigest()
 
 
+@pytest.mark.parametrize("direction", ["local to local", "local to s3", "s3 to local"])
+def test_a_big_file_is_copied_as_a_stream_never_held_whole(
+    tmp_path, bucket, direction, monkeypatch
+):
+    """Above STREAM_ABOVE a file goes through in chunks (on S3 a multipart upload: 10 MB),
+    its sha256 taken on the way; locally the copy's Python memory stays a few chunks."""
+    monkeypatch.setattr(transfer, "STREAM_ABOVE", 1 << 20)
+    src_kind, _, dst_kind = direction.split()
+    source = LocalStore(tmp_path / "a") if src_kind == "local" else s3(bucket, "a")
+    dest = LocalStore(tmp_path / "b") if dst_kind == "local" else s3(bucket, "b")
+    key, data = keys(1)[0], b"".join(b"%09d,a line\n" % i for i in range(600_000))
+    source.write(key, data)
+    listed = source.list("orders/")
+
+    tracemalloc.start()
+    try:
+        copied = copy_many(source, dest, listed)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    digest = hashlib.sha256(data).hexdigest()
+    assert copied == [Copied(key, len(data), digest, listed[0].etag)]
+    assert dest.read(key) == data
+    if direction == "local to local":
+        assert peak < len(data) / 4, f"{peak:,} B held for a {len(data):,} B file"
+
+
+@pytest.mark.parametrize("big", [False, True], ids=["small", "streamed"])
 @pytest.mark.parametrize("kind", ["local", "s3"])
-def test_a_file_gone_since_the_listing_fails_the_copy_naming_it(tmp_path, bucket, kind):
+def test_a_file_gone_since_the_listing_fails_the_copy_naming_it(
+    tmp_path, bucket, kind, big, monkeypatch
+):
+    if big:
+        monkeypatch.setattr(transfer, "STREAM_ABOVE", 10)
     source = LocalStore(tmp_path / "a") if kind == "local" else s3(bucket, "a")
     dest = LocalStore(tmp_path / "b") if kind == "local" else s3(bucket, "b")
     names = keys(200)

@@ -1,10 +1,13 @@
 """The landing contract's row rules, reason codes, dedup rule and unreadable files.
 
-Every case runs twice: through the shipped validation (DuckDB SQL, its Parquet outputs read
-back) and through the oracle it replaced (`oracle_validator.py`); both must give exactly the
-outcome the case names.
+Every case runs three times: through the shipped validation (DuckDB SQL, its Parquet outputs
+read back), the same with each file read in chunks of 3 bytes and validated in pieces of a
+few characters (every record a piece of its own, every multi-byte character and `\r\n` cut
+between chunks somewhere), and through the oracle it replaced (`oracle_validator.py`); all
+must give exactly the outcome the case names.
 """
 
+import functools
 import tempfile
 from pathlib import Path
 
@@ -22,7 +25,11 @@ ORDERS = dataset("orders")
 HEADER = "order_id,customer_id,store_id,ordered_at,subtotal,tax_paid,order_total,updated_at\n"
 KEY = "orders/date=2024-01-01/hour=05/a.csv"
 PK = "2024-01-01"
-IMPLEMENTATIONS = {"sql": sql_validation, "oracle": oracle_validator.validate_partition}
+IMPLEMENTATIONS = {
+    "sql": sql_validation,
+    "sql-in-pieces": functools.partial(sql_validation, piece_chars=5, chunk_bytes=3),
+    "oracle": oracle_validator.validate_partition,
+}
 
 
 @pytest.fixture(params=sorted(IMPLEMENTATIONS))
@@ -375,6 +382,50 @@ def test_unreadable_csv_names_the_line_and_the_problem(body, line, problem, vali
     with pytest.raises(FileRejected) as e:
         validate("orders", PK, [(KEY, (HEADER + body).encode())])
     assert str(e.value) == f"{KEY}: line {line}: unreadable CSV ({problem})"
+
+
+@pytest.mark.parametrize(
+    "data,line,byte,offset",
+    [
+        # the offset counts the byte-order mark: it is the byte's place in the file
+        (b"\xef\xbb\xbf" + HEADER.encode() + b"o1,c\xff1\n", 2, 0xFF, 3 + len(HEADER) + 4),
+        # every line end counts, a lone \r too
+        (HEADER.encode() + b"o1\r\ro\x80\n", 4, 0x80, len(HEADER) + 5),
+        # a character cut short by the end of the file: its first byte
+        (HEADER.encode() + "o1,\u20ac".encode()[:-1], 2, 0xE2, len(HEADER) + 3),
+        (b"\xef\xbb", 1, 0xEF, 0),  # the start of a byte-order mark, and nothing more
+    ],
+)
+def test_a_byte_that_is_not_utf8_is_named_with_its_line_and_offset(
+    data, line, byte, offset, validate
+):
+    with pytest.raises(FileRejected) as e:
+        validate("orders", PK, [(KEY, data)])
+    assert (
+        str(e.value)
+        == f"{KEY}: line {line}: not valid UTF-8 (byte 0x{byte:02x} at offset {offset})"
+    )
+
+
+def test_characters_of_several_bytes_read_whole_wherever_the_chunks_cut_them(run):
+    r = run("\ufeff" + HEADER + "o1,\u20acur\u00f6-\U0001f600,s01,2024-01-01T05:00:00,1,0,1,\n")
+    assert [row[1] for row in r.accepted] == ["\u20acur\u00f6-\U0001f600"]
+
+
+def test_a_bad_byte_anywhere_in_a_file_comes_before_its_other_problems(validate):
+    """The oracle decodes a file whole before it reads it; a streamed read gets there too."""
+    unreadable = HEADER + 'o1,"c1"x,s01,2024-01-01T05:00:00,1,0,1,\n' + "o2,c2\n" * 3
+    for text in (unreadable, "order_id\n" + "x\n" * 4):  # a header without its columns
+        with pytest.raises(FileRejected, match=r"line 6: not valid UTF-8 \(byte 0xff"):
+            validate("orders", PK, [(KEY, text.encode() + b"\xff\n")])
+
+
+def test_the_first_unreadable_file_in_key_order_is_the_one_named(validate):
+    first = HEADER + "o1,c1,s01,2024-01-01T05:00:00,1,0,1,\n" * 3 + 'o2,"c2"x\n'
+    later = "order_id,customer_id\no3,c3\n"
+    with pytest.raises(FileRejected) as e:
+        validate("orders", PK, [(H.format(6, "b.csv"), later.encode()), (KEY, first.encode())])
+    assert str(e.value) == f"{KEY}: line 5: unreadable CSV (',' expected after '\"')"
 
 
 def test_a_row_with_an_updated_at_beats_one_without_even_at_the_first_moment(validate):

@@ -78,8 +78,8 @@ def _lines(items: list[str], indent: int, end: str = ",") -> str:
 
 
 def checked_sql(dataset: Dataset) -> str:
-    """`create or replace temp table checked as ...` for `dataset`, from the `fields` and
-    `files` tables that the earlier steps made."""
+    """The `checked` rows of `dataset` (a query: lib/validate.py appends each batch's to the
+    table), from the `fields` and `files` tables that the earlier steps made."""
     columns = dataset.columns
     fast = [test for c in columns if (test := _surely_valid(c))]
     rules = _time_rule(dataset) + [line for r in dataset.rules for line in _sum_rule(r)]
@@ -87,7 +87,6 @@ def checked_sql(dataset: Dataset) -> str:
     # Every name below is a declared one (identifiers only: lib/dataset.py checks), never a
     # key's or a file's text.
     return f"""
-create or replace temp table checked as
 with fields as (
     select * from fields
 ),
@@ -96,7 +95,6 @@ files as (
     -- where each column is in the file (null: the file lacks it, and the value is empty)
     select
         file_no,
-        key as source_key,
         width,
         period_start,
         period_end,
@@ -111,7 +109,6 @@ valued as (
         fields.raw_line,
         fields.unusual,
         len(fields.fields) as n_fields,
-        files.source_key,
         files.width,
         files.period_start,
         files.period_end,
@@ -143,7 +140,6 @@ judged as (
 final as (
     select
         file_no,
-        source_key,
         line_number,
         raw_line,
 {_lines([_final(c) for c in columns], 8)}

@@ -1,6 +1,6 @@
-"""The checks of a landing file as a whole, before any of its rows is read: a key of the
-day, UTF-8, not empty, a usable header. A file that fails one cannot be read at all: its
-partition fails, naming the file, the line and the problem."""
+"""The checks of a landing file as a whole: a key of the day, not empty, a usable header (the
+UTF-8 check is made as the file is read, `lib/pieces.py`). A file that fails one cannot be
+read at all: its partition fails, naming the file, the line and the problem."""
 
 from __future__ import annotations
 
@@ -15,23 +15,21 @@ class FileRejected(ContractError):
     """A landing file that cannot be read at all; the whole partition fails."""
 
 
-def check_file(
-    dataset: Dataset, partition_key: str, key: str, data: bytes
-) -> tuple[int, dict[str, int], list[str]]:
-    """The whole-file checks: a key of this day, UTF-8, not empty, a usable header; returns
-    the header's width, its declared columns' fields and its extra columns."""
-    if dataset.partition_of_key(key) != partition_key:  # never load another day's file
+def check_key(dataset: Dataset, partition_key: str, key: str) -> None:
+    """Never load another day's file (nor a key outside the contract)."""
+    if dataset.partition_of_key(key) != partition_key:
         raise ContractError(
             f"{key}: not a {dataset.name} file of {partition_key} ({dataset.layout_pattern})"
         )
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        raise FileRejected(
-            f"{key}: line {line}: not valid UTF-8 (byte 0x{data[e.start]:02x} at offset {e.start})"
-        ) from None
-    if not text.strip():
+
+
+def check_header(
+    dataset: Dataset, key: str, text: str, empty: bool
+) -> tuple[int, dict[str, int], list[str]]:
+    """A file that is not `empty` (all whitespace), and its header: the first record of
+    `text`, the file's text from its start up to a record's end. Returns the header's width,
+    its declared columns' fields and its extra columns."""
+    if empty:
         raise FileRejected(f"{key}: line 1: empty file, a header row is required")
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:

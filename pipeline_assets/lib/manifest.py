@@ -4,16 +4,17 @@ The copy lists one day's landing files (metadata only), copies each into the pro
 under the same key, many at a time, deletes the day's processing files that are no longer in
 the landing zone (retracted or renamed: taken from the previous manifest, not from a listing
 of the processing zone), and writes the manifest last: key, size, sha256 and listed ETag of
-every file, and when the landing zone was listed. The load reads exactly the manifest's files
-and verifies each checksum. A file missing or changed since the copy, or a missing manifest,
-fails the load naming the key; only a manifest that lists no file is a quiet (empty) day.
+every file, and when the landing zone was listed. The load reads exactly the manifest's
+files, each once, and verifies each checksum on that read. A file missing or changed since
+the copy, or a missing manifest, fails the load naming the key; only a manifest that lists
+no file is a quiet (empty) day.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
@@ -26,6 +27,7 @@ from pipeline_assets.lib.objectstore import (
     ObjectStore,
     fingerprint,
 )
+from pipeline_assets.lib.objects import STREAM_ABOVE
 from pipeline_assets.lib.parallel import map_ordered
 from pipeline_assets.lib.transfer import copy_many
 
@@ -201,23 +203,42 @@ def landing_state(
     return anything, anything and listed != copied
 
 
-def read_files(processing: ObjectStore, manifest: Manifest) -> list[tuple[str, bytes]]:
-    """The manifest's files, each checked against its recorded size and sha256."""
-    out = []
-    for entry in manifest.files:
-        where = f"{processing.uri}/{entry.key}"
-        try:
-            data = processing.read(entry.key)
-        except MissingSourceError:
-            raise ManifestError(
-                f"{where}: listed in the manifest of {manifest.dataset} {manifest.partition} "
-                "but missing from the processing zone; re-run the copy"
-            ) from None
-        digest = hashlib.sha256(data).hexdigest()
-        if digest != entry.sha256:
-            raise ManifestError(
-                f"{where}: changed since the copy (sha256 {digest}, manifest {entry.sha256}); "
-                "re-run the copy"
-            )
-        out.append((entry.key, data))
-    return out
+def read_files(
+    processing: ObjectStore, manifest: Manifest, stream_above: int = STREAM_ABOVE
+) -> list[tuple[str, bytes | Iterator[bytes]]]:
+    """The manifest's files, in its order, each read once and checked against its recorded
+    size and sha256 on that read (ManifestError naming it). Files up to `stream_above` bytes
+    are read whole, as many at a time as the store has connections; a bigger one is returned
+    as its chunks, checked as they are read (the end of the stream raises if it differs from
+    the manifest), so that nothing holds it whole."""
+    small = [entry for entry in manifest.files if entry.size <= stream_above]
+    whole = map_ordered(
+        lambda e: b"".join(_checked(processing, manifest, e)), small, processing.workers
+    )
+    data = dict(zip((entry.key for entry in small), whole, strict=True))
+    return [
+        (entry.key, data[entry.key] if entry.key in data else _checked(processing, manifest, entry))
+        for entry in manifest.files
+    ]
+
+
+def _checked(processing: ObjectStore, manifest: Manifest, entry: ManifestEntry) -> Iterator[bytes]:
+    """One file's chunks as the store streams them, hashed on the way; raises ManifestError
+    if it is missing, or, after its last chunk, if it is not what the copy wrote."""
+    where = f"{processing.uri}/{entry.key}"
+    digest, size = hashlib.sha256(), 0
+    try:
+        for chunk in processing.read_chunks(entry.key):
+            digest.update(chunk)
+            size += len(chunk)
+            yield chunk
+    except MissingSourceError:
+        raise ManifestError(
+            f"{where}: listed in the manifest of {manifest.dataset} {manifest.partition} "
+            "but missing from the processing zone; re-run the copy"
+        ) from None
+    if size != entry.size or digest.hexdigest() != entry.sha256:
+        raise ManifestError(
+            f"{where}: changed since the copy (sha256 {digest.hexdigest()}, manifest "
+            f"{entry.sha256}); re-run the copy"
+        )

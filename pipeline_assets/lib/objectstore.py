@@ -3,7 +3,8 @@
 Every write is atomic: S3 PUTs are; local writes go through a temporary file and
 `os.replace`. Reading a key that is not there raises `MissingSourceError` naming it. A
 listing reads metadata only (S3's ETag and size; a local file's size and mtime_ns), never
-content, so its cost is one listing whatever the files hold.
+content, so its cost is one listing whatever the files hold. `read_chunks` streams an
+object, so a reader never holds a big file whole.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from __future__ import annotations
 import errno
 import os
 import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from pipeline_assets.lib.contract import ContractError, check_key_is_safe
 from pipeline_assets.lib.objects import (
+    CHUNK_BYTES,
     MissingSourceError,
     MissingZoneError,
     ObjectInfo,
@@ -132,7 +135,16 @@ class LocalStore:
     def read(self, key: str) -> bytes:
         return self.fetch(key)[0]
 
+    def read_chunks(self, key: str, size: int = CHUNK_BYTES) -> Iterator[bytes]:
+        """The object's bytes, `size` at a time (the last chunk shorter)."""
+        with open(self._open(key), "rb") as f:
+            while chunk := f.read(size):
+                yield chunk
+
     def write(self, key: str, data: bytes) -> None:
+        self.write_chunks(key, (data,))
+
+    def write_chunks(self, key: str, chunks: Iterable[bytes]) -> None:
         """To a temporary name no other writer uses at the same time (this process and
         thread's), then `os.replace`."""
         parent, name = self._folder(key)
@@ -142,7 +154,8 @@ class LocalStore:
         tmp = f"{parent}/.tmp-{os.getpid()}-{threading.get_ident()}"
         try:
             with open(tmp, "wb") as f:
-                f.write(data)
+                for chunk in chunks:
+                    f.write(chunk)
             os.replace(tmp, f"{parent}/{name}")
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

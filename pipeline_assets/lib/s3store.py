@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from pipeline_assets.lib.contract import check_key_is_safe
-from pipeline_assets.lib.objects import MissingSourceError, ObjectInfo
+from pipeline_assets.lib.objects import CHUNK_BYTES, MissingSourceError, ObjectInfo
 
 
 class S3Store:
@@ -50,8 +52,22 @@ class S3Store:
     def read(self, key: str) -> bytes:
         return self.fetch(key)[0]
 
+    def read_chunks(self, key: str, size: int = CHUNK_BYTES) -> Iterator[bytes]:
+        """The object's bytes as its GET streams them, `size` at a time."""
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"]
+        except self.client.exceptions.NoSuchKey:
+            raise MissingSourceError(f"source key not found: {self.uri}/{key}") from None
+        with body:
+            yield from body.iter_chunks(size)
+
     def write(self, key: str, data: bytes) -> None:
         self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
+
+    def write_chunks(self, key: str, chunks: Iterable[bytes]) -> None:
+        """A streamed upload (multipart above 8 MB): a few parts in memory, never the whole."""
+        body = io.BufferedReader(_ChunkReader(iter(chunks)), CHUNK_BYTES)
+        self.client.upload_fileobj(body, self.bucket, self._key(key))
 
     def copy_from(self, source: S3Store, key: str, etag: str) -> str | None:
         """S3's own copy of exactly this version of `source`'s key (no bytes pass through
@@ -99,3 +115,22 @@ class S3Store:
     def close(self) -> None:
         """Closes the client's connections."""
         self.client.close()
+
+
+class _ChunkReader(io.RawIOBase):
+    """Chunks as a readable file, for boto3's managed upload."""
+
+    def __init__(self, chunks: Iterator[bytes]):
+        self._chunks, self._rest = chunks, b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._rest:
+            self._rest = next(self._chunks, b"")
+            if not self._rest:
+                return 0
+        n = min(len(buffer), len(self._rest))
+        buffer[:n], self._rest = self._rest[:n], self._rest[n:]
+        return n

@@ -14,6 +14,7 @@ import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from pipeline_assets.lib.objects import STREAM_ABOVE
 from pipeline_assets.lib.objectstore import ObjectInfo, ObjectStore, S3Store
 from pipeline_assets.lib.parallel import map_ordered
 
@@ -48,18 +49,37 @@ def copy_many(
     workers = min(source.workers, dest.workers)
     if isinstance(source, S3Store) and isinstance(dest, S3Store) and dest.same_endpoint(source):
         return list(map_ordered(lambda o: _server_side(source, dest, o), objects, workers))
-    return list(map_ordered(lambda o: _through_memory(source, dest, o.key), objects, workers))
+    return list(map_ordered(lambda o: _through_memory(source, dest, o), objects, workers))
 
 
-def _through_memory(source: ObjectStore, dest: ObjectStore, key: str) -> Copied:
-    data, etag = source.fetch(key)  # a file deleted since the listing: MissingSourceError
-    dest.write(key, data)
-    return Copied(key, len(data), hashlib.sha256(data).hexdigest(), etag)
+def _through_memory(source: ObjectStore, dest: ObjectStore, obj: ObjectInfo) -> Copied:
+    if obj.size > STREAM_ABOVE:
+        return _streamed(source, dest, obj)
+    data, etag = source.fetch(obj.key)  # a file deleted since the listing: MissingSourceError
+    dest.write(obj.key, data)
+    return Copied(obj.key, len(data), hashlib.sha256(data).hexdigest(), etag)
+
+
+def _streamed(source: ObjectStore, dest: ObjectStore, obj: ObjectInfo) -> Copied:
+    """A big object copied chunk by chunk, hashed on the way, never held whole. It is
+    recorded with its listed ETag: if it changed after the listing, the next listing differs
+    from the manifest, and the day is copied again (never the other way round)."""
+    digest, size = hashlib.sha256(), 0
+
+    def chunks() -> Iterator[bytes]:
+        nonlocal size
+        for chunk in source.read_chunks(obj.key):
+            digest.update(chunk)
+            size += len(chunk)
+            yield chunk
+
+    dest.write_chunks(obj.key, chunks())
+    return Copied(obj.key, size, digest.hexdigest(), obj.etag)
 
 
 def _server_side(source: S3Store, dest: S3Store, obj: ObjectInfo) -> Copied:
     """S3's copy of exactly the listed version; one re-landed since the listing is read here."""
     sha256 = dest.copy_from(source, obj.key, obj.etag)
     if sha256 is None:
-        return _through_memory(source, dest, obj.key)
+        return _through_memory(source, dest, obj)
     return Copied(obj.key, obj.size, sha256, obj.etag)

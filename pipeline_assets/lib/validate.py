@@ -1,47 +1,42 @@
 """Validation and dedup of landing files in DuckDB SQL, written out as Parquet per day.
 
-A local, in-memory DuckDB reads the files (`read_text`), splits them into CSV records and
-applies the contract's rules (`lib/rules.py`) and its dedup rule as SQL
-(`lib/sql/validate_*.sql`). All the days of a run are validated in one pass, each day
-deduplicated on its own and written to its own two Parquet files, the accepted rows and the
-quarantined ones, which the warehouse loads day by day (`warehouse.load_partition`): no row
-passes through Python, and a run pays the statements' fixed cost once, not once a day.
-Every data line read ends in exactly one file, so `rows_read == rows_loaded +
-rows_quarantined`.
+Each file is streamed (`lib/pieces.py`): decoded as UTF-8 as it is read and cut into pieces
+that end where a CSV record ends, each with the physical line it starts on; Python checks its
+header (`lib/file_checks.py`). A local DuckDB takes the pieces from memory (an Arrow table: no
+file is copied to disk), a batch of about `piece_chars` characters at a time, splits them
+into CSV records, applies the contract's rules (`lib/rules.py`, `lib/sql/validate_*.sql`) and
+appends the judged rows to `checked`, a table in its scratch database file (read back from
+disk beyond its memory limit): a file of any size is validated in bounded memory. At the end of a pass each day is
+deduplicated on its own and written to two Parquet files, the accepted rows and the
+quarantined ones, which the warehouse loads day by day (`raw_load.py`). No row passes through
+Python, and the days of a pass share each batch's statements. Every data line read ends in
+exactly one file, so `rows_read == rows_loaded + rows_quarantined`.
 
-Python only looks at each file whole: is it UTF-8, is it empty, and its header (the first
-record). A file that cannot be read at all raises `FileRejected` naming the file, line and
-problem; the days before its own are still validated. The row-by-row Python validator this
-replaced is the test oracle (`tests/oracle_validator.py`).
+A file that cannot be read at all raises `FileRejected` naming the file, line and problem:
+the first such file in key order, and in a file a byte that is not UTF-8 first (the oracle
+decodes a file whole before it reads it). The days before its own are still validated. The
+row-by-row Python validator this replaced is the test oracle (`tests/oracle_validator.py`).
 """
 
 from __future__ import annotations
 
-import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 
-import duckdb
-
-from pipeline_assets.lib.checked_sql import checked_sql
 from pipeline_assets.lib.contract import ContractError, parse_daily_key
 from pipeline_assets.lib.dataset import Dataset
-from pipeline_assets.lib.file_checks import FileRejected, check_file
-from pipeline_assets.lib.rules import (
-    FIELD_PATTERN,
-    LINE_PATTERNS,
-    MAX_CENTS,
-    MAX_RAW_LINE_CHARS,
-    MAX_VALUE_CHARS,
-    SPACE,
-    STRIP_PATTERN,
-    TIMESTAMP_PATTERN,
-    UTC_TIMESTAMP_PATTERN,
-)
+from pipeline_assets.lib.file_checks import FileRejected, check_header, check_key
+from pipeline_assets.lib.pieces import Piece, file_pieces
 from pipeline_assets.lib.settings import DEFAULTS, half_memory
-from pipeline_assets.lib.sqlfiles import sql_statements
+from pipeline_assets.lib.validation_db import SourceFile, ValidationDb
 
-Files = list[tuple[str, bytes]]  # (landing key, content)
+# Text validated per batch: big enough that the statements' fixed cost vanishes, small enough
+# that a batch's rows, their lines and fields fit the validator's memory many times over.
+PIECE_CHARS = 8 << 20
+Content = bytes | Iterable[bytes]  # a file whole, or its chunks as they are read
+Files = list[tuple[str, Content]]  # (landing key, content)
 
 
 @dataclass
@@ -75,39 +70,31 @@ class ValidatedPartition:
     summary: PartitionSummary
 
 
-@dataclass(frozen=True)
-class _File:
-    day: str
-    key: str
-    path: Path
-    width: int
-    columns: dict[str, int]  # contract column -> its 1-based field in the file
-    extra_columns: list[str]
+class _Unreadable(Exception):
+    """A day that cannot be validated: which, why, and the file (if it got a number)."""
+
+    def __init__(self, day: str, error: ContractError, file_no: int) -> None:
+        super().__init__(str(error))
+        self.day, self.error, self.file_no = day, error, file_no
 
 
 class Validator:
-    """A local, in-memory DuckDB that validates days: the contract's macros and constants are
-    set up once, and each call replaces the session's tables. Use one per run, closed at the
-    end."""
+    """Validates days of files in one DuckDB session (`ValidationDb`): the contract's macros
+    and constants are set up once, and each call starts the session's tables anew. Use one
+    per run, closed at the end. `piece_chars` bounds the text validated per batch (tests make
+    it tiny)."""
 
     def __init__(
-        self, memory_limit: str = half_memory(DEFAULTS["PIPELINE_DUCKDB_MEMORY_LIMIT"])
+        self,
+        memory_limit: str = half_memory(DEFAULTS["PIPELINE_DUCKDB_MEMORY_LIMIT"]),
+        piece_chars: int = PIECE_CHARS,
     ) -> None:
-        self._spill = tempfile.TemporaryDirectory(prefix="pipeline-validate-spill-")
-        config = {"memory_limit": memory_limit, "temp_directory": self._spill.name}
-        self._conn = duckdb.connect(":memory:", config=config)
-        self._set(
-            max_cents=MAX_CENTS,
-            max_value_chars=MAX_VALUE_CHARS,
-            max_raw_line=MAX_RAW_LINE_CHARS,
-            space_pattern=SPACE,
-            strip_pattern=STRIP_PATTERN,
-            timestamp_pattern=TIMESTAMP_PATTERN,
-            utc_timestamp_pattern=UTC_TIMESTAMP_PATTERN,
-            field_pattern=FIELD_PATTERN,
-            **LINE_PATTERNS,
-        )
-        self._run("validate_macros.sql")
+        self._db = ValidationDb(memory_limit)
+        self._piece_chars = piece_chars
+        self._files: list[SourceFile] = []
+        self._stored = 0  # files already in the session's `files` table
+        self._pending: list[tuple[int, Piece]] = []
+        self._pending_chars = 0
 
     def __enter__(self) -> Validator:
         return self
@@ -116,8 +103,7 @@ class Validator:
         self.close()
 
     def close(self) -> None:
-        self._conn.close()
-        self._spill.cleanup()
+        self._db.close()
 
     def validate(
         self, dataset: Dataset, partition_key: str, files: Files, workdir: Path
@@ -129,7 +115,7 @@ class Validator:
         return validated[0]
 
     def validate_days(
-        self, dataset: Dataset, days: list[tuple[str, Files]], workdir: Path
+        self, dataset: Dataset, days: Iterable[tuple[str, Files]], workdir: Path
     ) -> tuple[list[ValidatedPartition], ContractError | None]:
         """Validate and deduplicate days of files (each day's files in any order; lexical key
         order used) into Parquet under `workdir`, which the caller owns and removes after
@@ -141,132 +127,99 @@ class Validator:
         later hour's file wins a tie.
         """
         workdir.mkdir(parents=True, exist_ok=True)
-        files: list[_File] = []
-        contents: list[bytes] = []
+        self._files, self._stored, self._pending, self._pending_chars = [], 0, [], 0
+        self._db.start(dataset)
         valid_days: list[str] = []
+        first_file: dict[str, int] = {}
         error: ContractError | None = None
-        for day, day_files in days:
-            parse_daily_key(day)
-            try:
-                headers = [check_file(dataset, day, key, data) for key, data in sorted(day_files)]
-            except ContractError as e:
-                error = e
-                break
-            valid_days.append(day)
-            for header, (key, data) in zip(headers, sorted(day_files), strict=True):
-                path = workdir / f"{len(files):06d}.csv"  # no part of a key in a path
-                path.write_bytes(data)
-                files.append(_File(day, key, path, *header))
-                contents.append(data)
-        self._set(dataset=dataset.name)
-        rejected = self._records(dataset, files, contents)
-        if rejected is not None:  # validate the days before the unreadable file's again
-            bad_day, error = rejected
-            valid_days = valid_days[: valid_days.index(bad_day)]
-            kept = [i for i, f in enumerate(files) if f.day in valid_days]
-            files, contents = [files[i] for i in kept], [contents[i] for i in kept]
-            self._records(dataset, files, contents)
+        try:
+            for day, day_files in days:
+                parse_daily_key(day)
+                first_file[day] = len(self._files)
+                for key, content in sorted(day_files, key=lambda file: file[0]):
+                    self._read(dataset, day, key, content)
+                valid_days.append(day)
+            self._flush()
+        except _Unreadable as bad:
+            error, self._pending = bad.error, []
+            if bad.day in valid_days:  # found once its day was read: the days before it stay
+                valid_days = valid_days[: valid_days.index(bad.day)]
+            self._db.drop_from(first_file[bad.day])
         if not valid_days:
             return [], error
-        self._run("validate_fields.sql")
-        self._conn.execute(checked_sql(dataset))
-        self._run("validate_dedup.sql")
-        validated = [self._write_day(dataset, day, files, workdir) for day in valid_days]
+        self._db.dedup()
+        validated = [self._write_day(dataset, day, workdir) for day in valid_days]
+        self._db.finish()
         return validated, error
 
-    def _records(
-        self, dataset: Dataset, files: list[_File], contents: list[bytes]
-    ) -> tuple[str, FileRejected] | None:
-        """The CSV records of `files` (a file with a quote takes the slower, exact path);
-        the first file that is not CSV, and its day, if there is one."""
-        self._create_files_table(dataset, files)
-        self._set(paths=[str(f.path) for f in files])
-        self._run("validate_records.sql")
-        if not any(b'"' in data for data in contents):  # every line is a record of its own
-            return None
-        self._run("validate_quoted_records.sql")
-        rows = self._conn.execute(
-            "select file_no, min(line_number) filter (where not valid), max(line_number), "
-            "arg_max(ends_inside, line_number) from line_states "
-            "group by file_no order by file_no"
-        ).fetchall()
-        for file_no, invalid_line, last_line, ends_open in rows:
-            # Python's csv module's wording, as the oracle says it
-            if invalid_line is not None:
-                problem = f"line {invalid_line}: unreadable CSV (',' expected after '\"')"
-            elif ends_open:
-                problem = f"line {last_line}: unreadable CSV (unexpected end of data)"
-            else:
-                continue
-            bad = files[file_no]
-            return bad.day, FileRejected(f"{bad.key}: {problem}")
-        return None
+    def _read(self, dataset: Dataset, day: str, key: str, content: Content) -> None:
+        """One file into the pending pieces, validating them whenever a batch is full."""
+        file_no = len(self._files)
+        pieces: Iterator[Piece] = iter(())
+        try:
+            check_key(dataset, day, key)  # before any byte of it is read
+            chunks = [content] if isinstance(content, bytes) else content
+            pieces = file_pieces(key, chunks, self._piece_chars)
+            first = next(pieces)
+            # A first piece of whitespace with more after it: the file is empty only if all
+            # of it is (a header of whitespace has no key column: it fails all the same).
+            empty = not first.text.strip() and (first.last or not _has_text(pieces))
+            header = check_header(dataset, key, first.text, empty)
+            self._files.append(SourceFile(file_no, day, key, *header))
+            for piece in chain([first], pieces):
+                self._pending.append((file_no, piece))
+                self._pending_chars += len(piece.text)
+                if self._pending_chars >= self._piece_chars:
+                    self._flush()
+        except ContractError as e:
+            self._flush(before=file_no)  # an earlier file's unreadable line comes first
+            raise _Unreadable(day, _first_problem(e, pieces), file_no) from None
+        except _Unreadable as bad:
+            if bad.file_no == file_no:
+                raise _Unreadable(day, _first_problem(bad.error, pieces), file_no) from None
+            raise
 
-    def _write_day(
-        self, dataset: Dataset, day: str, files: list[_File], workdir: Path
-    ) -> ValidatedPartition:
+    def _flush(self, before: int | None = None) -> None:
+        """Validate the pending pieces (of the files before `before`, if given) into the
+        session's `checked`; raises `_Unreadable` for the first of their files not CSV."""
+        pending = [(n, p) for n, p in self._pending if before is None or n < before]
+        self._pending, self._pending_chars = [], 0
+        new = [f for f in self._files[self._stored :] if before is None or f.file_no < before]
+        self._db.add_files(new)
+        self._stored += len(new)
+        if pending and (unreadable := self._db.check_batch(pending)) is not None:
+            file_no, problem = unreadable
+            bad = self._files[file_no]
+            raise _Unreadable(bad.day, FileRejected(f"{bad.key}: {problem}"), file_no)
+
+    def _write_day(self, dataset: Dataset, day: str, workdir: Path) -> ValidatedPartition:
+        files = [f for f in self._files if f.day == day]
+        first, last = (files[0].file_no, files[-1].file_no) if files else (0, -1)
         accepted, quarantined = workdir / f"{day}-accepted.parquet", workdir / f"{day}-q.parquet"
-        self._set(partition=day, accepted_path=str(accepted), quarantined_path=str(quarantined))
-        self._run("validate_outputs.sql")
-        return ValidatedPartition(dataset, day, accepted, quarantined, self._summary(day, files))
-
-    def _set(self, **variables: object) -> None:
-        """Session variables: with the `files` table, the SQL files' only inputs."""
-        for name, value in variables.items():
-            self._conn.execute(f"set variable {name} = ?", [value])
-
-    def _run(self, *names: str) -> None:
-        for name in names:
-            for statement in sql_statements(name):
-                self._conn.execute(statement)
-
-    def _create_files_table(self, dataset: Dataset, files: list[_File]) -> None:
-        """What the SQL needs to know of each file: its day, key, where it is, its header's
-        width and columns, the period its folder names (its hour or day: the time rule)."""
-        self._conn.execute(
-            "create or replace temp table files (file_no integer, day varchar, key varchar, "
-            "path varchar, width integer, columns map(varchar, integer), "
-            "period_start timestamp, period_end timestamp)"
-        )
-        periods = [dataset.folder_window(f.key) for f in files]
-        self._conn.execute(  # one statement for all files (executemany: a millisecond a row)
-            "insert into files select unnest($file_no), unnest($day), unnest($key), "
-            "unnest($path), unnest($width), map(unnest($names), unnest($fields)), "
-            "unnest($start), unnest($end)",
-            {
-                "file_no": list(range(len(files))),
-                "day": [f.day for f in files],
-                "key": [f.key for f in files],
-                "path": [str(f.path) for f in files],
-                "width": [f.width for f in files],
-                "names": [list(f.columns) for f in files],
-                "fields": [list(f.columns.values()) for f in files],
-                "start": [start for start, _ in periods],
-                "end": [end for _, end in periods],
-            },
-        )
-
-    def _summary(self, day: str, files: list[_File]) -> PartitionSummary:
-        """A day's counts per file and per reason: the metadata and the accounting check."""
-        per_file = {
-            file_no: (read, quarantined)
-            for file_no, read, quarantined in self._conn.execute(
-                "select file_no, count(*), count(reason) from outcomes where day = ? "
-                "group by file_no",
-                [day],
-            ).fetchall()
-        }
-        reasons = dict(
-            self._conn.execute(
-                "select reason.code, count(*) from outcomes where day = ? and reason is not null "
-                "group by 1 order by 1",
-                [day],
-            ).fetchall()
-        )
+        per_file, reasons = self._db.write_day(day, first, last, accepted, quarantined)
         stats = [
-            FileStats(f.key, *per_file.get(n, (0, 0)), extra_columns=f.extra_columns)
-            for n, f in enumerate(files)
-            if f.day == day
+            FileStats(f.key, *per_file.get(f.file_no, (0, 0)), extra_columns=f.extra_columns)
+            for f in files
         ]
         read = sum(s.rows_read for s in stats)
-        return PartitionSummary(day, read, read - sum(reasons.values()), reasons, stats)
+        summary = PartitionSummary(day, read, read - sum(reasons.values()), reasons, stats)
+        return ValidatedPartition(dataset, day, accepted, quarantined, summary)
+
+
+def _first_problem(error: ContractError, rest_of_file: Iterator[Piece]) -> ContractError:
+    """A file's problem as the oracle names it: it decodes the file whole first, so a byte
+    that is not UTF-8 anywhere in the rest of the file comes first."""
+    try:
+        _has_text(rest_of_file)
+    except ContractError as e:
+        return e
+    return error
+
+
+def _has_text(pieces: Iterator[Piece]) -> bool:
+    """Whether the rest of a file holds more than whitespace; reads all of it (a byte that
+    is not UTF-8 raises)."""
+    found = False
+    for piece in pieces:
+        found = found or bool(piece.text.strip())
+    return found

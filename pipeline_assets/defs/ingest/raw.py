@@ -59,19 +59,22 @@ def load_metadata(
     return metadata
 
 
-# The landing bytes validated in one DuckDB pass. A month of 20k orders a day (about 55 MB)
-# is one pass; bigger days go a few at a time, so the validator's memory follows the batch,
-# not the length of the run (a month of 200k orders a day in one pass ran out of 600MB).
+# The landing bytes validated in one pass. The validator's memory no longer follows a pass
+# (it checks a few MB of text at a time and keeps the rows on disk), but the files of a
+# pass up to 16 MB each are read whole before it (lib/manifest.py, several at a time): this
+# bounds what Python holds at once. A bigger file is streamed, and only puts its day in a
+# pass of its own. A month of 20k orders a day (about 55 MB) is still one pass.
 BATCH_BYTES = 64 * 2**20
 
 
 def day_batches(
     store: ObjectStore, dataset: Dataset, days: list[str], budget: int
 ) -> Iterator[tuple[list[tuple[str, Files]], dict[str, bool], ContractError | None]]:
-    """Each day's manifest files, checked against it, in order, in consecutive batches of at
-    most `budget` bytes (a bigger day alone): the days read, whether each was listed
-    complete, and the error of the first day whose processing zone does not match its
-    manifest, which ends the last batch."""
+    """Each day's manifest files, in order, in consecutive batches of at most `budget` bytes
+    (a bigger day alone): the days read (`read_files`: each file read once, checked against
+    the manifest on that read; a big one as a stream the validator checks as it reads it),
+    whether each was listed complete, and the error of the first day whose processing zone
+    does not match its manifest, which ends the last batch."""
     batch: list[tuple[str, Files]] = []
     complete: dict[str, bool] = {}
     size = 0

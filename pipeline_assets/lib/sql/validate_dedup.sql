@@ -1,9 +1,10 @@
--- `checked` rows -> `outcomes`, by the contract's dedup rule: of the valid rows with the
+-- `checked` rows -> their outcomes, by the contract's dedup rule: of the valid rows with the
 -- same key in the day, the greatest updated_at (`version_at`, null for a dataset without the
 -- column) wins, and a row with one beats a row without;
 -- on a tie the last file in lexical key order (file_no), then the last line. The others are
 -- quarantined as superseded, naming the winner. The days of a run are validated together,
--- each deduplicated on its own.
+-- each deduplicated on its own. `checked` can be bigger than memory (DuckDB spills it): it
+-- is read, not copied; the superseded rows are few, and kept apart.
 
 -- Most keys have one version: only the others are ranked.
 create or replace temp table superseded as
@@ -11,6 +12,7 @@ with checked as (
     select
         checked.*,
         files.day,
+        files.key as source_key,
     from checked
     inner join files on checked.file_no = files.file_no
 ),
@@ -60,8 +62,8 @@ final as (
 
 select * from final;
 
--- Every line's outcome and its day: written out day by day (validate_outputs.sql), counted.
-create or replace temp table outcomes as
+-- Every line's outcome: written out day by day (validate_outputs.sql), counted.
+create or replace temp view outcomes as
 with checked as (
     select * from checked
 ),
@@ -74,9 +76,7 @@ final as (
     select
         checked.* exclude (business_key, version_at, reason),
         coalesce(checked.reason, superseded.reason) as reason,
-        files.day,
     from checked
-    inner join files on checked.file_no = files.file_no
     left join superseded
         on checked.file_no = superseded.file_no and checked.line_number = superseded.line_number
 )

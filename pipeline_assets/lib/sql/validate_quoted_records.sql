@@ -1,45 +1,49 @@
--- The files that hold a quote: their lines, the quote state each line starts in, and their
+-- The pieces that hold a quote: their lines, the quote state each line starts in, and their
 -- records, appended to `records` (validate_records.sql has the CSV rules).
 --
--- Each line is judged from both states it can start in, with the patterns lib/validate.py
+-- Each line is judged from both states it can start in, with the patterns lib/rules.py
 -- builds: does it end inside a quoted field, is it valid CSV. Lines without a quote cannot
--- change the state. The state at a line's start follows from the lines before it: the last
--- one that ends in the same state whichever it started in, and the number of lines since
--- then that flip it.
+-- change the state. The state at a line's start follows from the lines before it in its
+-- piece (a piece starts outside any quoted field): the last one that ends in the same state
+-- whichever it started in, and the number of lines since then that flip it.
 create or replace temp table line_states as
-with texts as (
-    select * from texts
-    where has_quotes
-),
-
-pieces as (
+with quoted_pieces as (
     select
+        piece_no,
         file_no,
+        line_offset,
+        is_last,
         lone_cr,
         line_pieces(content, lone_cr) as pieces,
-    from texts
+    from pieces
+    where has_quotes
 ),
 
 numbered as (
     select
+        piece_no,
         file_no,
+        line_offset,
+        is_last,
         lone_cr,
         len(pieces) as n_pieces,
         unnest(pieces) as piece,
-        generate_subscripts(pieces, 1) as line_number,
-    from pieces
+        generate_subscripts(pieces, 1) as line_in_piece,
+    from quoted_pieces
 ),
 
 lines as (
     select
+        piece_no,
         file_no,
-        line_number,
+        is_last,
+        line_offset + line_in_piece as line_number,
         -- the line with its line end, as in the file
-        if(lone_cr or line_number = n_pieces, piece, piece || chr(10)) as text,
+        if(lone_cr or line_in_piece = n_pieces, piece, piece || chr(10)) as text,
         rtrim(piece, chr(13) || chr(10)) as body,
     from numbered
     -- after a final \n, splitting leaves an empty piece that is no line
-    where lone_cr or line_number < n_pieces or piece <> ''
+    where lone_cr or line_in_piece < n_pieces or piece <> ''
 ),
 
 steps as (
@@ -67,7 +71,7 @@ counted as (
         opens_from_outside = open_from_inside as sets,
         sum((opens_from_outside and not open_from_inside)::int) over by_line as flips_so_far,
     from steps
-    window by_line as (partition by file_no order by line_number)
+    window by_line as (partition by piece_no order by line_number)
 ),
 
 last_set as (
@@ -79,7 +83,7 @@ last_set as (
             over before_line as packed,
     from counted
     window before_line as (
-        partition by file_no
+        partition by piece_no
         order by line_number
         rows between unbounded preceding and 1 preceding
     )
@@ -96,7 +100,9 @@ stated as (
 
 final as (
     select
+        piece_no,
         file_no,
+        is_last,
         line_number,
         text,
         body,
@@ -110,7 +116,7 @@ final as (
             else regexp_full_match(body, getvariable('valid_from_outside'))
         end as valid,
     from stated
-    window by_line as (partition by file_no order by line_number)
+    window by_line as (partition by piece_no order by line_number)
 )
 
 select * from final;
@@ -140,11 +146,11 @@ multi_line_records as (
     from (
         select
             *,
-            sum((not inside)::int) over (partition by file_no order by line_number) as record_no,
+            sum((not inside)::int) over (partition by piece_no order by line_number) as record_no,
         from line_states
         where (not inside and body <> '' and continued) or inside
     )
-    group by file_no, record_no
+    group by piece_no, file_no, record_no
 ),
 
 final as (
