@@ -10,8 +10,8 @@ import pytest
 from spies import record_s3_requests
 
 from pipeline_assets.defs.resources import PooledS3Resource
-from pipeline_assets.lib.objectstore import LocalStore, MissingSourceError, S3Store
 from pipeline_assets.lib import transfer
+from pipeline_assets.lib.objectstore import LocalStore, MissingSourceError, S3Store
 from pipeline_assets.lib.transfer import Copied, copy_many, map_ordered, read_many
 
 

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 from pipeline_assets.lib.contract import ContractError, day_window, parse_daily_key
 from pipeline_assets.lib.dataset import Dataset
+from pipeline_assets.lib.objects import STREAM_ABOVE
 from pipeline_assets.lib.objectstore import (
     MissingSourceError,
     MissingZoneError,
@@ -27,7 +28,6 @@ from pipeline_assets.lib.objectstore import (
     ObjectStore,
     fingerprint,
 )
-from pipeline_assets.lib.objects import STREAM_ABOVE
 from pipeline_assets.lib.parallel import map_ordered
 from pipeline_assets.lib.transfer import copy_many
 
