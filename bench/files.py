@@ -90,8 +90,8 @@ def _keys() -> dict[str, str]:
 def seed_layout(store: Any, start: date, days: int, orders: int, layout: str) -> float:
     """The sample's rows for the days in `layout`, written many at a time (not timed);
     returns the order files per day."""
+    from pipeline_assets.lib.parallel import map_ordered
     from pipeline_assets.lib.sample import day_files
-    from pipeline_assets.lib.transfer import map_ordered
 
     per_day = None if layout == DEFAULT else int(layout)
     t, orders_files = time.perf_counter(), 0

@@ -185,6 +185,12 @@ def test_headline_labels_extrapolated_a_and_keeps_the_largest_measured_size():
     assert lines.index("| A / C at 365 d × 20k | ≤ 2.5 | **5.0**") < lines.index(
         "| A / C at 365 d × 1k | ≤ 8"
     )
+    sixty = [
+        CaseResult(Size(60, 20000), c, seconds=s, peak_rss_mb=900.0)
+        for c, s in (("A", 90.0), ("C", 40.0))
+    ]
+    lines = "\n".join(headline(results + big + sixty, None))
+    assert "| A / C at 60 d × 20k | ≤ 2.0 | **2.2** (90 s / 40.0 s, measured) |" in lines
 
 
 def test_report_renders_every_kind_of_row(tmp_path):
@@ -227,7 +233,14 @@ def test_report_renders_every_kind_of_row(tmp_path):
         "failed (exit 1)",
         "skipped (time budget)",
     ]
-    text = write_outputs(tmp_path, results, latency, meta)
+    from bench.files import FilesResult
+
+    files = [
+        FilesResult("s3", layout, 3, 20000, order_files_per_day=n, seconds=t)
+        for layout, n, t in (("default", 42.0, 15.0), ("1440", 1462.0, 45.0))
+    ]
+    text = write_outputs(tmp_path, results, latency, meta, files)
+    assert "| s3 | 1,462 | 45.0 | 3.00 |" in text  # the small-files axis, in the plot too
     assert "| 365 d × 1k | 0 | A | 900.0 *(extrapolated)* | – | – |" in text
     assert "| A == C |" in text and "**Incremental latency: 11.0 s**" in text
     assert "| 7 d × 1k | all | 2 | 2.629 | 30.0 | 0.300 | 1.014 | **1.314** |" in text

@@ -1,32 +1,24 @@
-"""Many objects at once: bounded concurrency with results in input order.
+"""The copy of many objects at once: bounded concurrency with results in input order.
 
 A day can hold thousands of small files; one request after another costs each file a round
-trip (about 6 ms on moto's server, tens of ms on S3). These helpers keep up to the store's
-`workers` requests in flight (an S3 client's connection pool; a local folder: one, as a
-local copy is CPU-bound), hand results back in the order of the input whatever order they
-finish in, and on the first error (in input order) start nothing more and raise it: the
-error names its key, as a serial loop's would (`lib/parallel.map_ordered`).
+trip (about 6 ms on moto's server, tens of ms on S3). `copy_many` keeps up to the S3
+client's connection pool of requests in flight (local to local: one, as a local copy is
+CPU-bound), hands results back in the order of the input whatever order they finish in, and
+on the first error (in input order) starts nothing more and raises it: the error names its
+key, as a serial loop's would (`lib/parallel.map_ordered`).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from pipeline_assets.lib.objects import STREAM_ABOVE
 from pipeline_assets.lib.objectstore import ObjectInfo, ObjectStore, S3Store
 from pipeline_assets.lib.parallel import map_ordered
 
-__all__ = ["Copied", "copy_many", "map_ordered", "read_many"]
-
-
-def read_many(
-    store: ObjectStore, keys: Iterable[str], workers: int | None = None
-) -> Iterator[tuple[str, bytes]]:
-    """(key, content) of each key, in the order given, read `workers` at a time (default:
-    the store's own). A missing key raises `MissingSourceError` naming it."""
-    return map_ordered(lambda key: (key, store.read(key)), keys, workers or store.workers)
+__all__ = ["Copied", "copy_many"]
 
 
 @dataclass(frozen=True)
@@ -46,7 +38,10 @@ def copy_many(
     """Copy each listed object from `source` to `dest` under the same key, in listing order.
     Within one S3 endpoint the copy is made by S3 itself (no bytes pass through here, S3
     computes the sha256); otherwise each object is read once and written once."""
-    workers = min(source.workers, dest.workers)
+    # A request's round trip is what concurrency hides: with S3 on either side, as many at
+    # once as the S3 clients' pools hold; local to local is CPU-bound, one at a time.
+    pools = [store.workers for store in (source, dest) if isinstance(store, S3Store)]
+    workers = min(pools) if pools else min(source.workers, dest.workers)
     if isinstance(source, S3Store) and isinstance(dest, S3Store) and dest.same_endpoint(source):
         return list(map_ordered(lambda o: _server_side(source, dest, o), objects, workers))
     return list(map_ordered(lambda o: _through_memory(source, dest, o), objects, workers))
