@@ -429,6 +429,7 @@ def _files_panel(ax: Any, files: Sequence[Any]) -> None:
                 )
     first = files[0]
     ax.set_xscale("log")
+    ax.set_yscale("log")
     ax.set_xlabel("order files a day")
     ax.set_ylabel("wall time, s")
     ax.set_title(f"small files: {first.days} d × {first.orders_per_day / 1000:g}k, same rows")
