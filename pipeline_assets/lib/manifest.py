@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pipeline_assets.lib.contract import ContractError, day_window, parse_daily_key
@@ -71,7 +71,21 @@ class Manifest:
     retracted: tuple[str, ...] = ()  # processing files this copy removed (landing file gone)
 
     def to_bytes(self) -> bytes:
-        return json.dumps(asdict(self), indent=1, sort_keys=True).encode()
+        """The manifest file's JSON. Built field by field: `dataclasses.asdict` deep-copies
+        every entry, 1.2 s a day of the copy at 14,400 files."""
+        fields = {
+            "dataset": self.dataset,
+            "partition": self.partition,
+            "listed_at": self.listed_at,
+            "complete": self.complete,
+            "files": [
+                {"key": f.key, "size": f.size, "sha256": f.sha256, "etag": f.etag}
+                for f in self.files
+            ],
+            "ignored": list(self.ignored),
+            "retracted": list(self.retracted),
+        }
+        return json.dumps(fields, indent=1, sort_keys=True).encode()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Manifest:
@@ -149,7 +163,8 @@ def snapshot(
     marker = copying_key(dataset.name, partition_key)
     processing.write(marker, json.dumps({"listed_at": listed_at.isoformat()}).encode())
     # A file deleted since the listing fails the copy (retried, re-listed), naming its key.
-    files = [ManifestEntry(**asdict(c)) for c in copy_many(landing, processing, objects)]
+    copied = copy_many(landing, processing, objects)
+    files = [ManifestEntry(c.key, c.size, c.sha256, c.etag) for c in copied]
     removed = remove_retracted(processing, previous, {obj.key for obj in objects})
     manifest = Manifest(
         dataset=dataset.name,
