@@ -71,8 +71,8 @@ class Manifest:
     retracted: tuple[str, ...] = ()  # processing files this copy removed (landing file gone)
 
     def to_bytes(self) -> bytes:
-        """The manifest file's JSON. Built field by field: `dataclasses.asdict` deep-copies
-        every entry, 1.2 s a day of the copy at 14,400 files."""
+        """The manifest file's JSON, built field by field: `dataclasses.asdict` deep-copies
+        every entry (~0.1 s a day of the copy at 14,400 files)."""
         fields = {
             "dataset": self.dataset,
             "partition": self.partition,
