@@ -324,7 +324,6 @@ def test_a_stalled_but_live_run_worker_is_never_failed(live):
                 90,
             )
             assert instance.get_run_by_id(worker.run_id).status == dg.DagsterRunStatus.STARTED
-            assert failure_of(instance, worker.run_id) is None
         finally:
             stalled.resume()
         status = wait_for(
@@ -332,6 +331,9 @@ def test_a_stalled_but_live_run_worker_is_never_failed(live):
         )
         assert status == "COMPLETED_SUCCESS"
         assert instance.get_run_by_id(worker.run_id).status == dg.DagsterRunStatus.SUCCESS
+        # Read once it runs again: stopped mid-write, the worker can hold its run's event-log
+        # file locked (SQLite) for as long as it is stopped.
+        assert failure_of(instance, worker.run_id) is None  # never failed, not even for a while
 
 
 def start_backfill(lab: Lab, log: Path) -> subprocess.Popen:
