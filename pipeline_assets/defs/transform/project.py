@@ -95,7 +95,8 @@ def prepare_dbt(project: DbtProject, env: dict[str, str], target_path: Path | No
     partial-parse file; it defaults to the project's own target/. One process parses at a
     time (a code server and a command loading at once would write the same files).
     """
-    target = Path(target_path or project.target_path)
+    # The project's target_path is relative to the project, as dbt reads it, not to the cwd.
+    target = Path(target_path) if target_path else project.project_dir / project.target_path
     target.mkdir(parents=True, exist_ok=True)
     with open(target / ".prepare.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
